@@ -1,0 +1,190 @@
+"""All of cxpulse's settings in one frozen class, read from a TOML file and the environment.
+
+Precedence, highest first: explicit arguments, environment variables
+(``CXPULSE_<SECTION>__<FIELD>``, plus ``KAFKA_BOOTSTRAP_SERVERS``), the config file
+(``--config``, else ``$CXPULSE_CONFIG``, else ``./cxpulse.toml`` when present), defaults.
+"""
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from cxpulse.alerts.settings import AlertsSettings
+from cxpulse.errors import ConfigError
+from cxpulse.processors.engine.settings import EngineSettings
+from cxpulse.processors.settings import WorkerSettings
+from cxpulse.producers.settings import GatewaySettings
+
+__all__ = [
+    "BrokerSettings",
+    "KafkaSettings",
+    "MetricsSettings",
+    "Settings",
+    "TopicSettings",
+    "ValidationSettings",
+    "load_settings",
+]
+
+CONFIG_ENV = "CXPULSE_CONFIG"
+DEFAULT_CONFIG_FILE = "cxpulse.toml"
+
+
+def _xdg(kind: str, default: str) -> Path:
+    return Path(os.environ.get(kind) or Path.home() / default) / "cxpulse"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Section):
+    """How every client reaches the brokers; security settings go to every client."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "cxpulse"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_check_hostname: bool = True
+
+
+class TopicSettings(_Section):
+    """Topic names and how ``cxpulse topics create`` makes them."""
+
+    events: str = "cx.events"
+    alerts: str = "cx.alerts"
+    scores: str = "cx.scores"
+    dlq: str = "cx.events.dlq"
+    partitions: int = Field(6, ge=1)
+    replication_factor: int = Field(1, ge=1)
+
+
+class BrokerSettings(_Section):
+    """The local single-node Kafka broker that ``cxpulse kafka up`` runs without Docker."""
+
+    kafka_version: str = "4.1.1"
+    host: str = "127.0.0.1"
+    port: int = Field(9092, ge=1, le=65535)
+    controller_port: int = Field(9093, ge=1, le=65535)
+    data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "kafka")
+    cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kafka")
+    heap: str = "512m"
+    start_timeout_seconds: float = Field(90, gt=0)
+
+
+class MetricsSettings(_Section):
+    """Label bounds for Prometheus metrics: service types beyond this list count as ``other``."""
+
+    service_types: list[str] = Field(
+        default_factory=lambda: [
+            "billing",
+            "outage",
+            "repair",
+            "installation",
+            "account",
+            "metering",
+            "payment",
+            "relocation",
+        ]
+    )
+
+
+class ValidationSettings(_Section):
+    """What makes an otherwise well-formed event invalid at the moment it is read."""
+
+    max_future_seconds: float = Field(86400, gt=0)
+
+
+class Settings(BaseSettings):
+    """Every setting of cxpulse; sections mirror the config file's tables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CXPULSE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _KafkaAddressSource(settings_cls), env_settings]
+        path = _config_path()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+class _KafkaAddressSource(PydanticBaseSettingsSource):
+    """``KAFKA_BOOTSTRAP_SERVERS``, the name every Kafka tool knows, sets kafka.bootstrap_servers."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        address = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        return {"kafka": {"bootstrap_servers": address}} if address else {}
+
+
+_explicit_config: Path | None = None
+
+
+def _config_path() -> Path | None:
+    if _explicit_config is not None:
+        return _explicit_config
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; ``config`` names a TOML file that must exist.
+
+    Raises :class:`ConfigError` with a one-line message when the file is missing or a
+    value is invalid.
+    """
+    global _explicit_config
+    path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    _explicit_config = path
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    finally:
+        _explicit_config = None

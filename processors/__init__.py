@@ -1,0 +1,1 @@
+"""Stream processing: the pure engine and the faust worker that drives it."""

@@ -1,0 +1,75 @@
+"""Every threshold, weight, window and cooldown of the engine, with DOMAIN.md's defaults.
+
+Durations are in seconds. Users change these in the ``[engine]`` section of the config
+file (or ``CXPULSE_ENGINE__...`` environment variables); ``cxpulse replay --settings``
+loads a changed copy to see what a new threshold would have done.
+"""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["EngineSettings", "Weights"]
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+class Weights(BaseModel):
+    """Penalty points per signal (negative = credit), DOMAIN.md section 3."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    inbound_contact: float = 2
+    repeat_contact: float = 8
+    call_abandoned: float = 6
+    long_wait: float = 4
+    call_transferred: float = 3
+    call_unresolved: float = 4
+    call_escalated: float = 10
+    complaint: float = 20
+    ticket_reopened: float = 10
+    ticket_escalated: float = 10
+    sla_breach: float = 15
+    csat_low: float = 15  # CSAT 1-2
+    csat_mid: float = 4  # CSAT 3
+    csat_high: float = -5  # CSAT 4-5
+    nps_detractor: float = 20  # NPS 0-6
+    nps_passive: float = 0  # NPS 7-8
+    nps_promoter: float = -8  # NPS 9-10
+    ces_low: float = 8  # CES 1-3
+    ces_high: float = -2  # CES 5-7
+    negative_sentiment: float = 6
+    first_contact_resolution: float = -4
+    resolved_before_due: float = -4
+
+
+class EngineSettings(BaseModel):
+    """Configuration of the scoring and rules engine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: Weights = Field(default_factory=Weights)
+    half_life_seconds: float = Field(14 * DAY, gt=0)
+    long_wait_seconds: float = Field(300, ge=0)
+    negative_sentiment_below: float = -0.5
+
+    healthy_at_or_above: float = 70
+    critical_below: float = 40
+
+    repeat_window_seconds: float = Field(72 * HOUR, gt=0)
+    repeat_warning_at: int = Field(3, ge=2)
+    repeat_critical_at: int = Field(5, ge=2)
+
+    sensitive_window_seconds: float = Field(30 * DAY, gt=0)
+    sensitive_at: int = Field(2, ge=1)
+    sensitive_for_seconds: float = Field(90 * DAY, gt=0)
+
+    incident_window_seconds: float = Field(15 * 60, gt=0)
+    incident_customers: int = Field(25, ge=2)
+    incident_cooldown_seconds: float = Field(HOUR, ge=0)
+
+    cooldown_seconds: float = Field(DAY, ge=0)
+
+    # Bounds that keep per-customer state O(1).
+    dedup_event_ids: int = Field(64, ge=1)
+    max_open_tickets: int = Field(50, ge=1)
+    recent_alerts: int = Field(10, ge=0)

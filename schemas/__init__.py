@@ -1,0 +1,30 @@
+"""The wire contract of cxpulse (DOMAIN.md sections 2 and 5) as pydantic models."""
+
+from .events import (
+    CallEvent,
+    Event,
+    EventAdapter,
+    FeedbackEvent,
+    InvalidEvent,
+    TicketEvent,
+    is_dissatisfied,
+    is_inbound_contact,
+    parse_event,
+)
+from .outputs import Alert, DeadLetter, ScoreSnapshot, dead_letter
+
+__all__ = [
+    "Alert",
+    "CallEvent",
+    "DeadLetter",
+    "Event",
+    "EventAdapter",
+    "FeedbackEvent",
+    "InvalidEvent",
+    "ScoreSnapshot",
+    "TicketEvent",
+    "dead_letter",
+    "is_dissatisfied",
+    "is_inbound_contact",
+    "parse_event",
+]

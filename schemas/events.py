@@ -1,0 +1,191 @@
+"""Customer-contact events: the input contract (DOMAIN.md section 2).
+
+Every producer writes, and every consumer reads, one JSON object per Kafka record on
+``cx.events``. :func:`parse_event` is the one way in: it turns raw bytes into a typed
+event or raises :class:`InvalidEvent` whose ``reason`` names the field and the rule.
+"""
+
+from typing import Annotated, Literal, Union
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
+from pydantic import ValidationError, model_validator
+
+from cxpulse.errors import CxpulseError
+
+from .types import (
+    Channel,
+    CustomerId,
+    EventId,
+    NonNegativeSeconds,
+    Segment,
+    ServiceType,
+    Timestamp,
+)
+
+__all__ = [
+    "CallEvent",
+    "Event",
+    "EventAdapter",
+    "FeedbackEvent",
+    "InvalidEvent",
+    "SURVEY_RANGES",
+    "TicketEvent",
+    "describe_errors",
+    "dumps_event",
+    "is_dissatisfied",
+    "is_inbound_contact",
+    "parse_event",
+]
+
+SCHEMA_VERSION = 1
+MAX_COMMENT_CHARS = 2000
+
+# survey -> (lowest, highest) score; "comment" carries no score.
+SURVEY_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
+# survey -> highest score that counts as a dissatisfied response.
+DISSATISFIED_AT_OR_BELOW: dict[str, int] = {"csat": 2, "nps": 6, "ces": 3}
+
+
+class InvalidEvent(CxpulseError):
+    """A record that is not a valid event; ``reason`` is one line naming field and rule."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: EventId
+    customer_id: CustomerId
+    occurred_at: Timestamp
+    channel: Channel
+    service_type: ServiceType
+    segment: Segment = "standard"
+    schema_version: Annotated[StrictInt, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+
+
+class CallEvent(_EventBase):
+    """A phone or chat call between the customer and an agent."""
+
+    event_type: Literal["call"]
+    direction: Literal["inbound", "outbound"]
+    wait_seconds: NonNegativeSeconds
+    talk_seconds: NonNegativeSeconds
+    outcome: Literal["resolved", "unresolved", "transferred", "escalated", "abandoned", "callback"]
+    is_complaint: StrictBool = False
+    sentiment: Annotated[float, Field(strict=True, ge=-1.0, le=1.0)] | None = None
+    agent_id: Annotated[str, Field(strict=True, min_length=1, max_length=64)] | None = None
+
+
+class TicketEvent(_EventBase):
+    """A change to a work order / ticket; ``due_at`` is the promised resolution time."""
+
+    event_type: Literal["ticket"]
+    ticket_id: Annotated[str, Field(strict=True, min_length=1, max_length=128)]
+    action: Literal["opened", "updated", "escalated", "reopened", "resolved", "closed"]
+    priority: Literal["low", "normal", "high", "urgent"] | None = None
+    is_complaint: StrictBool = False
+    due_at: Timestamp | None = None
+
+
+class FeedbackEvent(_EventBase):
+    """A survey response (CSAT, NPS, CES) or a free comment."""
+
+    event_type: Literal["feedback"]
+    survey: Literal["csat", "nps", "ces", "comment"]
+    score: StrictInt | None = None
+    comment: Annotated[str, Field(strict=True, max_length=MAX_COMMENT_CHARS)] | None = None
+    related_ticket_id: Annotated[str, Field(strict=True, min_length=1, max_length=128)] | None = None
+    is_complaint: StrictBool = False
+
+    @model_validator(mode="after")
+    def _score_fits_survey(self) -> "FeedbackEvent":
+        bounds = SURVEY_RANGES.get(self.survey)
+        if bounds is None:
+            if self.score is not None:
+                raise ValueError("score: a comment survey carries no score")
+        elif self.score is None:
+            raise ValueError(f"score: a {self.survey} survey needs a score")
+        elif not bounds[0] <= self.score <= bounds[1]:
+            raise ValueError(f"score: a {self.survey} score must be {bounds[0]}..{bounds[1]}, got {self.score}")
+        return self
+
+
+Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent], Field(discriminator="event_type")]
+EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def is_inbound_contact(event: Event) -> bool:
+    """A call with direction inbound, or a ticket opened."""
+    if event.event_type == "call":
+        return event.direction == "inbound"
+    return event.event_type == "ticket" and event.action == "opened"
+
+
+def is_dissatisfied(event: Event) -> bool:
+    """CSAT <= 2, NPS <= 6 or CES <= 3."""
+    if event.event_type != "feedback":
+        return False
+    limit = DISSATISFIED_AT_OR_BELOW.get(event.survey)
+    return limit is not None and event.score is not None and event.score <= limit
+
+
+def parse_event(raw: bytes | str, *, now: float | None = None, max_future_seconds: float = 86400.0) -> Event:
+    """Validate one raw record and return the typed event.
+
+    ``now`` is the moment the record is read (seconds since the epoch); an event that
+    occurred more than ``max_future_seconds`` after it is refused. Pass ``now=None``
+    to skip that check. Raises :class:`InvalidEvent` with a one-line reason.
+    """
+    try:
+        event = EventAdapter.validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidEvent(describe_errors(exc)) from None
+    if now is not None and event.occurred_at.timestamp() > now + max_future_seconds:
+        raise InvalidEvent(
+            f"occurred_at: {event.occurred_at.isoformat()} is more than "
+            f"{max_future_seconds:g} s after the time it was read"
+        )
+    return event
+
+
+def describe_errors(exc: ValidationError, limit: int = 3) -> str:
+    """One line naming each failing field and its rule, e.g. ``score: ...; channel: ...``."""
+    parts = []
+    errors = exc.errors(include_url=False, include_input=False)
+    for error in errors[:limit]:
+        parts.append(_describe(error))
+    if len(errors) > limit:
+        parts.append(f"and {len(errors) - limit} more")
+    return "; ".join(parts)
+
+
+def _describe(error: dict) -> str:
+    kind = error["type"]
+    if kind == "json_invalid":
+        return f"not valid JSON: {error['ctx'].get('error', 'parse error')}"
+    loc = [str(part) for part in error["loc"]]
+    if not loc and kind in ("model_attributes_type", "model_type", "dict_type", "model_attributes"):
+        return "the record must be a JSON object"
+    if kind.startswith("union_tag"):
+        return f"event_type: {error['msg']}"
+    # The first location element is the union tag (call/ticket/feedback); drop it.
+    if loc and loc[0] in ("call", "ticket", "feedback"):
+        loc = loc[1:]
+    field = ".".join(loc) or "event"
+    message = error["msg"]
+    if kind == "extra_forbidden":
+        message = "unknown field (not in the event contract)"
+    elif kind == "value_error":
+        message = message.removeprefix("Value error, ")
+        if field == "event":  # a cross-field rule names its field itself ("score: ...")
+            return message
+    return f"{field}: {message}"
+
+
+def dumps_event(event: Event) -> bytes:
+    """Serialise an event to the wire format (JSON, UTF-8, no absent optionals)."""
+    return orjson.dumps(event.model_dump(mode="json", exclude_none=True))
