@@ -73,3 +73,7 @@ class EngineSettings(BaseModel):
     dedup_event_ids: int = Field(64, ge=1)
     max_open_tickets: int = Field(50, ge=1)
     recent_alerts: int = Field(10, ge=0)
+    closed_tickets_kept: int = Field(16, ge=0)  # so a late event cannot reopen a closed ticket
+    max_window_events: int = Field(64, ge=5)  # per service type and window list
+    max_service_types: int = Field(32, ge=1)  # per customer, most recently used kept
+    evidence_limit: int = Field(50, ge=1)  # event ids carried by one alert

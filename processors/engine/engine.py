@@ -1,0 +1,287 @@
+"""The per-customer engine: one event in, the new state, score signals and alerts out.
+
+``Engine.step`` is pure in the sense that matters here: its result depends only on the
+state passed in, the event and the settings — never on the wall clock, randomness or
+other customers — so the faust worker, ``cxpulse replay`` and the tests agree.
+"""
+
+from datetime import datetime, timezone
+
+from cxpulse.schemas import ScoreSnapshot
+
+from .alerting import Pending, alert_id, escalate, materialise, passes_cooldown, span
+from .compiled import BANDS, Compiled
+from .results import Contact, StepResult
+from .score import add_points, score_of
+from .settings import EngineSettings
+from .state import CustomerState
+from .tickets import breach_overdue, on_ticket
+from .windows import add_contact, add_grievance, sweep
+
+__all__ = ["Engine"]
+
+CHURN_EVIDENCE = 10
+
+
+class Engine:
+    """Scores customers and applies every per-customer rule of DOMAIN.md sections 3–4."""
+
+    __slots__ = ("settings", "_c")
+
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        self.settings = settings if settings is not None else EngineSettings()
+        self._c = Compiled(self.settings)
+
+    def new_state(self, customer_id: str) -> CustomerState:
+        """The state of a customer with no history (score 100)."""
+        return CustomerState(customer_id)
+
+    def band(self, score: float) -> str:
+        """The risk band of a score under these settings."""
+        return BANDS[self._c.band(score)]
+
+    def step(self, state: CustomerState | None, event) -> StepResult:
+        """Apply one event to its customer's state (``None`` for a new customer).
+
+        Open tickets are first checked against the event's time (a breach is due before
+        anything that happens after it), then the event's signals and rules apply, then
+        the band change drives ``churn_risk``. The state is updated in place.
+        """
+        c = self._c
+        eid = event.event_id
+        t = event.occurred_at.timestamp()
+        if state is None:
+            state, before = CustomerState(event.customer_id), None
+        elif eid in state.seen_ids:
+            return self._unchanged(state, t, True)
+        else:
+            before = c.band(score_of(state)) if state.events_seen else None
+        _remember_id(c, state, eid)
+        segment = event.segment
+        if t >= state.ref:
+            state.segment = segment
+        signals: list[str] = []
+        pending: list[Pending] = []
+        due: list[tuple[float, str]] = []
+        if state.tickets:
+            breach_overdue(c, state, t if t > state.ref else state.ref, segment, signals, pending)
+        kind = event.event_type
+        if kind == "call":
+            contact = _call(c, state, event, t, eid, segment, signals, pending)
+        elif kind == "ticket":
+            contact = _ticket(c, state, event, t, eid, segment, signals, pending, due)
+        else:
+            contact = None
+            _feedback(c, state, event, t, eid, segment, signals, pending)
+        if t > state.ref:
+            add_points(state, 0.0, t, c.k)  # the customer's time moves on even without points
+        if state.ref - state.swept > c.sweep_every:
+            sweep(c, state)
+        score = score_of(state)
+        after = c.band(score)
+        if after > state.churn_level or (after == 0 and state.churn_level):
+            _churn(c, state, before or 0, after, t, event.service_type, eid, segment, pending)
+        alerts = materialise(c, state, pending, segment, score, after) if pending else []
+        return StepResult(state, alerts, False, tuple(signals),
+                          None if before is None else BANDS[before], BANDS[after], score,
+                          contact, tuple(due), t)
+
+    def check_sla(self, state: CustomerState, clock: float) -> StepResult:
+        """Breach the customer's open tickets whose ``due_at`` is before ``clock``.
+
+        ``clock`` is the stream's clock (the largest ``occurred_at`` seen). The breach is
+        a signal at ``due_at`` with ``triggered_at = due_at``.
+        """
+        c = self._c
+        before = c.band(score_of(state))
+        signals: list[str] = []
+        pending: list[Pending] = []
+        tid = breach_overdue(c, state, clock, state.segment, signals, pending) if state.tickets else None
+        if tid is None:
+            return self._unchanged(state, clock, False)
+        tk = state.tickets[tid]
+        score = score_of(state)
+        after = c.band(score)
+        if after > state.churn_level:
+            _churn(c, state, before, after, tk.due_at, tk.service_type, f"sla:{tid}",
+                   state.segment, pending, evidence=list(tk.evidence))
+        alerts = materialise(c, state, pending, state.segment, score, after) if pending else []
+        return StepResult(state, alerts, False, tuple(signals), BANDS[before], BANDS[after],
+                          score, None, (), clock)
+
+    def snapshot(self, state: CustomerState) -> ScoreSnapshot:
+        """The customer's row on ``cx.scores`` and in the read API."""
+        score = score_of(state)
+        return ScoreSnapshot(
+            customer_id=state.customer_id, score=score, risk_band=BANDS[self._c.band(score)],
+            sensitive=state.is_sensitive(), open_tickets=len(state.tickets),
+            updated_at=datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
+            events_seen=state.events_seen,
+        )
+
+    def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
+        score = score_of(state)
+        band = BANDS[self._c.band(score)] if state.events_seen else None
+        return StepResult(state, [], duplicate, (), band, band or "healthy", score, None, (), at)
+
+
+def _remember_id(c: Compiled, state: CustomerState, eid: str) -> None:
+    ids = state.seen_ids
+    ids.append(eid)
+    if len(ids) > c.dedup:
+        del ids[0]
+    state.events_seen += 1
+
+
+def _call(c: Compiled, state: CustomerState, event, t: float, eid: str, segment: str,
+          signals: list[str], pending: list[Pending]) -> Contact | None:
+    svc = event.service_type
+    outcome = event.outcome
+    contact = None
+    if event.direction == "inbound":
+        contact = Contact(svc, state.customer_id, t, eid)
+        _inbound(c, state, svc, t, eid, segment, outcome == "resolved", signals, pending)
+        # Waiting and hanging up are the customer's experience only when the customer called.
+        if event.wait_seconds > c.long_wait:
+            add_points(state, c.w_long_wait, t, c.k)
+            signals.append("long_wait")
+        if outcome == "abandoned":
+            add_points(state, c.w_abandoned, t, c.k)
+            signals.append("call_abandoned")
+    hit = c.call_outcomes.get(outcome)
+    if hit is not None:
+        add_points(state, hit[1], t, c.k)
+        signals.append(hit[0])
+    if event.is_complaint:
+        _complaint(c, state, svc, t, eid, segment, signals, pending)
+    sentiment = event.sentiment
+    if sentiment is not None and sentiment < c.negative_sentiment:
+        add_points(state, c.w_sentiment, t, c.k)
+        signals.append("negative_sentiment")
+    return contact
+
+
+def _ticket(c: Compiled, state: CustomerState, event, t: float, eid: str, segment: str,
+            signals: list[str], pending: list[Pending], due: list) -> Contact | None:
+    svc = event.service_type
+    contact = None
+    if event.action == "opened":
+        contact = Contact(svc, state.customer_id, t, eid)
+        _inbound(c, state, svc, t, eid, segment, False, signals, pending)
+    if on_ticket(c, state, event, t, eid, segment, signals, pending, due):
+        _complaint(c, state, svc, t, eid, segment, signals, pending)
+    return contact
+
+
+def _feedback(c: Compiled, state: CustomerState, event, t: float, eid: str, segment: str,
+              signals: list[str], pending: list[Pending]) -> None:
+    svc = event.service_type
+    dissatisfied = False
+    if event.score is not None:
+        name, points, dissatisfied = c.survey_weights[event.survey, event.score]
+        if points:
+            add_points(state, points, t, c.k)
+        signals.append(name)
+    if dissatisfied:
+        level = escalate(1, segment)
+        if passes_cooldown(state, "detractor", svc, t, level, c.cooldown):
+            pending.append(Pending(
+                "detractor", level, "firing", svc, t,
+                f"{state.customer_id} gave a dissatisfied {event.survey.upper()} response "
+                f"({event.score}) about {svc}",
+                [eid], alert_id("detractor", state.customer_id, svc, eid)))
+    if event.is_complaint:
+        add_points(state, c.w_complaint, t, c.k)
+        signals.append("complaint")
+    if dissatisfied or event.is_complaint:
+        _grievance(c, state, svc, t, eid, segment, pending)
+
+
+def _inbound(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, segment: str,
+             resolved_call: bool, signals: list[str], pending: list[Pending]) -> None:
+    add_points(state, c.w_inbound, t, c.k)
+    signals.append("inbound_contact")
+    cid = state.customer_id
+    # Sensitivity as it stood before this event: the agent is warned as the contact arrives.
+    if state.sensitive_since <= t < state.sensitive_until:
+        level = escalate(1, segment)
+        if passes_cooldown(state, "sensitive_contact", svc, t, level, c.cooldown):
+            until = datetime.fromtimestamp(state.sensitive_until, timezone.utc).date().isoformat()
+            pending.append(Pending(
+                "sensitive_contact", level, "firing", svc, t,
+                f"sensitive customer {cid} contacted {svc} again (sensitive until {until})",
+                _sensitive_evidence(state, eid), alert_id("sensitive_contact", cid, svc, eid)))
+    count, ids = add_contact(c, state, svc, t, eid, resolved_call, signals)
+    if count < c.repeat_warning:
+        return
+    level = escalate(2 if count >= c.repeat_critical else 1, segment)
+    if passes_cooldown(state, "repeat_contact", svc, t, level, c.cooldown):
+        pending.append(Pending(
+            "repeat_contact", level, "firing", svc, t,
+            f"{cid} contacted {svc} {count} times within {span(c.repeat_window)}",
+            ids, alert_id("repeat_contact", cid, svc, eid)))
+
+
+def _sensitive_evidence(state: CustomerState, eid: str) -> list[str]:
+    entries = sorted(e for lst in state.grievances.values() for e in lst)
+    return [e[1] for e in entries[-(CHURN_EVIDENCE - 1):]] + [eid]
+
+
+def _complaint(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, segment: str,
+               signals: list[str], pending: list[Pending]) -> None:
+    add_points(state, c.w_complaint, t, c.k)
+    signals.append("complaint")
+    _grievance(c, state, svc, t, eid, segment, pending)
+
+
+def _grievance(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, segment: str,
+               pending: list[Pending]) -> None:
+    count, ids, since = add_grievance(c, state, svc, t, eid)
+    if since is None:
+        return
+    _mark_sensitive(state, since, c.sensitive_for)
+    level = escalate(1, segment)
+    cid = state.customer_id
+    if passes_cooldown(state, "sensitive_customer", svc, t, level, c.cooldown):
+        pending.append(Pending(
+            "sensitive_customer", level, "firing", svc, t,
+            f"{cid} complained or was dissatisfied about {svc} {count} times within "
+            f"{span(c.sensitive_window)}; sensitive for {span(c.sensitive_for)}",
+            ids, alert_id("sensitive_customer", cid, svc, eid)))
+
+
+def _mark_sensitive(state: CustomerState, since: float, duration: float) -> None:
+    """Merge ``[since, since + duration)`` into the customer's sensitive interval."""
+    start, end = state.sensitive_since, state.sensitive_until
+    if end <= start or since > end:
+        state.sensitive_since, state.sensitive_until = since, since + duration
+    elif since >= start:
+        state.sensitive_until = max(end, since + duration)
+    elif since + duration >= start:
+        state.sensitive_since, state.sensitive_until = since, max(end, since + duration)
+    # else: an older, separate episode arrived late; the later one stays.
+
+
+def _churn(c: Compiled, state: CustomerState, before: int, after: int, t: float, svc: str,
+           trigger: str, segment: str, pending: list[Pending],
+           evidence: list[str] | None = None) -> None:
+    cid = state.customer_id
+    if after == 0:
+        for aid, level, at, open_svc, _ in state.churn_open:
+            pending.append(Pending("churn_risk", level, "resolved", open_svc, at,
+                                   f"{cid}'s experience score recovered to healthy",
+                                   [trigger] if evidence is None else evidence, aid))
+        state.churn_open = []
+        state.churn_level = 0
+        return
+    state.churn_level = after
+    level = escalate(after, segment)
+    if not passes_cooldown(state, "churn_risk", "*", t, level, c.cooldown):
+        return
+    aid = alert_id("churn_risk", cid, svc, trigger)
+    state.churn_open.append((aid, level, t, svc, trigger))
+    ids = evidence if evidence is not None else state.seen_ids[-CHURN_EVIDENCE:]
+    pending.append(Pending(
+        "churn_risk", level, "firing", svc, t,
+        f"{cid}'s experience score fell from {BANDS[before]} to {BANDS[after]} after a {svc} event",
+        list(ids), aid))

@@ -1,0 +1,149 @@
+"""Per-customer engine state: small, bounded, and serialisable for the faust changelog.
+
+Everything that shapes a future decision lives here — the decayed penalty, the windows,
+open tickets, sensitivity, cooldowns and the de-duplication ring — so a state restored
+from bytes continues exactly as the original would have.
+"""
+
+from typing import Any
+
+import orjson
+
+from cxpulse.errors import CxpulseError
+
+__all__ = ["CustomerState", "StateError", "Ticket", "STATE_VERSION"]
+
+STATE_VERSION = 1
+NEVER = -1.0e18  # the reference time of a customer with no events (decays any penalty to 0)
+
+
+class StateError(CxpulseError):
+    """Bytes that are not a customer or incident state this version understands."""
+
+
+class Ticket:
+    """An open ticket: what the SLA rule and the resolution credit need to know."""
+
+    __slots__ = ("service_type", "due_at", "urgent", "complaint", "breached_due", "alert_level",
+                 "opened_at", "evidence")
+
+    def __init__(self, service_type: str, due_at: float | None, urgent: bool, complaint: bool,
+                 opened_at: float, evidence: list[str] | None = None,
+                 breached_due: float | None = None, alert_level: int = 0) -> None:
+        self.service_type = service_type
+        self.due_at = due_at
+        self.urgent = urgent
+        self.complaint = complaint
+        self.breached_due = breached_due  # the due time that was breached, or None
+        self.alert_level = alert_level  # level of the sla_breach alert that fired (0: none fired)
+        self.opened_at = opened_at
+        self.evidence = evidence if evidence is not None else []
+
+    def to_list(self) -> list[Any]:
+        return [self.service_type, self.due_at, int(self.urgent) | int(self.complaint) << 1,
+                self.breached_due, self.alert_level, self.opened_at, self.evidence]
+
+    @classmethod
+    def from_list(cls, row: list[Any]) -> "Ticket":
+        svc, due, flags, breached, level, opened, evidence = row
+        return cls(svc, due, bool(flags & 1), bool(flags & 2), opened, evidence, breached, level)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ticket) and self.to_list() == other.to_list()
+
+    def __repr__(self) -> str:
+        return f"Ticket({self.to_list()!r})"
+
+
+class CustomerState:
+    """One customer's state. Mutated in place by :class:`~cxpulse.processors.engine.Engine`.
+
+    ``contacts[svc]`` holds ``(t, event_id, flags)`` of inbound contacts inside the repeat
+    window, ``grievances[svc]`` holds ``(t, event_id)`` of complaints and dissatisfied
+    responses inside the sensitivity window; both sorted by ``(t, event_id)``.
+    """
+
+    __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
+                 "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
+                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept")
+
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        self.penalty = 0.0  # decayed penalty points at time `ref`
+        self.ref = NEVER  # event time the penalty refers to: the latest time seen
+        self.segment = "standard"
+        self.events_seen = 0
+        self.seen_ids: list[str] = []  # ring of recent event ids, oldest first
+        self.contacts: dict[str, list[tuple[float, str, int]]] = {}
+        self.grievances: dict[str, list[tuple[float, str]]] = {}
+        self.sensitive_since = 0.0
+        self.sensitive_until = 0.0  # sensitive while since <= t < until
+        self.tickets: dict[str, Ticket] = {}
+        self.closed: dict[str, tuple[float, bool]] = {}  # ticket id -> (closed at, complaint)
+        self.cooldowns: dict[tuple[str, str], tuple[float, int]] = {}  # (rule, svc) -> (t, level)
+        self.churn_level = 0  # band level the open churn_risk alerts cover (0: re-armed)
+        # open churn_risk alerts: (alert_id, level, triggered_at, service_type, trigger event id)
+        self.churn_open: list[tuple[str, int, float, str, str]] = []
+        # recent alerts for the read API: (alert_id, rule, severity, status, service_type, triggered_at)
+        self.recent: list[tuple[str, str, str, str, str, float]] = []
+        self.swept = NEVER  # `ref` at the last sweep of stale window lists
+
+    def is_sensitive(self, at: float | None = None) -> bool:
+        """Whether the customer is sensitive at event time ``at`` (default: its latest time)."""
+        t = self.ref if at is None else at
+        return self.sensitive_since <= t < self.sensitive_until
+
+    def due_tickets(self) -> list[tuple[float, str]]:
+        """``(due_at, ticket_id)`` of open, not yet breached tickets; to rebuild an SLA index."""
+        return [(tk.due_at, tid) for tid, tk in self.tickets.items()
+                if tk.due_at is not None and tk.breached_due is None]
+
+    def to_bytes(self) -> bytes:
+        """Compact, versioned JSON; :meth:`from_bytes` restores an identical state."""
+        return orjson.dumps([
+            STATE_VERSION, self.customer_id, self.penalty, self.ref, self.segment,
+            self.events_seen, self.seen_ids, self.contacts, self.grievances,
+            self.sensitive_since, self.sensitive_until,
+            {tid: tk.to_list() for tid, tk in self.tickets.items()},
+            self.closed, [[r, s, t, lvl] for (r, s), (t, lvl) in self.cooldowns.items()],
+            self.churn_level, self.churn_open, self.recent, self.swept,
+        ])
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "CustomerState":
+        """Restore a state written by :meth:`to_bytes`; raises :class:`StateError`."""
+        try:
+            row = orjson.loads(data)
+            if not isinstance(row, list) or not row or row[0] != STATE_VERSION:
+                raise StateError(f"customer state: unsupported version {row[0] if row else None!r}")
+            return cls._from_row(row)
+        except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError) as exc:
+            raise StateError(f"customer state: cannot decode ({exc})") from None
+
+    @classmethod
+    def _from_row(cls, row: list[Any]) -> "CustomerState":
+        (_, cid, penalty, ref, segment, seen, ids, contacts, grievances, since, until,
+         tickets, closed, cooldowns, churn_level, churn_open, recent, swept) = row
+        state = cls(cid)
+        state.penalty, state.ref, state.segment, state.events_seen = penalty, ref, segment, seen
+        state.seen_ids = ids
+        state.contacts = {svc: [tuple(e) for e in lst] for svc, lst in contacts.items()}
+        state.grievances = {svc: [tuple(e) for e in lst] for svc, lst in grievances.items()}
+        state.sensitive_since, state.sensitive_until = since, until
+        state.tickets = {tid: Ticket.from_list(t) for tid, t in tickets.items()}
+        state.closed = {tid: tuple(v) for tid, v in closed.items()}
+        state.cooldowns = {(r, s): (t, lvl) for r, s, t, lvl in cooldowns}
+        state.churn_level = churn_level
+        state.churn_open = [tuple(e) for e in churn_open]
+        state.recent = [tuple(e) for e in recent]
+        state.swept = swept
+        return state
+
+    def _fields(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CustomerState) and self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return f"CustomerState({self.customer_id!r}, penalty={self.penalty:.3f}, ref={self.ref})"

@@ -1,0 +1,157 @@
+"""Event-time windows per service type: inbound contacts and grievances.
+
+Lists are sorted by ``(t, event_id)``; windows are inclusive (``[t - W, t]``), so a
+contact exactly ``W`` seconds earlier still counts. The common case — an event later
+than everything in its list — is an append and one bisect. A late event is inserted in
+order and counts in every window it falls into: the rule looks at each window that
+ends at the late event or at a later entry within ``W`` of it, and later contacts that
+now have an earlier one are re-scored (repeat added, first-contact credit withdrawn),
+so the score does not depend on arrival order.
+"""
+
+from bisect import bisect_left
+
+from .compiled import Compiled
+from .score import add_points
+from .state import CustomerState
+
+__all__ = ["FCR", "REPEAT", "add_contact", "add_grievance", "sweep"]
+
+REPEAT = 1  # the contact carried the repeat_contact signal
+FCR = 2  # the contact carried the first_contact_resolution credit
+
+
+def add_contact(c: Compiled, state: CustomerState, svc: str, t: float, eid: str,
+                resolved_call: bool, signals: list[str]) -> tuple[int, list[str]]:
+    """Insert an inbound contact; apply its signals. Returns the fullest window's count and ids."""
+    lst = state.contacts.get(svc)
+    if lst is None:
+        lst = state.contacts[svc] = []
+        _cap_services(state.contacts, c.max_services)
+    w = c.repeat_window
+    if not lst or lst[-1][:2] < (t, eid):
+        lo = bisect_left(lst, (t - w,))
+        flags = _contact_signals(c, state, t, lo < len(lst), resolved_call, signals)
+        if lo:
+            del lst[:lo]  # older than the window of the latest contact: never needed again
+        lst.append((t, eid, flags))
+        if len(lst) > c.max_window:
+            del lst[0]
+        return len(lst), [e[1] for e in lst]
+    return _late_contact(c, state, lst, t, eid, resolved_call, signals)
+
+
+def _contact_signals(c: Compiled, state: CustomerState, t: float, has_earlier: bool,
+                     resolved_call: bool, signals: list[str]) -> int:
+    if has_earlier:
+        add_points(state, c.w_repeat, t, c.k)
+        signals.append("repeat_contact")
+        return REPEAT
+    if resolved_call:
+        add_points(state, c.w_fcr, t, c.k)
+        signals.append("first_contact_resolution")
+        return FCR
+    return 0
+
+
+def _late_contact(c: Compiled, state: CustomerState, lst: list, t: float, eid: str,
+                  resolved_call: bool, signals: list[str]) -> tuple[int, list[str]]:
+    w = c.repeat_window
+    pos = bisect_left(lst, (t, eid))
+    lo = bisect_left(lst, (t - w,))
+    flags = _contact_signals(c, state, t, pos > lo, resolved_call, signals)
+    lst.insert(pos, (t, eid, flags))
+    end = pos + 1
+    while end < len(lst) and lst[end][0] <= t + w:
+        _now_repeat(c, state, lst, end, signals)
+        end += 1
+    count, first, last = _fullest(lst, pos, end, w)
+    ids = [e[1] for e in lst[first:last + 1]]
+    if len(lst) > c.max_window:
+        del lst[0]
+    return count, ids
+
+
+def _now_repeat(c: Compiled, state: CustomerState, lst: list, j: int, signals: list[str]) -> None:
+    """A later contact now has an earlier one inside the window: re-score it."""
+    tj, ej, fj = lst[j]
+    if fj & REPEAT:
+        return
+    add_points(state, c.w_repeat, tj, c.k)
+    signals.append("repeat_contact")
+    if fj & FCR:
+        add_points(state, -c.w_fcr, tj, c.k)
+        signals.append("first_contact_resolution_withdrawn")
+    lst[j] = (tj, ej, (fj | REPEAT) & ~FCR)
+
+
+def _fullest(lst: list, pos: int, end: int, w: float) -> tuple[int, int, int]:
+    """The fullest window ``[a - w, a]`` whose end ``a`` is an entry in ``lst[pos:end]``."""
+    best = (0, pos, pos)
+    for idx in range(pos, end):
+        first = bisect_left(lst, (lst[idx][0] - w,))
+        if idx - first + 1 > best[0]:
+            best = (idx - first + 1, first, idx)
+    return best
+
+
+def add_grievance(c: Compiled, state: CustomerState, svc: str, t: float,
+                  eid: str) -> tuple[int, list[str], float | None]:
+    """Insert a complaint or dissatisfied response.
+
+    Returns the fullest window's count, its event ids, and the earliest time at which a
+    window containing this event reached ``sensitive_at`` (``None`` if none did).
+    """
+    lst = state.grievances.get(svc)
+    if lst is None:
+        lst = state.grievances[svc] = []
+        _cap_services(state.grievances, c.max_services)
+    w = c.sensitive_window
+    if not lst or lst[-1] < (t, eid):
+        lo = bisect_left(lst, (t - w,))
+        if lo:
+            del lst[:lo]
+        lst.append((t, eid))
+        if len(lst) > c.max_window:
+            del lst[0]
+        return len(lst), [e[1] for e in lst], (t if len(lst) >= c.sensitive_at else None)
+    pos = bisect_left(lst, (t, eid))
+    lst.insert(pos, (t, eid))
+    best, since = (0, pos, pos), None
+    idx = pos
+    while idx < len(lst) and lst[idx][0] <= t + w:
+        first = bisect_left(lst, (lst[idx][0] - w,))
+        if idx - first + 1 > best[0]:
+            best = (idx - first + 1, first, idx)
+        if since is None and idx - first + 1 >= c.sensitive_at:
+            since = lst[idx][0]
+        idx += 1
+    ids = [e[1] for e in lst[best[1]:best[2] + 1]]
+    if len(lst) > c.max_window:
+        del lst[0]
+    return best[0], ids, since
+
+
+def _cap_services(lists: dict[str, list], limit: int) -> None:
+    """Keep the ``limit`` most recently active service types (by their latest entry)."""
+    if len(lists) <= limit:
+        return
+    stale = min((svc for svc, lst in lists.items() if lst), key=lambda s: lists[s][-1][0], default=None)
+    if stale is not None:
+        del lists[stale]
+
+
+def sweep(c: Compiled, state: CustomerState) -> None:
+    """Drop window entries and cooldowns that can no longer matter at the customer's time."""
+    ref = state.ref
+    for lists, w in ((state.contacts, c.repeat_window), (state.grievances, c.sensitive_window)):
+        for svc in [s for s, lst in lists.items() if not lst or lst[-1][0] < ref - w]:
+            del lists[svc]
+        for lst in lists.values():
+            cut = bisect_left(lst, (ref - w,))
+            if cut:
+                del lst[:cut]
+    horizon = ref - 2 * c.cooldown
+    for key in [k for k, (t, _) in state.cooldowns.items() if t < horizon]:
+        del state.cooldowns[key]
+    state.swept = ref
