@@ -10,8 +10,9 @@ from cxpulse.settings import Settings, load_settings
 
 __all__ = ["CliState", "console", "err_console", "settings_of"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: never break a line at the terminal width (one-line errors stay one line; output greps well).
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The one exception base of cxpulse; each package derives its own errors from it."""
 
-__all__ = ["CxpulseError", "ConfigError"]
+__all__ = ["BrokerError", "ConfigError", "CxpulseError"]
 
 
 class CxpulseError(Exception):
@@ -9,3 +9,7 @@ class CxpulseError(Exception):
 
 class ConfigError(CxpulseError):
     """The configuration file or an environment variable is wrong."""
+
+
+class BrokerError(CxpulseError):
+    """A Kafka broker cannot be started, stopped or reached, or refused a request."""

@@ -77,7 +77,8 @@ class BrokerSettings(_Section):
     kafka_version: str = "4.1.1"
     host: str = "127.0.0.1"
     port: int = Field(9092, ge=1, le=65535)
-    controller_port: int = Field(9093, ge=1, le=65535)
+    # Not Kafka's usual 9093: Alertmanager listens there by default on the same machine.
+    controller_port: int = Field(9094, ge=1, le=65535)
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "kafka")
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kafka")
     heap: str = "512m"
