@@ -21,7 +21,7 @@ from cxpulse.alerts.settings import AlertsSettings
 from cxpulse.errors import ConfigError
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.settings import WorkerSettings
-from cxpulse.producers.settings import GatewaySettings
+from cxpulse.producers.settings import GatewaySettings, ProducerSettings
 
 __all__ = [
     "BrokerSettings",
@@ -127,6 +127,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
 
     @classmethod
     def settings_customise_sources(
