@@ -143,13 +143,24 @@ def parse_event(raw: bytes | str, *, now: float | None = None, max_future_second
     try:
         event = EventAdapter.validate_json(raw)
     except ValidationError as exc:
-        raise InvalidEvent(describe_errors(exc)) from None
+        raise InvalidEvent(_utf8_problem(raw) or describe_errors(exc)) from None
     if now is not None and event.occurred_at.timestamp() > now + max_future_seconds:
         raise InvalidEvent(
             f"occurred_at: {event.occurred_at.isoformat()} is more than "
             f"{max_future_seconds:g} s after the time it was read"
         )
     return event
+
+
+def _utf8_problem(raw: bytes | str) -> str | None:
+    """Say "not valid UTF-8" rather than a JSON syntax error when that is the cause."""
+    if isinstance(raw, str):
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at position {exc.start}"
+    return None
 
 
 def describe_errors(exc: ValidationError, limit: int = 3) -> str:
@@ -163,6 +174,9 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
+_EVENT_TYPES = "'call', 'ticket', 'feedback'"
+
+
 def _describe(error: dict) -> str:
     kind = error["type"]
     if kind == "json_invalid":
@@ -170,8 +184,10 @@ def _describe(error: dict) -> str:
     loc = [str(part) for part in error["loc"]]
     if not loc and kind in ("model_attributes_type", "model_type", "dict_type", "model_attributes"):
         return "the record must be a JSON object"
-    if kind.startswith("union_tag"):
-        return f"event_type: {error['msg']}"
+    if kind == "union_tag_not_found":
+        return f"event_type: required, one of {_EVENT_TYPES}"
+    if kind == "union_tag_invalid":
+        return f"event_type: must be one of {_EVENT_TYPES}, got {error['ctx']['tag']!r}"
     # The first location element is the union tag (call/ticket/feedback); drop it.
     if loc and loc[0] in ("call", "ticket", "feedback"):
         loc = loc[1:]

@@ -1,9 +1,10 @@
 """Constrained field types shared by the event and output models."""
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, Field, Strict
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
 
 __all__ = [
     "Channel",
@@ -17,8 +18,24 @@ __all__ = [
     "NonNegativeSeconds",
 ]
 
-# RFC 3339 with an offset. Strict: a JSON number or a naive time is refused, not guessed at.
-Timestamp = Annotated[AwareDatetime, Strict()]
+# RFC 3339 (section 5.6, with the space separator it allows): seconds and an offset are
+# required. pydantic alone would also take "1714550400", "10:00Z" or "+0200".
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value  # a datetime built in Python; JSON numbers are refused by the strict type
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 timestamp with seconds and an offset, e.g. 2024-05-01T10:00:00+02:00")
+    try:
+        return datetime.fromisoformat(value.upper())
+    except ValueError as exc:
+        raise ValueError(f"not a valid date and time ({exc})") from None
+
+
+# Strict: a JSON number or a naive time is refused, not guessed at.
+Timestamp = Annotated[AwareDatetime, Strict(), BeforeValidator(_rfc3339)]
 
 EventId = Annotated[str, Strict(), Field(min_length=1, max_length=128)]
 
