@@ -5,17 +5,25 @@ rule, signal and setting.
 """
 
 from .alerting import alert_id
+from .driver import EngineDriver, StepHook
 from .engine import Engine
+from .incident import IncidentEngine, IncidentState
 from .results import Contact, StepResult
 from .settings import EngineSettings, Weights
+from .sla import SlaIndex
 from .state import CustomerState, StateError, Ticket
 
 __all__ = [
     "Contact",
     "CustomerState",
     "Engine",
+    "EngineDriver",
     "EngineSettings",
+    "IncidentEngine",
+    "IncidentState",
+    "SlaIndex",
     "StateError",
+    "StepHook",
     "StepResult",
     "Ticket",
     "Weights",

@@ -23,7 +23,7 @@ class Compiled:
         "repeat_window", "repeat_warning", "repeat_critical",
         "sensitive_window", "sensitive_at", "sensitive_for",
         "incident_window", "incident_customers", "incident_cooldown",
-        "cooldown", "dedup", "max_tickets", "recent_alerts", "closed_kept",
+        "cooldown", "repeat_keep", "sensitive_keep", "dedup", "max_tickets", "recent_alerts", "closed_kept",
         "max_window", "max_services", "evidence_limit", "sweep_every",
         "w_inbound", "w_repeat", "w_abandoned", "w_long_wait", "w_transferred",
         "w_unresolved", "w_call_escalated", "w_complaint", "w_reopened",
@@ -49,6 +49,9 @@ class Compiled:
         self.incident_customers = s.incident_customers
         self.incident_cooldown = float(s.incident_cooldown_seconds)
         self.cooldown = float(s.cooldown_seconds)
+        # How long window entries are kept behind the customer's latest time.
+        self.repeat_keep = self.repeat_window + s.late_tolerance_seconds
+        self.sensitive_keep = self.sensitive_window + s.late_tolerance_seconds
         self.dedup = s.dedup_event_ids
         self.max_tickets = s.max_open_tickets
         self.recent_alerts = s.recent_alerts

@@ -7,7 +7,7 @@ other customers — so the faust worker, ``cxpulse replay`` and the tests agree.
 
 from datetime import datetime, timezone
 
-from cxpulse.schemas import ScoreSnapshot
+from cxpulse.schemas import Alert, ScoreSnapshot
 
 from .alerting import Pending, alert_id, escalate, materialise, passes_cooldown, span
 from .compiled import BANDS, Compiled
@@ -15,7 +15,7 @@ from .results import Contact, StepResult
 from .score import add_points, score_of
 from .settings import EngineSettings
 from .state import CustomerState
-from .tickets import breach_overdue, on_ticket
+from .tickets import breach, breach_trigger, on_ticket, overdue
 from .windows import add_contact, add_grievance, sweep
 
 __all__ = ["Engine"]
@@ -43,9 +43,9 @@ class Engine:
     def step(self, state: CustomerState | None, event) -> StepResult:
         """Apply one event to its customer's state (``None`` for a new customer).
 
-        Open tickets are first checked against the event's time (a breach is due before
-        anything that happens after it), then the event's signals and rules apply, then
-        the band change drives ``churn_risk``. The state is updated in place.
+        Open tickets due before the event (or the customer's latest time) breach first,
+        exactly as :meth:`check_sla` would have found them; then the event's signals and
+        rules apply; then a band change drives ``churn_risk``. The state is updated in place.
         """
         c = self._c
         eid = event.event_id
@@ -57,14 +57,16 @@ class Engine:
         else:
             before = c.band(score_of(state)) if state.events_seen else None
         _remember_id(c, state, eid)
+        signals: list[str] = []
+        alerts: list[Alert] = []
+        if state.tickets:
+            _breach_overdue(c, state, t if t > state.ref else state.ref, signals, alerts)
         segment = event.segment
         if t >= state.ref:
             state.segment = segment
-        signals: list[str] = []
+        churn_from = c.band(score_of(state)) if signals else (before or 0)
         pending: list[Pending] = []
         due: list[tuple[float, str]] = []
-        if state.tickets:
-            breach_overdue(c, state, t if t > state.ref else state.ref, segment, signals, pending)
         kind = event.event_type
         if kind == "call":
             contact = _call(c, state, event, t, eid, segment, signals, pending)
@@ -80,8 +82,10 @@ class Engine:
         score = score_of(state)
         after = c.band(score)
         if after > state.churn_level or (after == 0 and state.churn_level):
-            _churn(c, state, before or 0, after, t, event.service_type, eid, segment, pending)
-        alerts = materialise(c, state, pending, segment, score, after) if pending else []
+            _churn(c, state, churn_from, after, t, event.service_type, eid, segment, pending,
+                   state.seen_ids[-CHURN_EVIDENCE:])
+        if pending:
+            alerts += materialise(c, state, pending, segment, score, after)
         return StepResult(state, alerts, False, tuple(signals),
                           None if before is None else BANDS[before], BANDS[after], score,
                           contact, tuple(due), t)
@@ -89,25 +93,21 @@ class Engine:
     def check_sla(self, state: CustomerState, clock: float) -> StepResult:
         """Breach the customer's open tickets whose ``due_at`` is before ``clock``.
 
-        ``clock`` is the stream's clock (the largest ``occurred_at`` seen). The breach is
-        a signal at ``due_at`` with ``triggered_at = due_at``.
+        ``clock`` is the stream's clock (the largest ``occurred_at`` seen). Each breach is
+        a signal at ``due_at`` with ``triggered_at = due_at``; tickets breach in due order.
         """
         c = self._c
-        before = c.band(score_of(state))
-        signals: list[str] = []
-        pending: list[Pending] = []
-        tid = breach_overdue(c, state, clock, state.segment, signals, pending) if state.tickets else None
-        if tid is None:
-            return self._unchanged(state, clock, False)
-        tk = state.tickets[tid]
         score = score_of(state)
-        after = c.band(score)
-        if after > state.churn_level:
-            _churn(c, state, before, after, tk.due_at, tk.service_type, f"sla:{tid}",
-                   state.segment, pending, evidence=list(tk.evidence))
-        alerts = materialise(c, state, pending, state.segment, score, after) if pending else []
-        return StepResult(state, alerts, False, tuple(signals), BANDS[before], BANDS[after],
-                          score, None, (), clock)
+        before = c.band(score)
+        signals: list[str] = []
+        alerts: list[Alert] = []
+        if state.tickets:
+            _breach_overdue(c, state, clock, signals, alerts)
+        if not signals:
+            return self._unchanged(state, clock, False)
+        score = score_of(state)
+        return StepResult(state, alerts, False, tuple(signals), BANDS[before],
+                          BANDS[c.band(score)], score, None, (), clock)
 
     def snapshot(self, state: CustomerState) -> ScoreSnapshot:
         """The customer's row on ``cx.scores`` and in the read API."""
@@ -123,6 +123,29 @@ class Engine:
         score = score_of(state)
         band = BANDS[self._c.band(score)] if state.events_seen else None
         return StepResult(state, [], duplicate, (), band, band or "healthy", score, None, (), at)
+
+
+def _breach_overdue(c: Compiled, state: CustomerState, clock: float, signals: list[str],
+                    alerts: list[Alert]) -> None:
+    """Breach tickets due before ``clock`` one by one, each with its own band check.
+
+    Alerts are built right after each breach, with the score at that moment, so a breach
+    found by the stream clock and one found by the customer's next event are the same
+    alerts (same ids, same scores).
+    """
+    segment = state.segment
+    for due, tid in overdue(state, clock):
+        tk = state.tickets[tid]
+        before = c.band(score_of(state))
+        pending: list[Pending] = []
+        breach(c, state, tid, tk, segment, signals, pending)
+        score = score_of(state)
+        after = c.band(score)
+        if after > state.churn_level:
+            _churn(c, state, before, after, due, tk.service_type, f"sla:{breach_trigger(tid, due)}",
+                   segment, pending, list(tk.evidence))
+        if pending:
+            alerts += materialise(c, state, pending, segment, score, after)
 
 
 def _remember_id(c: Compiled, state: CustomerState, eid: str) -> None:
@@ -236,10 +259,10 @@ def _complaint(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, 
 
 def _grievance(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, segment: str,
                pending: list[Pending]) -> None:
-    count, ids, since = add_grievance(c, state, svc, t, eid)
+    count, ids, since, last = add_grievance(c, state, svc, t, eid)
     if since is None:
         return
-    _mark_sensitive(state, since, c.sensitive_for)
+    _mark_sensitive(state, since, last + c.sensitive_for)
     level = escalate(1, segment)
     cid = state.customer_id
     if passes_cooldown(state, "sensitive_customer", svc, t, level, c.cooldown):
@@ -250,27 +273,24 @@ def _grievance(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, 
             ids, alert_id("sensitive_customer", cid, svc, eid)))
 
 
-def _mark_sensitive(state: CustomerState, since: float, duration: float) -> None:
-    """Merge ``[since, since + duration)`` into the customer's sensitive interval."""
+def _mark_sensitive(state: CustomerState, since: float, until: float) -> None:
+    """Merge ``[since, until)`` into the customer's sensitive interval (one interval kept)."""
     start, end = state.sensitive_since, state.sensitive_until
     if end <= start or since > end:
-        state.sensitive_since, state.sensitive_until = since, since + duration
-    elif since >= start:
-        state.sensitive_until = max(end, since + duration)
-    elif since + duration >= start:
-        state.sensitive_since, state.sensitive_until = since, max(end, since + duration)
+        state.sensitive_since, state.sensitive_until = since, until
+    elif until >= start:
+        state.sensitive_since, state.sensitive_until = min(start, since), max(end, until)
     # else: an older, separate episode arrived late; the later one stays.
 
 
 def _churn(c: Compiled, state: CustomerState, before: int, after: int, t: float, svc: str,
-           trigger: str, segment: str, pending: list[Pending],
-           evidence: list[str] | None = None) -> None:
+           trigger: str, segment: str, pending: list[Pending], evidence: list[str]) -> None:
     cid = state.customer_id
     if after == 0:
         for aid, level, at, open_svc, _ in state.churn_open:
             pending.append(Pending("churn_risk", level, "resolved", open_svc, at,
                                    f"{cid}'s experience score recovered to healthy",
-                                   [trigger] if evidence is None else evidence, aid))
+                                   list(evidence), aid))
         state.churn_open = []
         state.churn_level = 0
         return
@@ -280,8 +300,7 @@ def _churn(c: Compiled, state: CustomerState, before: int, after: int, t: float,
         return
     aid = alert_id("churn_risk", cid, svc, trigger)
     state.churn_open.append((aid, level, t, svc, trigger))
-    ids = evidence if evidence is not None else state.seen_ids[-CHURN_EVIDENCE:]
     pending.append(Pending(
         "churn_risk", level, "firing", svc, t,
         f"{cid}'s experience score fell from {BANDS[before]} to {BANDS[after]} after a {svc} event",
-        list(ids), aid))
+        list(evidence), aid))

@@ -69,6 +69,11 @@ class EngineSettings(BaseModel):
 
     cooldown_seconds: float = Field(DAY, ge=0)
 
+    # Window lists keep entries this much longer than the window itself, so an event that
+    # arrives up to this late (relative to the customer's latest event) still finds every
+    # partner in its windows. Later than that, partners may already be trimmed.
+    late_tolerance_seconds: float = Field(3 * DAY, ge=0)
+
     # Bounds that keep per-customer state O(1).
     dedup_event_ids: int = Field(64, ge=1)
     max_open_tickets: int = Field(50, ge=1)

@@ -14,13 +14,13 @@ from .compiled import Compiled
 from .score import add_points
 from .state import CustomerState, Ticket
 
-__all__ = ["breach", "breach_overdue", "on_ticket"]
+__all__ = ["breach", "breach_trigger", "on_ticket", "overdue"]
 
 EVIDENCE_PER_TICKET = 10
 CLOSING = frozenset({"resolved", "closed"})
 
 
-def _trigger(tid: str, due: float) -> str:
+def breach_trigger(tid: str, due: float) -> str:
     return f"{tid}@{due:.3f}"
 
 
@@ -41,19 +41,14 @@ def breach(c: Compiled, state: CustomerState, tid: str, tk: Ticket, segment: str
         "sla_breach", level, "firing", svc, due,
         f"{state.customer_id}'s {svc} ticket {tid} was not resolved by its due time"
         + (f" ({why})" if why else ""),
-        list(tk.evidence), alert_id("sla_breach", state.customer_id, svc, _trigger(tid, due)),
+        list(tk.evidence), alert_id("sla_breach", state.customer_id, svc, breach_trigger(tid, due)),
     ))
 
 
-def breach_overdue(c: Compiled, state: CustomerState, clock: float, segment: str,
-                   signals: list[str], pending: list[Pending]) -> str | None:
-    """Breach every open ticket due before ``clock``; returns the last breached ticket id."""
-    last = None
-    for tid, tk in state.tickets.items():
-        if tk.breached_due is None and tk.due_at is not None and tk.due_at < clock:
-            breach(c, state, tid, tk, segment, signals, pending)
-            last = tid
-    return last
+def overdue(state: CustomerState, clock: float) -> list[tuple[float, str]]:
+    """``(due_at, ticket_id)`` of open, unbreached tickets due before ``clock``, earliest first."""
+    return sorted((tk.due_at, tid) for tid, tk in state.tickets.items()
+                  if tk.breached_due is None and tk.due_at is not None and tk.due_at < clock)
 
 
 def _end_breach(c: Compiled, state: CustomerState, tid: str, tk: Ticket, t: float, eid: str,
@@ -69,7 +64,7 @@ def _end_breach(c: Compiled, state: CustomerState, tid: str, tk: Ticket, t: floa
         pending.append(Pending(
             "sla_breach", tk.alert_level, "resolved", svc, due,
             f"{state.customer_id}'s {svc} ticket {tid} {what}", tk.evidence + [eid],
-            alert_id("sla_breach", state.customer_id, svc, _trigger(tid, due)),
+            alert_id("sla_breach", state.customer_id, svc, breach_trigger(tid, due)),
         ))
     tk.breached_due = None
     tk.alert_level = 0

@@ -1,5 +1,8 @@
 """Event-time windows per service type: inbound contacts and grievances.
 
+Entries are kept for the window plus ``late_tolerance_seconds`` behind the customer's
+latest event, and at most ``max_window_events`` per list.
+
 Lists are sorted by ``(t, event_id)``; windows are inclusive (``[t - W, t]``), so a
 contact exactly ``W`` seconds earlier still counts. The common case — an event later
 than everything in its list — is an append and one bisect. A late event is inserted in
@@ -32,12 +35,13 @@ def add_contact(c: Compiled, state: CustomerState, svc: str, t: float, eid: str,
     if not lst or lst[-1][:2] < (t, eid):
         lo = bisect_left(lst, (t - w,))
         flags = _contact_signals(c, state, t, lo < len(lst), resolved_call, signals)
-        if lo:
-            del lst[:lo]  # older than the window of the latest contact: never needed again
         lst.append((t, eid, flags))
+        if lst[0][0] < t - c.repeat_keep:
+            lo -= _trim(lst, t - c.repeat_keep)
         if len(lst) > c.max_window:
             del lst[0]
-        return len(lst), [e[1] for e in lst]
+            lo = max(lo - 1, 0)
+        return len(lst) - lo, [e[1] for e in lst[lo:]]
     return _late_contact(c, state, lst, t, eid, resolved_call, signals)
 
 
@@ -96,11 +100,11 @@ def _fullest(lst: list, pos: int, end: int, w: float) -> tuple[int, int, int]:
 
 
 def add_grievance(c: Compiled, state: CustomerState, svc: str, t: float,
-                  eid: str) -> tuple[int, list[str], float | None]:
+                  eid: str) -> tuple[int, list[str], float | None, float]:
     """Insert a complaint or dissatisfied response.
 
-    Returns the fullest window's count, its event ids, and the earliest time at which a
-    window containing this event reached ``sensitive_at`` (``None`` if none did).
+    Returns the fullest window's count, its event ids, and the first and last ends of the
+    windows containing this event that reached ``sensitive_at`` (first is ``None`` if none did).
     """
     lst = state.grievances.get(svc)
     if lst is None:
@@ -109,27 +113,38 @@ def add_grievance(c: Compiled, state: CustomerState, svc: str, t: float,
     w = c.sensitive_window
     if not lst or lst[-1] < (t, eid):
         lo = bisect_left(lst, (t - w,))
-        if lo:
-            del lst[:lo]
         lst.append((t, eid))
+        if lst[0][0] < t - c.sensitive_keep:
+            lo -= _trim(lst, t - c.sensitive_keep)
         if len(lst) > c.max_window:
             del lst[0]
-        return len(lst), [e[1] for e in lst], (t if len(lst) >= c.sensitive_at else None)
+            lo = max(lo - 1, 0)
+        count = len(lst) - lo
+        return count, [e[1] for e in lst[lo:]], (t if count >= c.sensitive_at else None), t
     pos = bisect_left(lst, (t, eid))
     lst.insert(pos, (t, eid))
-    best, since = (0, pos, pos), None
+    best, since, until = (0, pos, pos), None, t
     idx = pos
     while idx < len(lst) and lst[idx][0] <= t + w:
         first = bisect_left(lst, (lst[idx][0] - w,))
         if idx - first + 1 > best[0]:
             best = (idx - first + 1, first, idx)
-        if since is None and idx - first + 1 >= c.sensitive_at:
-            since = lst[idx][0]
+        if idx - first + 1 >= c.sensitive_at:
+            until = lst[idx][0]
+            if since is None:
+                since = until
         idx += 1
     ids = [e[1] for e in lst[best[1]:best[2] + 1]]
     if len(lst) > c.max_window:
         del lst[0]
-    return best[0], ids, since
+    return best[0], ids, since, until
+
+
+def _trim(lst: list, before: float) -> int:
+    """Drop entries older than ``before`` (no late event can still need them); returns how many."""
+    cut = bisect_left(lst, (before,))
+    del lst[:cut]
+    return cut
 
 
 def _cap_services(lists: dict[str, list], limit: int) -> None:
@@ -144,13 +159,11 @@ def _cap_services(lists: dict[str, list], limit: int) -> None:
 def sweep(c: Compiled, state: CustomerState) -> None:
     """Drop window entries and cooldowns that can no longer matter at the customer's time."""
     ref = state.ref
-    for lists, w in ((state.contacts, c.repeat_window), (state.grievances, c.sensitive_window)):
-        for svc in [s for s, lst in lists.items() if not lst or lst[-1][0] < ref - w]:
+    for lists, keep in ((state.contacts, c.repeat_keep), (state.grievances, c.sensitive_keep)):
+        for svc in [s for s, lst in lists.items() if not lst or lst[-1][0] < ref - keep]:
             del lists[svc]
         for lst in lists.values():
-            cut = bisect_left(lst, (ref - w,))
-            if cut:
-                del lst[:cut]
+            _trim(lst, ref - keep)
     horizon = ref - 2 * c.cooldown
     for key in [k for k, (t, _) in state.cooldowns.items() if t < horizon]:
         del state.cooldowns[key]
