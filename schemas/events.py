@@ -91,8 +91,28 @@ class TicketEvent(_EventBase):
     due_at: Timestamp | None = None
 
 
+def _survey_rules() -> list[dict]:
+    """The score-per-survey rule in JSON Schema, so that other languages' validators apply it too."""
+    rules: list[dict] = [
+        {
+            "if": {"properties": {"survey": {"const": survey}}, "required": ["survey"]},
+            "then": {"properties": {"score": {"type": "integer", "minimum": low, "maximum": high}}, "required": ["score"]},
+        }
+        for survey, (low, high) in SURVEY_RANGES.items()
+    ]
+    rules.append(
+        {
+            "if": {"properties": {"survey": {"const": "comment"}}, "required": ["survey"]},
+            "then": {"properties": {"score": {"type": "null"}}},
+        }
+    )
+    return rules
+
+
 class FeedbackEvent(_EventBase):
     """A survey response (CSAT, NPS, CES) or a free comment."""
+
+    model_config = ConfigDict(json_schema_extra={"allOf": _survey_rules()})
 
     event_type: Literal["feedback"]
     survey: Literal["csat", "nps", "ces", "comment"]

@@ -18,9 +18,9 @@ __all__ = [
     "NonNegativeSeconds",
 ]
 
-# RFC 3339 (section 5.6, with the space separator it allows): seconds and an offset are
+# RFC 3339 section 5.6 (as JSON Schema's format: date-time reads it): seconds and an offset are
 # required. pydantic alone would also take "1714550400", "10:00Z" or "+0200".
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 
 def _rfc3339(value: Any) -> Any:
@@ -45,11 +45,23 @@ CustomerId = Annotated[
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$"),
 ]
 
+SERVICE_TYPE_MAX = 40
+
+
+def _lower(value: str) -> str:
+    # Some letters grow when lower-cased ("İ" -> "i̇"): the stored value must still fit,
+    # or the event would not survive its own round trip.
+    lowered = value.lower()
+    if len(lowered) > SERVICE_TYPE_MAX:
+        raise ValueError(f"longer than {SERVICE_TYPE_MAX} characters once lower-cased")
+    return lowered
+
+
 ServiceType = Annotated[
     str,
     Strict(),
-    Field(min_length=1, max_length=40),
-    AfterValidator(str.lower),
+    Field(min_length=1, max_length=SERVICE_TYPE_MAX),
+    AfterValidator(_lower),
 ]
 
 NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0)]
