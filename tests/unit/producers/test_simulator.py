@@ -1,0 +1,248 @@
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta, timezone
+
+import orjson
+import pytest
+
+from cxpulse.processors.engine.settings import EngineSettings
+from cxpulse.producers.errors import ProducerError
+from cxpulse.producers.simulator import Simulation, SimulationConfig
+from cxpulse.schemas import parse_event
+
+from . import oracle
+from .conftest import ANCHOR
+
+RULES_CHECKED = {"repeat_contact", "sensitive_customer", "sensitive_contact", "detractor", "sla_breach"}
+
+
+def lines(sim: Simulation) -> list[bytes]:
+    return [orjson.dumps(event) for event in sim.events()]
+
+
+def test_same_seed_and_anchor_give_identical_bytes(simulation_factory):
+    first, second = lines(simulation_factory()), lines(simulation_factory())
+    assert len(first) > 1000
+    assert first == second
+
+
+def test_ground_truth_is_identical_too(simulation_factory):
+    a, b = simulation_factory(), simulation_factory()
+    lines(a), lines(b)
+    assert orjson.dumps(a.ground_truth()) == orjson.dumps(b.ground_truth())
+
+
+@pytest.mark.parametrize("change", [{"seed": 12}, {"anchor": ANCHOR + timedelta(hours=1)}, {"customers": 601}])
+def test_a_different_seed_anchor_or_population_gives_different_events(simulation_factory, change):
+    base, other = lines(simulation_factory()), lines(simulation_factory(**change))
+    assert base != other
+    ids = {orjson.loads(line)["event_id"] for line in base}
+    assert ids.isdisjoint(orjson.loads(line)["event_id"] for line in other)  # runs never collide
+
+
+def test_every_event_is_valid_ordered_within_the_period_and_uniquely_identified(simulation_factory):
+    sim = simulation_factory()
+    events = list(sim.events())
+    now = ANCHOR.timestamp()
+    parsed = [parse_event(orjson.dumps(e), now=now, max_future_seconds=0) for e in events]
+    times = [p.occurred_at for p in parsed]
+    assert times == sorted(times)
+    assert ANCHOR - timedelta(days=3) <= times[0] and times[-1] <= ANCHOR
+    assert len({e["event_id"] for e in events}) == len(events)
+    assert sum(sim.counts.values()) == sim.emitted == len(events)
+
+
+def test_the_population_looks_real(simulation_factory):
+    sim = simulation_factory(customers=2000)
+    events = list(sim.events())
+    types = Counter(e["event_type"] for e in events)
+    assert all(types[kind] > 0.15 * len(events) for kind in ("call", "ticket", "feedback"))
+    assert set(Counter(e["service_type"] for e in events)) == {
+        "billing", "outage", "repair", "installation", "account", "metering", "payment", "relocation"
+    }  # fmt: skip
+    segments = Counter(e["segment"] for e in events)
+    assert segments["standard"] > 0.6 * len(events) and all(segments[s] for s in ("key", "vip", "vulnerable"))
+    calls = Counter(e["channel"] for e in events if e["event_type"] == "call" and e["direction"] == "inbound")
+    assert calls.most_common(1)[0][0] == "phone"
+    tickets = Counter(e["channel"] for e in events if e["event_type"] == "ticket" and e["action"] == "opened")
+    assert tickets["web"] + tickets["app"] > tickets["phone"]
+    # the daily rhythm: office hours (UTC here) are far busier than the night
+    hours = Counter(datetime.fromisoformat(e["occurred_at"]).hour for e in events if oracle.is_inbound(e))
+    assert sum(hours[h] for h in range(9, 17)) > 5 * sum(hours[h] for h in range(0, 6))
+
+
+def test_the_rhythm_follows_the_anchor_offset(simulation_factory):
+    sim = simulation_factory(anchor=datetime(2025, 3, 14, 18, 0, tzinfo=timezone(timedelta(hours=8))))
+    events = list(sim.events())
+    assert all(e["occurred_at"].endswith("+08:00") for e in events)
+    hours = Counter(datetime.fromisoformat(e["occurred_at"]).hour for e in events if oracle.is_inbound(e))
+    assert sum(hours[h] for h in range(9, 17)) > 5 * sum(hours[h] for h in range(0, 6))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"seed": 1},
+        {"seed": 2, "customers": 1500},
+        {"seed": 3, "days": 1},
+        {"seed": 7, "days": 0.25},
+        {"seed": 8, "days": 0.5, "customers": 1000},
+        {"seed": 9, "days": 7, "customers": 300},
+        {"seed": 4, "anchor": datetime(2025, 6, 1, 9, 30, tzinfo=timezone(timedelta(hours=-5)))},
+        {"seed": 5, "engine": {"repeat_warning_at": 4, "repeat_critical_at": 6, "incident_customers": 40}},
+        {"seed": 6, "engine": {"repeat_window_seconds": 24 * 3600, "sensitive_at": 3}},
+    ],
+)
+def test_ground_truth_matches_the_events(simulation_factory, overrides):
+    sim = simulation_factory(**overrides)
+    engine = sim.config.engine
+    events = list(sim.events())
+    truth = sim.ground_truth()
+    fired = oracle.customer_rules(events, engine)
+    struggling = {entry["customer_id"]: entry for entry in truth["struggling"]}
+    assert struggling, "a population of this size has struggling customers"
+    for who, entry in struggling.items():
+        (pattern,) = entry["patterns"]
+        assert pattern["complete"]
+        assert fired[who] & RULES_CHECKED == set(pattern["expected_rules"]), (pattern["pattern"], who)
+    content = {e["customer_id"] for e in events} - set(struggling)
+    assert content
+    assert {who: rules for who, rules in fired.items() if who in content} == {}
+
+
+def test_pattern_event_ids_are_the_customers_own_events(simulation_factory):
+    sim = simulation_factory()
+    by_id = {e["event_id"]: e for e in sim.events()}
+    for entry in sim.ground_truth()["struggling"]:
+        (pattern,) = entry["patterns"]
+        owned = [by_id[event_id] for event_id in pattern["event_ids"]]
+        assert owned and all(e["customer_id"] == entry["customer_id"] for e in owned)
+        assert all(e["service_type"] == pattern["service_type"] for e in owned)
+
+
+def test_repeat_callers_really_repeat_and_content_customers_never_do(simulation_factory):
+    sim = simulation_factory(customers=1200)
+    events = list(sim.events())
+    window = sim.config.engine.repeat_window_seconds
+    contacts = defaultdict(list)
+    for e in events:
+        if oracle.is_inbound(e):
+            contacts[(e["customer_id"], e["service_type"])].append(oracle.at(e["occurred_at"]))
+    truth = sim.ground_truth()
+    repeaters = {
+        (entry["customer_id"], p["service_type"]): p
+        for entry in truth["struggling"]
+        for p in entry["patterns"]
+        if p["pattern"] == "repeat_caller"
+    }
+    assert repeaters
+    for key, pattern in repeaters.items():
+        assert oracle.max_in_window(contacts[key], window) >= 3
+        assert pattern["detail"]["inbound_contacts"] >= 3
+    struggling = {entry["customer_id"] for entry in truth["struggling"]}
+    for (who, _), times in contacts.items():
+        if who not in struggling:
+            assert oracle.max_in_window(times, window) <= 2
+
+
+def test_content_customers_stay_healthy_complaint_free_and_satisfied(simulation_factory):
+    sim = simulation_factory(customers=1500)
+    events = list(sim.events())
+    engine = sim.config.engine
+    struggling = {entry["customer_id"] for entry in sim.ground_truth()["struggling"]}
+    content = [e for e in events if e["customer_id"] not in struggling]
+    assert not [e for e in content if e.get("is_complaint") or oracle.is_dissatisfied(e)]
+    bound = oracle.penalty_bound(content, engine)
+    assert max(bound.values()) <= 100 - engine.healthy_at_or_above - 1  # never leaves "healthy"
+
+
+def test_the_outage_burst_fires_one_incident_and_nothing_else_does(simulation_factory):
+    sim = simulation_factory(customers=1000)
+    events = list(sim.events())
+    engine = sim.config.engine
+    outage = sim.ground_truth()["outage"]
+    assert outage["complete"] and outage["service_type"] == "outage"
+    burst = [e for e in events if e["event_id"] in set(outage["event_ids"])]
+    assert len({e["customer_id"] for e in burst}) == len(outage["customers"]) >= engine.incident_customers
+    span = oracle.at(outage["end"]) - oracle.at(outage["start"])
+    assert span < engine.incident_window_seconds
+    assert all(oracle.is_inbound(e) and e["service_type"] == "outage" for e in burst)
+    found = oracle.incidents(events, engine)
+    assert set(found) == {"outage"}
+    moments = found["outage"]
+    assert oracle.at(outage["start"]) <= min(moments) and max(moments) <= oracle.at(outage["end"]) + engine.incident_window_seconds
+
+
+def test_no_outage_when_asked_or_when_too_few_customers(simulation_factory):
+    assert simulation_factory(outage_customers=0).outage is None
+    small = simulation_factory(customers=20)
+    assert small.outage is None and "no outage burst" in small.warnings[0]
+
+
+def test_a_big_population_warns_that_ordinary_traffic_may_look_like_an_incident(simulation_factory):
+    assert simulation_factory().warnings == []
+    assert "incident" in simulation_factory(customers=20_000, days=0.25, struggling=0).warnings[0]
+
+
+def test_stopping_early_marks_unfinished_patterns_incomplete(simulation_factory):
+    sim = simulation_factory()
+    events = sim.events()
+    taken = [next(events) for _ in range(300)]
+    truth = sim.ground_truth()
+    assert truth["emitted"]["events"] == 300 == len(taken)
+    patterns = [p for entry in truth["struggling"] for p in entry["patterns"]]
+    assert not any(p["complete"] for p in patterns if oracle.at(p["end"]) > oracle.at(truth["emitted"]["last"]))
+    assert truth["outage"]["complete"] is False
+    emitted = {e["event_id"] for e in taken}
+    assert all(set(p["event_ids"]) <= emitted for p in patterns)
+
+
+def test_memory_follows_customers_not_the_length_of_the_run(simulation_factory):
+    """The merge heap holds each customer's next episode and its events in flight, nothing more."""
+
+    def peak(days: float) -> tuple[int, int]:
+        sim = simulation_factory(customers=2000, days=days, struggling=0.0, outage_customers=0)
+        highest = sim.pending
+        for n, _ in enumerate(sim.events()):
+            if n % 100 == 0:
+                highest = max(highest, sim.pending)
+        return highest, sim.emitted
+
+    # Past the first days (the longest ticket stays open ~4 days), the heap stops growing.
+    short, long_ = peak(6), peak(24)
+    assert long_[1] > 3.5 * short[1]  # four times the period, about four times the events ...
+    assert long_[0] < 1.2 * short[0]  # ... in the same memory
+    assert short[0] < 2 * 2000
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"anchor": datetime(2025, 1, 1)}, "UTC offset"),
+        ({"customers": 0}, "--customers"),
+        ({"days": 0.1}, "--days"),
+        ({"seed": -1}, "--seed"),
+        ({"struggling": 1.5}, "--struggling"),
+        ({"contact_rate": -1}, "--contact-rate"),
+    ],
+)
+def test_bad_configuration_is_refused_with_the_option_named(fields, message):
+    with pytest.raises(ProducerError, match=message):
+        SimulationConfig(**{"anchor": ANCHOR, **fields})
+
+
+def test_too_many_outage_customers_is_refused():
+    with pytest.raises(ProducerError, match="outage-customers"):
+        Simulation(SimulationConfig(anchor=ANCHOR, customers=50, outage_customers=49))
+
+
+def test_a_different_engine_threshold_moves_the_generator_with_it(simulation_factory):
+    sim = simulation_factory(engine={"incident_customers": 60})
+    assert len(sim.outage.customers) >= 60
+    assert sim.ground_truth()["thresholds"]["incident_customers"] == 60
+
+
+def test_now_is_never_exceeded_when_anchored_now():
+    now = datetime.now(UTC)
+    sim = Simulation(SimulationConfig(anchor=now, customers=200))
+    last = max(oracle.at(e["occurred_at"]) for e in sim.events())
+    assert last <= now.timestamp()
