@@ -1,0 +1,31 @@
+# cxpulse: the commands a fresh machine needs. `make test` installs what is missing first.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap test unit kafka-up kafka-down demo
+
+help:
+	@echo "make test        install what is missing, then run the whole test suite (starts its own Kafka)"
+	@echo "make unit        only the unit tests (no broker)"
+	@echo "make kafka-up    start the local Kafka broker (cxpulse kafka up)"
+	@echo "make kafka-down  stop it"
+	@echo "make bootstrap   Java 17+, Maven and .venv with cxpulse installed"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+test: bootstrap
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+unit: bootstrap
+	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+
+kafka-up: bootstrap
+	$(VENV)/bin/cxpulse kafka up
+
+kafka-down:
+	$(VENV)/bin/cxpulse kafka down
+
+demo:
+	@echo "make demo: not ready yet" >&2; exit 1

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Prepare this machine for cxpulse: Java 17+ and Maven (for the local Kafka broker),
+# a virtualenv in .venv with cxpulse installed editable with its test extras.
+#
+# Missing Debian packages are installed with apt-get when running as root; otherwise
+# the script says what to install. Safe to run again: it only does what is missing.
+#
+#   scripts/bootstrap.sh              # what `make test` runs first
+#   EXTRAS=test scripts/bootstrap.sh  # pip extras to install (default: test)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${VENV:-$ROOT/.venv}"
+EXTRAS="${EXTRAS:-test}"
+JAVA_MIN=17
+
+# Debian packages by purpose: "command-to-check:package[|fallback package]".
+# Later work adds its own (e.g. "prometheus:prometheus", "kcat:kcat").
+DEBIAN_NEEDS=(
+  "java:openjdk-17-jre-headless|default-jre-headless"
+  "mvn:maven"
+)
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+java_ok() {
+  command -v java >/dev/null 2>&1 || return 1
+  local major
+  major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+  [ -n "$major" ] && [ "$major" -ge "$JAVA_MIN" ]
+}
+
+command_ok() {
+  case "$1" in
+    java) java_ok ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+can_apt() { [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+APT_UPDATED=0
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    say "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# The first alternative apt knows about ("a|b" -> a when it exists, else b).
+pick_package() {
+  local choice
+  IFS='|' read -r -a choices <<<"$1"
+  for choice in "${choices[@]}"; do
+    if apt-cache show "$choice" >/dev/null 2>&1; then
+      echo "$choice"
+      return 0
+    fi
+  done
+  echo "${choices[0]}"
+}
+
+ensure_debian_packages() {
+  local need cmd packages=() wanted=()
+  for need in "${DEBIAN_NEEDS[@]}"; do
+    cmd="${need%%:*}"
+    command_ok "$cmd" || wanted+=("${need#*:}")
+  done
+  [ "${#wanted[@]}" -eq 0 ] && return 0
+  if ! can_apt; then
+    die "missing: ${wanted[*]//|/ or } (Java ${JAVA_MIN}+ and Maven run the local Kafka broker); install them, or run as root on Debian/Ubuntu"
+  fi
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  for need in "${wanted[@]}"; do packages+=("$(pick_package "$need")"); done
+  apt_install "${packages[@]}"
+  for need in "${DEBIAN_NEEDS[@]}"; do
+    command_ok "${need%%:*}" || die "${need%%:*} is still missing after apt-get install"
+  done
+}
+
+ensure_venv() {
+  local python
+  python="$(find_python)" || die "Python 3.11+ not found (set PYTHON=/path/to/python3.11)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV with $python"
+    if ! "$python" -m venv "$VENV" 2>/dev/null; then
+      rm -rf "$VENV"
+      can_apt || die "$python cannot create a virtualenv: install python3-venv"
+      apt_install python3-venv
+      "$python" -m venv "$VENV"
+    fi
+  fi
+}
+
+ensure_install() {
+  # Reinstall only when the dependencies changed: pip is slow even when nothing is to do.
+  local stamp="$VENV/.cxpulse-installed" want
+  want="$(cat "$ROOT/pyproject.toml" <(echo "$EXTRAS") | sha256sum | cut -d' ' -f1)"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  say "pip install -e '.[$EXTRAS]' (log: $VENV/pip.log)"
+  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+    "$VENV/bin/python" -m pip install -q -e "$ROOT[$EXTRAS]"; } >"$VENV/pip.log" 2>&1; then
+    tail -n 25 "$VENV/pip.log" >&2
+    die "pip install failed (full log: $VENV/pip.log)"
+  fi
+  echo "$want" >"$stamp"
+}
+
+ensure_debian_packages
+ensure_venv
+ensure_install
+say "ready: $("$VENV/bin/python" --version), $(java -version 2>&1 | head -n1), $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"
