@@ -77,6 +77,9 @@ class Engine:
             _feedback(c, state, event, t, eid, segment, signals, pending)
         if t > state.ref:
             add_points(state, 0.0, t, c.k)  # the customer's time moves on even without points
+        if due and min(due)[0] < state.ref:
+            # This event set a due time the customer's own time has already passed.
+            _breach_overdue(c, state, state.ref, signals, alerts)
         if state.ref - state.swept > c.sweep_every:
             sweep(c, state)
         score = score_of(state)

@@ -58,6 +58,9 @@ def _end_breach(c: Compiled, state: CustomerState, tid: str, tk: Ticket, t: floa
     if withdrawn:
         add_points(state, -c.w_breach, due, c.k)
         signals.append("sla_breach_withdrawn")
+        key = ("sla_breach", tk.service_type)
+        if tk.alert_level and state.cooldowns.get(key) == (due, tk.alert_level):
+            del state.cooldowns[key]  # a breach that never happened holds back no other
     if tk.alert_level:
         svc = tk.service_type
         what = "turned out to be on time" if withdrawn else "was resolved after its due time"

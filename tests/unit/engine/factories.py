@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from cxpulse.processors.engine import Engine, EngineSettings, StepResult
 from cxpulse.schemas import Alert, CallEvent, FeedbackEvent, TicketEvent
 
-__all__ = ["DAY", "HOUR", "MIN", "T0", "EventFactory", "Run", "at", "run"]
+__all__ = ["DAY", "HOUR", "MIN", "T0", "EventFactory", "Run", "at", "random_stream", "run"]
 
 MIN = 60.0
 HOUR = 3600.0
@@ -103,3 +103,41 @@ def run(events: Iterable, settings: EngineSettings | None = None, **overrides) -
     if overrides:
         settings = (settings or EngineSettings()).model_copy(update=overrides)
     return Run(Engine(settings)).feed(events)
+
+
+def random_stream(rng, n: int, customers: int = 3, services: tuple[str, ...] = ("billing", "repair"),
+                  span: float = 10 * DAY, late_fraction: float = 0.0, prefix: str = "r") -> list:
+    """A realistic mix of n events for a few customers, sorted by time unless ``late_fraction``.
+
+    ``late_fraction`` of the events are moved later in the list (arrive late, up to 2 days).
+    """
+    factories = [EventFactory(customer_id=f"C-{i}", prefix=f"{prefix}{i}-",
+                              segment=rng.choice(["standard"] * 6 + ["vip", "key", "vulnerable"]))
+                 for i in range(customers)]
+    events = []
+    for t in sorted(rng.uniform(0, span) for _ in range(n)):
+        f = rng.choice(factories)
+        svc = rng.choice(services)
+        kind = rng.random()
+        if kind < 0.5:
+            events.append(f.call(t, service_type=svc, direction=rng.choice(["inbound"] * 4 + ["outbound"]),
+                                 outcome=rng.choice(["resolved", "unresolved", "transferred", "escalated",
+                                                     "abandoned", "callback"]),
+                                 wait=rng.choice([10, 100, 400]), complaint=rng.random() < 0.1,
+                                 sentiment=rng.choice([None, -0.9, 0.3])))
+        elif kind < 0.8:
+            tid = f"{f.customer_id}-T{rng.randrange(4)}"
+            action = rng.choice(["opened", "opened", "updated", "escalated", "reopened", "resolved", "closed"])
+            due = t + rng.choice([HOUR, DAY, 3 * DAY]) if action in ("opened", "updated", "reopened") else None
+            events.append(f.ticket(t, tid, action, due=due, service_type=svc,
+                                   priority=rng.choice([None, "normal", "urgent"]), complaint=rng.random() < 0.1))
+        else:
+            survey = rng.choice(["csat", "nps", "ces", "comment"])
+            score = {"csat": rng.randint(1, 5), "nps": rng.randint(0, 10), "ces": rng.randint(1, 7)}.get(survey)
+            events.append(f.feedback(t, survey, score, service_type=svc, complaint=rng.random() < 0.1))
+    if late_fraction:
+        for i in range(len(events) - 1, 0, -1):
+            if rng.random() < late_fraction:
+                j = min(len(events) - 1, i + rng.randrange(1, 20))
+                events.insert(j, events.pop(i))
+    return events
