@@ -72,12 +72,14 @@ def root(
 
 def _register() -> None:
     from cxpulse.broker_cli import kafka_app
+    from cxpulse.producers.gateway_cli import ingest_app
     from cxpulse.schemas.cli import schemas_app
     from cxpulse.topics_cli import topics_app
 
     app.add_typer(schemas_app, name="schemas")
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(topics_app, name="topics")
+    app.add_typer(ingest_app, name="ingest")
 
 
 _register()

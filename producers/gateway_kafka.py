@@ -1,0 +1,117 @@
+"""The ingest gateway's way into Kafka: one idempotent aiokafka producer, ``acks=all``.
+
+The producer connects in the background and keeps trying while the brokers are away, so
+the gateway starts (and answers 503) without Kafka. :meth:`KafkaWriter.write` returns
+only when the broker acknowledged every record, and raises :class:`KafkaUnavailable`
+otherwise: the gateway never answers 202 for a record that is not in the log.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from cxpulse.errors import CxpulseError
+from cxpulse.settings import Settings
+
+__all__ = ["KafkaUnavailable", "KafkaWriter"]
+
+log = logging.getLogger(__name__)
+
+_RETRY_MIN, _RETRY_MAX = 0.5, 5.0
+
+
+class KafkaUnavailable(CxpulseError):
+    """Kafka did not take the records (not connected, timed out, or refused)."""
+
+
+class KafkaWriter:
+    """Writes ``(key, value)`` records to the events topic and waits for their acknowledgement."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.topic = settings.topics.events
+        self._producer: Any = None
+        self._connector: asyncio.Task | None = None
+        self._stopping = False
+
+    @property
+    def ready(self) -> bool:
+        """True once the producer is connected (it reconnects by itself after that)."""
+        return self._producer is not None
+
+    async def start(self) -> None:
+        """Begin connecting in the background; returns at once."""
+        self._connector = asyncio.create_task(self._connect(), name="cxpulse-gateway-kafka-connect")
+
+    async def write(self, records: Sequence[tuple[bytes, bytes]]) -> None:
+        """Produce ``records`` and wait for every acknowledgement, or raise :class:`KafkaUnavailable`."""
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable("not connected to Kafka")
+        timeout = self._settings.gateway.delivery_timeout_seconds
+        try:
+            await asyncio.wait_for(self._send_all(producer, records), timeout)
+        except asyncio.TimeoutError:
+            raise KafkaUnavailable(f"no acknowledgement within {timeout:g} s") from None
+        except Exception as exc:  # aiokafka raises its own errors and OSError subclasses alike
+            raise KafkaUnavailable(type(exc).__name__) from None
+
+    async def _send_all(self, producer: Any, records: Sequence[tuple[bytes, bytes]]) -> None:
+        futures = [await producer.send(self.topic, value=value, key=key) for key, value in records]
+        await asyncio.gather(*futures)
+
+    async def healthy(self) -> bool:
+        """True when connected and the brokers answer a metadata request that lists the topic."""
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            cluster = await asyncio.wait_for(
+                producer.client.fetch_all_metadata(), self._settings.gateway.health_timeout_seconds
+            )
+        except Exception:  # a timeout or any client error means "not healthy"
+            return False
+        return bool(cluster.brokers()) and cluster.partitions_for_topic(self.topic) is not None
+
+    async def stop(self) -> None:
+        """Flush what is in flight and close the producer."""
+        self._stopping = True
+        if self._connector is not None and not self._connector.done():
+            self._connector.cancel()
+            await asyncio.gather(self._connector, return_exceptions=True)
+        if self._producer is not None:
+            await self._producer.stop()  # waits for pending batches
+            self._producer = None
+
+    async def _connect(self) -> None:
+        delay = _RETRY_MIN
+        while not self._stopping:
+            producer = self._new_producer()
+            try:
+                await producer.start()
+            except Exception as exc:  # the brokers are not there yet: try again
+                await producer.stop()
+                log.warning("Kafka is not reachable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(_RETRY_MAX, delay * 2)
+                continue
+            self._producer = producer
+            log.info("connected to Kafka; writing to %s", self.topic)
+            return
+
+    def _new_producer(self) -> Any:
+        from aiokafka import AIOKafkaProducer
+
+        from cxpulse.clients import aiokafka_config
+
+        gateway = self._settings.gateway
+        return AIOKafkaProducer(
+            **aiokafka_config(self._settings.kafka),
+            acks="all",
+            # Retries after a lost acknowledgement do not write a record twice.
+            enable_idempotence=True,
+            linger_ms=gateway.linger_ms,
+            request_timeout_ms=int(gateway.delivery_timeout_seconds * 1000),
+            max_request_size=max(1024 * 1024, gateway.max_body_bytes + 1024),
+        )
