@@ -72,6 +72,7 @@ def root(
 
 def _register() -> None:
     from cxpulse.broker_cli import kafka_app
+    from cxpulse.producers.cli import register as register_producers
     from cxpulse.producers.gateway_cli import ingest_app
     from cxpulse.schemas.cli import schemas_app
     from cxpulse.topics_cli import topics_app
@@ -80,6 +81,7 @@ def _register() -> None:
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")
+    register_producers(app)
 
 
 _register()
