@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cxpulse.broker_files import find_java, format_storage, libs_dir, resolve_jars, write_config
+from cxpulse.broker_files import find_java, format_storage, libs_dir, resolve_jars, storage_formatted, write_config
 from cxpulse.errors import BrokerError
-from cxpulse.settings import BrokerSettings
+from cxpulse.settings import BrokerSettings, KafkaSettings
 
 __all__ = ["BrokerStatus", "LocalBroker", "StartResult", "broker_answers", "port_in_use"]
 
@@ -60,11 +60,27 @@ class BrokerStatus:
 class LocalBroker:
     """Start, stop and inspect the local broker whose files live in ``settings.data_dir``."""
 
-    def __init__(self, settings: BrokerSettings, progress: Progress | None = None) -> None:
+    def __init__(self, settings: BrokerSettings, progress: Progress | None = None, secure: bool = False) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir.expanduser().resolve()
+        self.secure = secure  # SASL_SSL (SCRAM) listener; see cxpulse.broker_security
         self._progress = progress or (lambda message: None)
         self._child: subprocess.Popen | None = None
+
+    @property
+    def security_dir(self) -> Path:
+        return self.data_dir / "security"
+
+    def client_settings(self, client_id: str = "cxpulse") -> KafkaSettings:
+        """``KafkaSettings`` that reach this broker as it is configured (SCRAM over TLS when secured)."""
+        address = self._configured_address() or self.bootstrap_servers
+        if self._configured_protocol() == "SASL_SSL":
+            from cxpulse.broker_security import load_security
+
+            security = load_security(self.security_dir)
+            if security is not None:
+                return security.client_settings(address, client_id)
+        return KafkaSettings(bootstrap_servers=address, client_id=client_id)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -90,8 +106,9 @@ class LocalBroker:
         if not (libs_dir(self.settings) / ".complete").is_file():
             self._progress(f"resolving Apache Kafka {self.settings.kafka_version} jars with Maven (once)")
         resolved = resolve_jars(self.settings)
-        server, log4j = write_config(self.settings, self.data_dir)
-        formatted = format_storage(java, self.settings, server)
+        overrides, format_args = self._security_config()
+        server, log4j = write_config(self.settings, self.data_dir, overrides)
+        formatted = format_storage(java, self.settings, server, format_args)
         self._progress(f"starting Kafka {self.settings.kafka_version} on {self.bootstrap_servers}")
         self._child = self._spawn(java, server, log4j)
         self.pid_file.write_text(f"{self._child.pid}\n")
@@ -122,7 +139,8 @@ class LocalBroker:
             return BrokerStatus(None, None, False, stale_pid=stale)
         address = self._configured_address() or self.bootstrap_servers
         host, port = address.rsplit(":", 1)
-        return BrokerStatus(pid, address, _port_open(host, int(port)) and broker_answers(address, timeout))
+        probe = self.client_settings("cxpulse-probe")
+        return BrokerStatus(pid, address, _port_open(host, int(port)) and broker_answers(address, timeout, probe))
 
     def wipe(self) -> None:
         """Delete the data directory (data, logs, config); refused while the broker runs."""
@@ -134,6 +152,24 @@ class LocalBroker:
     def failure_cause(self) -> str:
         """The most telling line of the broker's logs (why it did not start)."""
         return _failure_cause([self.data_dir / "logs" / "broker.out", self.log_file])
+
+    def _security_config(self) -> tuple[dict[str, str], list[str]]:
+        """server.properties overrides and StorageTool arguments for a secured broker."""
+        # Once secured, a data directory stays secured: a plain restart must not open it up.
+        if not (self.secure or (self.security_dir / "users.json").is_file()):
+            return {}, []
+        from cxpulse.broker_security import ensure_security, load_security, scram_format_args, secure_properties
+
+        server = self.data_dir / "server.properties"
+        if load_security(self.security_dir) is None and server.is_file() and storage_formatted(server):
+            raise BrokerError(
+                f"{self.data_dir} holds a broker formatted without --secure (no SCRAM users); "
+                "start it with --wipe or use another data directory"
+            )
+        security = ensure_security(self.security_dir, self.settings.host)
+        security.write_client_config(self.bootstrap_servers)
+        host, port, cport = self.settings.host, self.settings.port, self.settings.controller_port
+        return secure_properties(security, host, port, cport), scram_format_args(security)
 
     def _spawn(self, java: Path, server: Path, log4j: Path) -> subprocess.Popen:
         command = [
@@ -154,7 +190,9 @@ class LocalBroker:
             if self._child.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise BrokerError(f"the broker exited during start-up: {self.failure_cause()}")
-            if _port_open(self.settings.host, self.settings.port) and broker_answers(self.bootstrap_servers, 5.0):
+            if _port_open(self.settings.host, self.settings.port) and broker_answers(
+                self.bootstrap_servers, 5.0, self.client_settings("cxpulse-probe")
+            ):
                 return
             time.sleep(0.2)
         cause = self.failure_cause()
@@ -186,22 +224,34 @@ class LocalBroker:
         return False
 
     def _configured_address(self) -> str | None:
-        server = self.data_dir / "server.properties"
-        text = server.read_text() if server.is_file() else ""
-        match = re.search(r"^advertised\.listeners=PLAINTEXT://(\S+)$", text, re.MULTILINE)
+        match = self._advertised()
+        return match.group(2) if match else None
+
+    def _configured_protocol(self) -> str | None:
+        match = self._advertised()
         return match.group(1) if match else None
 
+    def _advertised(self) -> re.Match | None:
+        server = self.data_dir / "server.properties"
+        text = server.read_text() if server.is_file() else ""
+        return re.search(r"^advertised\.listeners=(\w+)://(\S+)$", text, re.MULTILINE)
 
-def broker_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
-    """True when a broker at ``bootstrap_servers`` answers a metadata request with itself in it."""
+
+def broker_answers(bootstrap_servers: str, timeout: float = 5.0, kafka: KafkaSettings | None = None) -> bool:
+    """True when a broker at ``bootstrap_servers`` answers a metadata request with itself in it.
+
+    ``kafka`` supplies the security settings (SASL, TLS) of the probe; plaintext without it.
+    """
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
+    from cxpulse.clients import kafka_python_config
+
     millis = int(timeout * 1000)
+    security = kafka_python_config(kafka) if kafka is not None else {}
     try:
         admin = KafkaAdminClient(  # the caller made sure the port accepts connections
-            bootstrap_servers=bootstrap_servers,
-            client_id="cxpulse-probe",
+            **{**security, "bootstrap_servers": bootstrap_servers, "client_id": "cxpulse-probe"},
             request_timeout_ms=millis,
             bootstrap_timeout_ms=millis,
         )

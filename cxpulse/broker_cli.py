@@ -21,12 +21,13 @@ ControllerPort = Annotated[
 ]
 
 
-def _broker(ctx: typer.Context, **overrides: object):
+def _broker(ctx: typer.Context, secure: bool = False, **overrides: object):
     from cxpulse.broker import LocalBroker
 
     settings: BrokerSettings = settings_of(ctx).broker
     changed = {key: value for key, value in overrides.items() if value is not None}
-    return LocalBroker(settings.model_copy(update=changed), progress=lambda m: err_console.print(f"{m} ..."))
+    progress = lambda m: err_console.print(f"{m} ...")  # noqa: E731
+    return LocalBroker(settings.model_copy(update=changed), progress=progress, secure=secure)
 
 
 @kafka_app.command("up")
@@ -35,9 +36,17 @@ def up(
     port: Port = None,
     controller_port: ControllerPort = None,
     wipe: Annotated[bool, typer.Option("--wipe", help="Delete the broker's data first (a fresh, empty cluster).")] = False,
+    secure: Annotated[
+        bool,
+        typer.Option(
+            "--secure",
+            help="Clients must use SASL/SCRAM over TLS (a throwaway CA and users are made in the data directory; "
+            "their [kafka] settings are written to security/kafka-client.toml).",
+        ),
+    ] = False,
 ) -> None:
     """Start the broker (resolving its jars with Maven the first time) and wait until it answers."""
-    broker = _broker(ctx, port=port, controller_port=controller_port)
+    broker = _broker(ctx, secure=secure, port=port, controller_port=controller_port)
     if wipe:
         broker.wipe()
     stale = broker.status().stale_pid
@@ -49,8 +58,14 @@ def up(
         return
     console.print(
         f"Kafka {broker.settings.kafka_version} is up on {started.bootstrap_servers} "
-        f"(pid {started.pid}, started in {started.seconds:.1f} s; data in {broker.data_dir})"
+        f"(pid {started.pid}, started in {started.seconds:.1f} s; data in {broker.data_dir})",
+        markup=False,
     )
+    if secure:
+        console.print(
+            f"clients must use SASL_SSL with SCRAM-SHA-512; their settings: {broker.security_dir / 'kafka-client.toml'}",
+            markup=False,
+        )
 
 
 @kafka_app.command("down")

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +26,7 @@ __all__ = [
     "jars_cached",
     "libs_dir",
     "resolve_jars",
+    "storage_formatted",
     "write_config",
 ]
 
@@ -146,8 +147,11 @@ def _maven_cause(output: str) -> str:
     return (errors[0] if errors else output.strip().splitlines()[-1] if output.strip() else "no output")[:300]
 
 
-def server_properties(settings: BrokerSettings, data_dir: Path) -> str:
-    """The broker's ``server.properties``: one KRaft node that is broker and controller."""
+def server_properties(settings: BrokerSettings, data_dir: Path, overrides: Mapping[str, str] | None = None) -> str:
+    """The broker's ``server.properties``: one KRaft node that is broker and controller.
+
+    ``overrides`` replace or add entries (``cxpulse.broker_security`` makes the listener SASL_SSL).
+    """
     host, port, cport = settings.host, settings.port, settings.controller_port
     lines = {
         "process.roles": "broker,controller",
@@ -172,27 +176,40 @@ def server_properties(settings: BrokerSettings, data_dir: Path) -> str:
         # Consumers join at once instead of waiting 3 s for more members.
         "group.initial.rebalance.delay.ms": "0",
     }
+    lines.update(overrides or {})
     return "".join(f"{key}={value}\n" for key, value in lines.items())
 
 
-def write_config(settings: BrokerSettings, data_dir: Path) -> tuple[Path, Path]:
-    """Write ``server.properties`` and ``log4j2.properties`` into ``data_dir``."""
+def write_config(
+    settings: BrokerSettings, data_dir: Path, overrides: Mapping[str, str] | None = None
+) -> tuple[Path, Path]:
+    """Write ``server.properties`` (mode 0600: it may hold a password) and ``log4j2.properties``."""
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     server = data_dir / "server.properties"
-    server.write_text(server_properties(settings, data_dir))
+    server.touch(mode=0o600)
+    server.chmod(0o600)
+    server.write_text(server_properties(settings, data_dir, overrides))
     log4j = data_dir / "log4j2.properties"
     log4j.write_text(LOG4J2.format(logs=data_dir / "logs"))
     return server, log4j
 
 
-def format_storage(java: Path, settings: BrokerSettings, server: Path) -> bool:
-    """Format KRaft storage on first start; return True when it was formatted now."""
-    if (Path(_log_dirs(server)) / "meta.properties").is_file():
+def storage_formatted(server: Path) -> bool:
+    """True when the KRaft storage named by ``server.properties`` was formatted."""
+    return (Path(_log_dirs(server)) / "meta.properties").is_file()
+
+
+def format_storage(java: Path, settings: BrokerSettings, server: Path, extra_args: Sequence[str] = ()) -> bool:
+    """Format KRaft storage on first start; return True when it was formatted now.
+
+    ``extra_args`` go to ``StorageTool format`` (e.g. ``--add-scram`` users).
+    """
+    if storage_formatted(server):
         return False
     classpath = ["-cp", f"{libs_dir(settings)}/*"]
     tool = [str(java), "-Xmx256m", *classpath, "kafka.tools.StorageTool"]
     uuid = _run_tool([*tool, "random-uuid"]).strip()
-    _run_tool([*tool, "format", "-t", uuid, "-c", str(server), "--ignore-formatted"])
+    _run_tool([*tool, "format", "-t", uuid, "-c", str(server), "--ignore-formatted", *extra_args])
     return True
 
 
