@@ -72,6 +72,7 @@ def root(
 
 def _register() -> None:
     from cxpulse.broker_cli import kafka_app
+    from cxpulse.processors.cli import worker
     from cxpulse.producers.cli import register as register_producers
     from cxpulse.producers.gateway_cli import ingest_app
     from cxpulse.schemas.cli import schemas_app
@@ -82,6 +83,7 @@ def _register() -> None:
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")
     register_producers(app)
+    app.command("worker")(worker)
 
 
 _register()

@@ -1,17 +1,41 @@
 """Settings of the faust worker (``[worker]`` in the config file)."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["WorkerSettings"]
 
+_STORES = ("memory://", "rocksdb://")
+
 
 class WorkerSettings(BaseModel):
-    """How ``cxpulse worker`` runs; the engine's own numbers live in ``[engine]``."""
+    """How ``cxpulse worker`` runs; the engine's own numbers live in ``[engine]``.
+
+    The batch settings trade latency for throughput: a batch closes when it holds
+    ``batch_max`` events or ``batch_within_seconds`` after its first event.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    app_id: str = "cxpulse"
+    app_id: str = Field("cxpulse", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
+    web_enabled: bool = True
     store: str = "memory://"
     data_dir: str = "var/worker"
+    batch_max: int = Field(1000, ge=1, le=100_000)
+    batch_within_seconds: float = Field(0.05, gt=0, le=10)
+    sla_check_seconds: float = Field(1.0, gt=0)
+    commit_interval_seconds: float = Field(1.0, gt=0)
+    producer_linger_seconds: float = Field(0.005, ge=0)
+    producer_max_batch_bytes: int = Field(1_048_576, ge=16_384)
+    max_poll_records: int = Field(2000, ge=1)
+    stream_buffer_maxsize: int = Field(8192, ge=1)
+    fast_drain: bool = True
+    uvloop: bool = True
+
+    @field_validator("store")
+    @classmethod
+    def _known_store(cls, value: str) -> str:
+        if not value.startswith(_STORES):
+            raise ValueError(f"must start with one of {', '.join(_STORES)}")
+        return value

@@ -1,0 +1,107 @@
+"""The faust app of ``cxpulse worker``: topics, tables, two thin agents, a timer, two pages.
+
+``create_app(settings)`` builds it; nothing connects until the worker starts. The work
+itself is in :class:`~cxpulse.processors.runtime.WorkerRuntime` and the pure engine.
+"""
+
+import re
+from typing import Any
+
+import faust
+
+from cxpulse.clients import faust_broker_config
+from cxpulse.settings import Settings
+from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES
+
+from .runtime import WorkerRuntime
+from .transport import FastDrainTransport
+
+__all__ = ["WorkerApp", "create_app"]
+
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class WorkerApp(faust.App):
+    """``faust.App`` that can use :class:`FastDrainTransport`; ``runtime`` holds the engine."""
+
+    fast_drain: bool = True
+    runtime: WorkerRuntime
+
+    def _new_transport(self) -> Any:
+        if self.fast_drain:
+            return FastDrainTransport(self.conf.broker_consumer, self)
+        return super()._new_transport()
+
+
+def _faust_config(settings: Settings) -> dict[str, Any]:
+    worker = settings.worker
+    return {
+        **faust_broker_config(settings.kafka),
+        "store": worker.store,
+        "datadir": worker.data_dir,
+        "topic_partitions": settings.topics.partitions,
+        "topic_replication_factor": settings.topics.replication_factor,
+        "processing_guarantee": "at_least_once",
+        "consumer_auto_offset_reset": "earliest",
+        "broker_commit_interval": worker.commit_interval_seconds,
+        "broker_max_poll_records": worker.max_poll_records,
+        "stream_buffer_maxsize": worker.stream_buffer_maxsize,
+        "producer_linger": worker.producer_linger_seconds,
+        "producer_max_batch_size": worker.producer_max_batch_bytes,
+        "producer_max_request_size": max(DLQ_MAX_MESSAGE_BYTES + 65536, worker.producer_max_batch_bytes),
+        "producer_acks": -1,
+        "web_enabled": worker.web_enabled,
+        "web_bind": worker.web_host,
+        "web_port": worker.web_port,
+        "canonical_url": f"http://{worker.web_host}:{worker.web_port}",
+        "web_host": worker.web_host,
+    }
+
+
+def create_app(settings: Settings) -> WorkerApp:
+    """The worker's faust app for ``settings`` (no connections are made here)."""
+    worker = settings.worker
+    app = WorkerApp(worker.app_id, **_faust_config(settings))
+    app.fast_drain = worker.fast_drain
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    events_topic = app.topic(settings.topics.events, **raw)
+    contacts_topic = app.topic(f"{worker.app_id}-contacts", internal=True,
+                               partitions=settings.topics.partitions, **raw)
+    customer_to_state = app.Table("customer_to_state", key_type=bytes, value_type=bytes,
+                                  partitions=settings.topics.partitions)
+    service_to_incident = app.Table("service_to_incident", key_type=bytes, value_type=bytes,
+                                    partitions=settings.topics.partitions)
+    runtime = app.runtime = WorkerRuntime(app, settings, customer_to_state, service_to_incident,
+                                          contacts_topic.get_topic_name())
+    customer_to_state.on_recover(runtime.on_customers_recovered)
+    batch = (worker.batch_max, worker.batch_within_seconds)
+
+    @app.agent(events_topic, name="score_events")
+    async def score_events(stream: faust.StreamT) -> None:
+        """Score every customer-contact event; alerts, snapshots and contacts out per batch."""
+        async for events in stream.take_events(*batch):
+            await runtime.score_batch(events)
+
+    @app.agent(contacts_topic, name="detect_incidents")
+    async def detect_incidents(stream: faust.StreamT) -> None:
+        """Count distinct customers per service type; raise ``incident`` alerts."""
+        async for events in stream.take_events(*batch):
+            await runtime.detect_incidents(events)
+
+    @app.timer(worker.sla_check_seconds, name="check_sla")
+    async def check_sla() -> None:
+        await runtime.sweep_sla()
+
+    @app.page("/customers/{customer_id}", name="customer")
+    @app.table_route(table=customer_to_state, match_info="customer_id")
+    async def get_customer(web: Any, request: Any, customer_id: str) -> Any:
+        body = runtime.customer(customer_id) if _CUSTOMER_ID.match(customer_id) else None
+        if body is None:
+            return web.json({"error": "customer not found"}, status=404)
+        return web.json(body)
+
+    @app.page("/healthz", name="healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json(runtime.health())
+
+    return app

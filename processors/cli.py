@@ -1,0 +1,72 @@
+"""``cxpulse worker``: run the stream processor (faust) until SIGTERM or Ctrl-C."""
+
+import asyncio
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxpulse.console import settings_of
+from cxpulse.errors import CxpulseError
+from cxpulse.settings import Settings
+
+__all__ = ["run_worker", "worker"]
+
+_LEVELS = ("debug", "info", "warning", "error")
+
+
+def worker(
+    ctx: typer.Context,
+    web_port: Annotated[int | None, typer.Option("--web-port", help="Port of the read API (default: \\[worker] web_port).", show_default=False)] = None,
+    workdir: Annotated[Path | None, typer.Option("--workdir", "--data-dir", help="Directory for table data (default: \\[worker] data_dir).", show_default=False)] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="debug, info, warning or error.")] = "info",
+    uvloop: Annotated[bool | None, typer.Option("--uvloop/--no-uvloop", help="Run on uvloop (default: \\[worker] uvloop, on).", show_default=False)] = None,
+) -> None:
+    """Score events from the events topic, raise alerts, keep state in a changelog-backed table.
+
+    Reads the events topic, writes alerts, score snapshots and dead letters, and answers
+    GET /customers/{id} and GET /healthz on the web port. Stops cleanly on SIGTERM/SIGINT.
+    """
+    if loglevel.lower() not in _LEVELS:
+        raise CxpulseError(f"--loglevel must be one of {', '.join(_LEVELS)}, not {loglevel!r}")
+    settings = settings_of(ctx)
+    changes = {k: v for k, v in {"web_port": web_port, "data_dir": None if workdir is None else str(workdir),
+                                 "uvloop": uvloop}.items() if v is not None}
+    if changes:
+        settings = settings.model_copy(update={"worker": settings.worker.model_copy(update=changes)})
+    run_worker(settings, loglevel.lower())
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    """Create the topics if missing, then run the faust worker in this process until stopped."""
+    from faust.worker import Worker
+
+    from cxpulse.topics import ensure_topics, topic_specs
+
+    from .app import create_app
+
+    ensure_topics(settings.kafka, topic_specs(settings.topics))
+    data_dir = Path(settings.worker.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.worker.uvloop:
+        _use_uvloop()
+    app = create_app(settings)
+    # faust logs table contents and keys at debug only; keep third-party chatter at warning.
+    for noisy in ("aiokafka", "faust.transport", "mode"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(loglevel.upper())))
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False, workdir=str(data_dir), loop=loop,
+           logging_config=None).execute_from_commandline()
+
+
+def _use_uvloop() -> None:
+    if os.name == "nt":  # pragma: no cover
+        return
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - declared dependency on POSIX
+        raise CxpulseError("uvloop is not installed; run with --no-uvloop") from None
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

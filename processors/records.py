@@ -1,0 +1,60 @@
+"""What the worker writes, as bytes: alerts, score snapshots, contacts and dead letters."""
+
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import orjson
+
+from cxpulse.processors.engine import Contact, CustomerState, Engine
+from cxpulse.schemas import Alert, dead_letter
+
+__all__ = ["Sink", "alert_record", "contact_from_bytes", "contact_record", "dead_letter_record", "now_rfc3339",
+           "snapshot_record"]  # fmt: skip
+
+
+class Sink(Protocol):
+    """Where a batch's records go (a :class:`~cxpulse.processors.writer.BatchWriter`)."""
+
+    def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None: ...
+
+
+def now_rfc3339() -> str:
+    """The wall-clock moment, for ``emitted_at``."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def alert_record(alert: Alert, emitted_at: str) -> tuple[bytes, bytes]:
+    """``(key, value)`` of an alert on ``cx.alerts``: keyed by customer, or service type for incidents."""
+    data = alert.model_dump(mode="json")
+    data["emitted_at"] = emitted_at
+    key = alert.customer_id if alert.customer_id is not None else alert.service_type
+    return key.encode("utf-8"), orjson.dumps(data)
+
+
+def snapshot_record(engine: Engine, state: CustomerState) -> bytes:
+    """The customer's row on the compacted ``cx.scores`` topic."""
+    return engine.snapshot(state).model_dump_json().encode("utf-8")
+
+
+def contact_record(contact: Contact) -> tuple[bytes, bytes]:
+    """``(key, value)`` of an inbound contact on the repartition topic, keyed by service type."""
+    return contact.service_type.encode("utf-8"), orjson.dumps(tuple(contact))
+
+
+def contact_from_bytes(value: bytes) -> Contact:
+    """The inverse of :func:`contact_record`'s value."""
+    service_type, customer_id, occurred_at, event_id = orjson.loads(value)
+    return Contact(service_type, customer_id, float(occurred_at), event_id)
+
+
+def dead_letter_record(reason: str, message: Any) -> bytes:
+    """A ``cx.events.dlq`` value for the faust ``message`` (raw key and value) that failed."""
+    letter = dead_letter(
+        reason,
+        message.value if message.value is not None else b"",
+        source_topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+    )
+    return letter.model_dump_json(exclude_none=True).encode("utf-8")

@@ -1,0 +1,149 @@
+"""The worker's moving parts behind the thin agents: batches, the SLA sweep, the read model.
+
+One :class:`WorkerRuntime` per app. Its methods are what the agents, the timer and the
+web views call; they hold the one lock that keeps a batch and an SLA sweep from
+interleaving (both change customer states and write the changelog).
+"""
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator
+from functools import cached_property
+from typing import Any
+
+from cxpulse.processors.engine import CustomerState, Engine, IncidentEngine
+from cxpulse.settings import Settings
+
+from .clock import SlaClock
+from .incidents import IncidentProcessor
+from .readmodel import customer_view
+from .records import now_rfc3339
+from .scoring import BatchStats, OutputTopics, ScoringProcessor
+from .writer import BatchWriter, key_partition
+
+__all__ = ["WorkerCounters", "WorkerRuntime"]
+
+log = logging.getLogger(__name__)
+
+
+class WorkerCounters:
+    """Totals since start (counts only), shown by ``/healthz``."""
+
+    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches")
+
+    def __init__(self) -> None:
+        self.events = self.invalid = self.duplicates = self.alerts = self.incidents = self.batches = 0
+
+    def add(self, stats: BatchStats) -> None:
+        self.batches += 1
+        self.events += stats.events
+        self.invalid += stats.invalid
+        self.duplicates += stats.duplicates
+        self.alerts += stats.alerts
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class WorkerRuntime:
+    """Wires the engine to the app's tables and producer; built once, connects nothing."""
+
+    def __init__(self, app: Any, settings: Settings, customers: Any, incidents: Any, contacts_topic: str) -> None:
+        self.app = app
+        self.settings = settings
+        self.customers = customers
+        self.incidents = incidents
+        self.contacts_topic = contacts_topic
+        self.engine = Engine(settings.engine)
+        self.clock = SlaClock()
+        self.counters = WorkerCounters()
+        self._partition_counts: dict[str, int] = {}
+
+    @cached_property
+    def lock(self) -> asyncio.Lock:
+        return asyncio.Lock()
+
+    @cached_property
+    def scoring(self) -> ScoringProcessor:
+        topics = self.settings.topics
+        names = OutputTopics(alerts=topics.alerts, scores=topics.scores, dlq=topics.dlq,
+                             contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name())
+        return ScoringProcessor(self.engine, names, self.customers.data, self.clock,
+                                self.settings.validation.max_future_seconds)
+
+    @cached_property
+    def incident_processor(self) -> IncidentProcessor:
+        return IncidentProcessor(IncidentEngine(self.settings.engine), self.incidents.data,
+                                 self.settings.topics.alerts, self.incidents.changelog_topic.get_topic_name())
+
+    def writer(self) -> BatchWriter:
+        return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts)
+
+    async def score_batch(self, events: Iterable[Any]) -> None:
+        """Process one batch of ``cx.events``: effects delivered first, then the new state."""
+        async with self.lock:
+            effects, state = self.writer(), self.writer()
+            stats = self.scoring.process((e.message for e in events), effects, state, now_rfc3339())
+            await self._write(effects, state)
+        self.counters.add(stats)
+        if stats.invalid:
+            log.info("dead-lettered %d invalid record(s): %s", stats.invalid, stats.reasons[0])
+
+    async def detect_incidents(self, events: Iterable[Any]) -> None:
+        """Process one batch of contacts from the repartition topic."""
+        async with self.lock:
+            effects, state = self.writer(), self.writer()
+            raised = self.incident_processor.process((e.message for e in events), effects, state, now_rfc3339())
+            await self._write(effects, state)
+        self.counters.incidents += raised
+
+    async def sweep_sla(self) -> None:
+        """Check overdue tickets at the stream clock (customers who went silent still breach)."""
+        if self.app.rebalancing:
+            return
+        async with self.lock:
+            effects, state = self.writer(), self.writer()
+            touched: dict = {}
+            stats = BatchStats()
+            self.scoring.sweep(touched, effects, now_rfc3339(), stats)
+            self.scoring.save(touched, state)
+            await self._write(effects, state)
+        self.counters.alerts += stats.alerts
+
+    async def _write(self, effects: BatchWriter, state: BatchWriter) -> None:
+        # Alerts, dead letters and contacts are acknowledged by the broker before the
+        # changelog may say their events were seen; faust's commit flushes the rest.
+        await effects.deliver()
+        await state.send()
+
+    async def on_customers_recovered(self) -> None:
+        """Rebuild the stream clock and SLA index from the recovered table."""
+        async with self.lock:
+            tickets = self.clock.rebuild(self._states())
+        log.info("SLA index rebuilt after recovery: %d ticket(s) with a due time", tickets)
+
+    def _states(self) -> Iterator[tuple[CustomerState, int]]:
+        store = self.customers.data
+        known = getattr(store, "_key_partition", {})  # memory store: filled by changelog recovery
+        partitions = self.customers.partitions or self.settings.topics.partitions
+        for key, data in store.items():
+            partition = known.get(key)
+            yield CustomerState.from_bytes(data), partition if partition is not None else key_partition(key, partitions)
+
+    def customer(self, customer_id: str) -> dict[str, Any] | None:
+        """The read API's view of one customer, or ``None`` when this worker has no state for it."""
+        data = self.customers.data.get(customer_id.encode("utf-8"))
+        if data is None:
+            return None
+        return customer_view(self.engine, CustomerState.from_bytes(data))
+
+    def health(self) -> dict[str, Any]:
+        assigned = self.app.assignor.assigned_actives() if not self.app.rebalancing else set()
+        return {
+            "status": "ok",
+            "rebalancing": bool(self.app.rebalancing),
+            "assigned_partitions": len(assigned),
+            "stream_clock": self.clock.now if self.clock.now > 0 else None,
+            "sla_index": len(self.clock),
+            **self.counters.as_dict(),
+        }

@@ -1,0 +1,148 @@
+"""One batch of ``cx.events`` records through the engine: the work of the ``score_events`` agent.
+
+Per batch, and in this order:
+
+1. every record is validated (``parse_event``; the "moment it is read" for the
+   future-timestamp rule is the Kafka record's timestamp, so a replay of the same
+   records gives the same verdict); an invalid one becomes a dead letter;
+2. valid events step their customer's state (duplicates change nothing);
+3. the stream clock (largest ``occurred_at`` seen) sweeps customers with overdue tickets;
+4. alerts, dead letters and contacts for the incident agent go to ``effects``; then, per
+   changed customer, one new state for the table (store + changelog) and one score
+   snapshot go to ``state``.
+
+The caller delivers ``effects`` before it sends ``state``: the changelog never says an
+event was seen while that event's alert could still be lost (see docs/reliability.md).
+"""
+
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cxpulse.processors.engine import CustomerState, Engine, StepResult
+from cxpulse.schemas import InvalidEvent, parse_event
+
+from .clock import SlaClock
+from .records import Sink, alert_record, contact_record, dead_letter_record, snapshot_record
+
+__all__ = ["BatchStats", "OutputTopics", "ScoringProcessor"]
+
+KEY_MISMATCH = "key: the record key must be the event's customer_id (UTF-8), so one customer's events share a partition"
+
+
+@dataclass(frozen=True)
+class OutputTopics:
+    """Topic names the worker writes."""
+
+    alerts: str
+    scores: str
+    dlq: str
+    contacts: str
+    changelog: str
+
+
+@dataclass
+class BatchStats:
+    """What one batch did, for metrics and logs (counts only: no customer data)."""
+
+    events: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    customers: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+class ScoringProcessor:
+    """Drives :class:`Engine` over batches of raw records for the customers of one worker.
+
+    ``store`` maps ``customer_id`` (bytes) to ``CustomerState.to_bytes()``: the table's
+    local store, which holds bytes so that 100,000 customers stay small in memory.
+    """
+
+    def __init__(self, engine: Engine, topics: OutputTopics, store: MutableMapping[bytes, bytes],
+                 clock: SlaClock, max_future_seconds: float) -> None:
+        self.engine = engine
+        self.topics = topics
+        self.store = store
+        self.clock = clock
+        self.max_future_seconds = max_future_seconds
+
+    def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str) -> BatchStats:
+        """Run one batch of faust messages (``key``, ``value``, ``topic``, ``partition``,
+        ``offset``, ``timestamp``); queue its records on ``effects`` and ``state``."""
+        stats = BatchStats()
+        touched: dict[bytes, tuple[CustomerState, int]] = {}
+        for message in messages:
+            stats.events += 1
+            result = self._step(message, touched, effects, stats)
+            if result is not None:
+                self._emit(result, message.key, effects, emitted_at, stats)
+        self.sweep(touched, effects, emitted_at, stats)
+        self.save(touched, state)
+        stats.customers = len(touched)
+        return stats
+
+    def sweep(self, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink, emitted_at: str,
+              stats: BatchStats) -> None:
+        """Breach the tickets of every customer whose due time the stream clock has passed."""
+        clock = self.clock.now
+        for customer_id in self.clock.pop_due():
+            key = customer_id.encode("utf-8")
+            loaded = self._load(key, touched, self.clock.partition_of(customer_id))
+            if loaded is None:
+                continue
+            result = self.engine.check_sla(loaded[0], clock)
+            if result.signals:
+                touched[key] = loaded
+                self._emit(result, key, effects, emitted_at, stats)
+
+    def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
+        """One store write, one changelog record and one score snapshot per changed customer."""
+        for key, (customer, partition) in touched.items():
+            data = customer.to_bytes()
+            self.store[key] = data
+            state.add(self.topics.changelog, key, data, partition)
+            state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
+
+    def _step(self, message: Any, touched: dict, effects: Sink, stats: BatchStats) -> StepResult | None:
+        try:
+            event = parse_event(message.value if message.value is not None else b"",
+                                now=message.timestamp, max_future_seconds=self.max_future_seconds)
+        except InvalidEvent as exc:
+            return self._reject(exc.reason, message, effects, stats)
+        key = message.key
+        if key is None or key != event.customer_id.encode("utf-8"):
+            return self._reject(KEY_MISMATCH, message, effects, stats)
+        loaded = self._load(key, touched, message.partition)
+        result = self.engine.step(None if loaded is None else loaded[0], event)
+        if result.duplicate:
+            stats.duplicates += 1
+            return None
+        touched[key] = (result.state, message.partition)
+        for due_at, ticket_id in result.due:
+            self.clock.note_due(due_at, event.customer_id, ticket_id, message.partition)
+        self.clock.advance(result.at)
+        return result
+
+    def _reject(self, reason: str, message: Any, effects: Sink, stats: BatchStats) -> None:
+        stats.invalid += 1
+        stats.reasons.append(reason)
+        effects.add(self.topics.dlq, message.key, dead_letter_record(reason, message))
+        return None
+
+    def _emit(self, result: StepResult, key: bytes, effects: Sink, emitted_at: str, stats: BatchStats) -> None:
+        for alert in result.alerts:
+            effects.add(self.topics.alerts, *alert_record(alert, emitted_at))
+        stats.alerts += len(result.alerts)
+        if result.contact is not None:
+            effects.add(self.topics.contacts, *contact_record(result.contact))
+
+    def _load(self, key: bytes, touched: dict, partition: int | None) -> tuple[CustomerState, int] | None:
+        loaded = touched.get(key)
+        if loaded is not None:
+            return loaded
+        data = self.store.get(key)
+        if data is None:
+            return None
+        return CustomerState.from_bytes(data), partition if partition is not None else -1
