@@ -71,6 +71,7 @@ def root(
 
 
 def _register() -> None:
+    from cxpulse.alerts.cli import alerts_app
     from cxpulse.broker_cli import kafka_app
     from cxpulse.processors.cli import worker
     from cxpulse.producers.cli import register as register_producers
@@ -84,6 +85,7 @@ def _register() -> None:
     app.add_typer(ingest_app, name="ingest")
     register_producers(app)
     app.command("worker")(worker)
+    app.add_typer(alerts_app, name="alerts")
 
 
 _register()
