@@ -9,6 +9,7 @@ error's type, so that nothing is dropped silently.
 
 import logging
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
@@ -79,6 +80,8 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "compression_type": producer.compression_type,
         "delivery_timeout_ms": int(producer.delivery_timeout_seconds * 1000),
         "max_block_ms": int(producer.max_block_seconds * 1000),
+        # A missing topic is an error (checked before sending), never one auto-created with default partitions.
+        "allow_auto_create_topics": False,
     }
 
 
@@ -128,18 +131,30 @@ class KafkaSink:
 
     def close(self) -> DeliveryReport:
         """Flush, wait for every acknowledgement, close; unconfirmed events count as failed."""
-        from kafka.errors import KafkaTimeoutError
-
-        try:
-            self._producer.flush(timeout=self._flush_timeout)
-        except KafkaTimeoutError:
-            pass  # counted below: whatever is neither delivered nor failed was not confirmed
+        self._flush()
         self._producer.close(timeout=5)
         with self._lock:
             missing = self.report.sent - self.report.delivered - self.report.failed
             if missing > 0:
                 self.report.errors["unconfirmed"] += missing
             return self.report
+
+
+    def _flush(self) -> None:
+        """Flush until every batch settled or the timeout passed; what is left counts as unconfirmed."""
+        from kafka.errors import KafkaError, KafkaTimeoutError
+
+        deadline = time.monotonic() + self._flush_timeout
+        while True:
+            try:
+                self._producer.flush(timeout=max(0.0, deadline - time.monotonic()))
+                return
+            except KafkaTimeoutError:
+                return
+            except KafkaError as exc:  # kafka-python raises when a too-large batch was split: flush again
+                log.debug("flush interrupted (%s); flushing again", _name(exc))
+                if time.monotonic() >= deadline:
+                    return
 
 
 def _name(exc: BaseException) -> str:
