@@ -12,6 +12,15 @@ Broker (session scope):
     kafka_bootstrap      "host:port" of the test broker.
     kafka_settings       ``KafkaSettings`` pointing at it.
 
+Secured broker (session scope, started only by the tests that ask for it):
+    secure_kafka         ``SecureKafka``: a second local-rig broker whose only client
+                         listener is SASL_SSL (SCRAM-SHA-512, throwaway CA). ``.settings``
+                         are client ``KafkaSettings`` that get in; ``.security`` is the
+                         ``RigSecurity`` (CA file, users); ``.bootstrap_servers``.
+    event_corpus         The bad-input corpus (``tests/corpus``): a list of ``CorpusCase``
+                         (name, raw bytes, valid, field, duplicate_of), for pushing through
+                         the gateway or straight into Kafka.
+
 Factories and helpers (function scope):
     settings_factory(partitions=3, **sections) -> Settings
         A full ``Settings`` at the test broker with fresh random topic names
@@ -41,6 +50,7 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -175,6 +185,46 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield from _container_broker(Settings().broker.kafka_version)
     else:
         yield from _local_broker(tmp_path_factory.mktemp("broker"))
+
+
+@dataclass(frozen=True)
+class SecureKafka:
+    """The secured test broker: its address, client settings that get in, and its TLS/SCRAM material."""
+
+    bootstrap_servers: str
+    settings: KafkaSettings
+    security: Any  # cxpulse.broker_security.RigSecurity
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """A local-rig broker with only a SASL_SSL client listener (see ``cxpulse kafka up --secure``)."""
+    from cxpulse.broker import LocalBroker
+    from cxpulse.broker_security import load_security
+    from cxpulse.settings import load_settings
+
+    base, data_dir = load_settings().broker, tmp_path_factory.mktemp("secure-broker")
+    settings = base.model_copy(update={"port": _free_port(), "controller_port": _free_port(), "data_dir": data_dir})
+    broker = LocalBroker(settings, secure=True)
+    started = broker.start()
+    try:
+        client = broker.client_settings("cxpulse-tests")
+        yield SecureKafka(started.bootstrap_servers, client, load_security(broker.security_dir))
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def event_corpus() -> list:
+    """The bad-input corpus in ``tests/corpus`` as ``CorpusCase`` objects (see its README)."""
+    import importlib.util
+
+    path = Path(__file__).parent / "corpus" / "loader.py"
+    spec = importlib.util.spec_from_file_location("cxpulse_test_corpus", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.load_corpus()
 
 
 @pytest.fixture(scope="session")
