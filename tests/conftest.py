@@ -21,6 +21,10 @@ Secured broker (session scope, started only by the tests that ask for it):
                          (name, raw bytes, valid, field, duplicate_of), for pushing through
                          the gateway or straight into Kafka.
 
+    openapi_check        ``openapi_check(document, method, path, status, headers, body)``:
+                         fails unless the answer (status, content type, documented
+                         headers, JSON body) is what the OpenAPI document says.
+
 Factories and helpers (function scope):
     settings_factory(partitions=3, **sections) -> Settings
         A full ``Settings`` at the test broker with fresh random topic names
@@ -225,6 +229,33 @@ def event_corpus() -> list:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.load_corpus()
+
+
+@pytest.fixture(scope="session")
+def openapi_check() -> Callable[..., None]:
+    """Check one HTTP answer against an OpenAPI 3.1 document (see the module docstring)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    def check(document: dict, method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> None:
+        responses = document["paths"][path][method.lower()]["responses"]
+        documented = responses.get(str(status))
+        assert documented is not None, f"{method} {path} answered {status}, which the OpenAPI document does not list"
+        lower = {name.lower(): value for name, value in headers.items()}
+        for name in documented.get("headers", {}):
+            assert name.lower() in lower, f"{status} answer lacks the documented {name} header"
+        media = lower.get("content-type", "").split(";")[0].strip()
+        assert media in documented["content"], f"{status} answer is {media!r}, documented {list(documented['content'])}"
+        if media == "application/json":
+            uri = "urn:cxpulse:openapi"
+            registry = Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
+            schema = documented["content"][media]["schema"]
+            if "$ref" in schema:
+                schema = {"$ref": uri + schema["$ref"]}
+            Draft202012Validator(schema, registry=registry).validate(json.loads(body))
+
+    return check
 
 
 @pytest.fixture(scope="session")
