@@ -66,6 +66,7 @@ class LocalBroker:
         self.secure = secure  # SASL_SSL (SCRAM) listener; see cxpulse.broker_security
         self._progress = progress or (lambda message: None)
         self._child: subprocess.Popen | None = None
+        self._log_start: dict[Path, int] = {}  # where this run's lines begin in each log
 
     @property
     def security_dir(self) -> Path:
@@ -150,8 +151,8 @@ class LocalBroker:
             shutil.rmtree(self.data_dir)
 
     def failure_cause(self) -> str:
-        """The most telling line of the broker's logs (why it did not start)."""
-        return _failure_cause([self.data_dir / "logs" / "broker.out", self.log_file])
+        """The most telling line of the broker's logs since it was last started (why it failed)."""
+        return _failure_cause([self.data_dir / "logs" / "broker.out", self.log_file], since=self._log_start)
 
     def _security_config(self) -> tuple[dict[str, str], list[str]]:
         """server.properties overrides and StorageTool arguments for a secured broker."""
@@ -178,7 +179,8 @@ class LocalBroker:
             f"-Dkafka.logs.dir={self.data_dir / 'logs'}", "-cp", f"{libs_dir(self.settings)}/*",
             "kafka.Kafka", str(server),
         ]  # fmt: skip
-        with (self.data_dir / "logs" / "broker.out").open("ab") as out:
+        self._log_start = {self.log_file: self.log_file.stat().st_size if self.log_file.is_file() else 0}
+        with (self.data_dir / "logs" / "broker.out").open("wb") as out:  # this run's JVM output only
             return subprocess.Popen(
                 command, cwd=self.data_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True,  # survives the command that started it; no terminal signals
@@ -328,14 +330,16 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             pass
 
 
-_CAUSE = re.compile(r"\b[\w.$]*(Exception|Error)\b:?\s")
+_CAUSE = re.compile(r"\b[\w.$]*(Exception|Error): ")  # "org.apache...KafkaException: <why>"
 
 
-def _failure_cause(logs: list[Path], tail: int = 400) -> str:
+def _failure_cause(logs: list[Path], since: dict[Path, int] | None = None, tail: int = 400) -> str:
     lines: list[str] = []
     for log in logs:
         if log.is_file():
-            lines += log.read_text(errors="replace").splitlines()[-tail:]
+            with log.open("rb") as handle:
+                handle.seek((since or {}).get(log, 0))
+                lines += handle.read().decode("utf-8", errors="replace").splitlines()[-tail:]
     exceptions = [line.strip() for line in lines if _CAUSE.search(line) and not line.startswith("\tat ")]
     errors = [line.strip() for line in lines if " ERROR " in line or " FATAL " in line]
     chosen = (exceptions or errors or [line.strip() for line in lines if line.strip()] or ["no log output"])[-1]

@@ -14,10 +14,10 @@ kafka_app = typer.Typer(
     help="Run a local single-node Apache Kafka broker (KRaft) from the official jars.", no_args_is_help=True
 )
 
-Port = Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Client port [default: broker.port].")]
+Port = Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Client port (default: the broker.port setting).")]
 ControllerPort = Annotated[
     int | None,
-    typer.Option("--controller-port", min=1, max=65535, help="KRaft controller port [default: broker.controller_port]."),
+    typer.Option("--controller-port", min=1, max=65535, help="KRaft controller port (default: the broker.controller_port setting)."),
 ]
 
 

@@ -141,10 +141,17 @@ def _run_maven(version: str, out: Path) -> None:
         raise BrokerError(f"Maven could not resolve Apache Kafka {version}: {_maven_cause(done.stdout + done.stderr)}")
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _maven_cause(output: str) -> str:
-    errors = [line.removeprefix("[ERROR] ").strip() for line in output.splitlines() if line.startswith("[ERROR]")]
-    errors = [line for line in errors if line and not line.startswith(("->", "To see", "Re-run", "For more"))]
-    return (errors[0] if errors else output.strip().splitlines()[-1] if output.strip() else "no output")[:300]
+    """The first real ``[ERROR]`` line of Maven's output, without its boilerplate."""
+    lines = [_ANSI.sub("", line).strip() for line in output.splitlines()]
+    errors = [line.removeprefix("[ERROR]").strip() for line in lines if line.startswith("[ERROR]")]
+    errors = [line for line in errors if line and not line.startswith(("[Help", "To see", "Re-run", "For more"))]
+    cause = errors[0] if errors else next((line for line in reversed(lines) if line), "no output")
+    cause = cause.split(" -> [Help")[0]
+    return cause.split(": ", 1)[1] if cause.startswith("Failed to execute goal") and ": " in cause else cause
 
 
 def server_properties(settings: BrokerSettings, data_dir: Path, overrides: Mapping[str, str] | None = None) -> str:

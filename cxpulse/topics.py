@@ -98,9 +98,11 @@ def _reason(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def ensure_topics(kafka: KafkaSettings, specs: list[TopicSpec], timeout: float = 30.0) -> list[TopicOutcome]:
+def ensure_topics(
+    kafka: KafkaSettings, specs: list[TopicSpec], timeout: float = 30.0, connect_timeout: float = 15.0
+) -> list[TopicOutcome]:
     """Create the topics that do not exist; describe the ones that do."""
-    with admin_client(kafka) as admin:
+    with admin_client(kafka, connect_timeout) as admin:
         request = {
             spec.name: {
                 "num_partitions": spec.partitions,
@@ -144,9 +146,9 @@ def _outcome(spec: TopicSpec, created: bool, info: TopicInfo | None) -> TopicOut
     return TopicOutcome(spec.name, created, info.partitions, warning)
 
 
-def list_topics(kafka: KafkaSettings, *, internal: bool = False) -> list[TopicInfo]:
+def list_topics(kafka: KafkaSettings, *, internal: bool = False, connect_timeout: float = 15.0) -> list[TopicInfo]:
     """Every topic on the broker, sorted by name (``__consumer_offsets`` and co. only if ``internal``)."""
-    with admin_client(kafka) as admin:
+    with admin_client(kafka, connect_timeout) as admin:
         names = [name for name in admin.list_topics() if internal or not name.startswith("__")]
         return sorted(_describe(admin, names).values(), key=lambda info: info.name)
 

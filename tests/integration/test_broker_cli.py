@@ -151,8 +151,25 @@ def test_topics_create_says_when_the_broker_is_unreachable():
     env = {k: v for k, v in os.environ.items() if not k.startswith("CXPULSE_")}
     env["KAFKA_BOOTSTRAP_SERVERS"] = f"127.0.0.1:{_free_port()}"
 
-    result = cxpulse("topics", "create", env=env, timeout=120)
+    result = cxpulse("topics", "create", "--timeout", "2", env=env, timeout=120)
 
     assert result.returncode == 1
     assert result.stderr.startswith("cxpulse: error: cannot reach Kafka at 127.0.0.1:")
     assert "Traceback" not in result.stderr
+
+
+def test_a_broker_that_cannot_start_says_why(tmp_path):
+    from cxpulse.broker import LocalBroker
+    from cxpulse.errors import BrokerError
+
+    settings = load_settings().broker.model_copy(
+        update={"port": _free_port(), "controller_port": _free_port(), "data_dir": tmp_path / "kafka", "heap": "1k"}
+    )
+    broker = LocalBroker(settings)
+
+    with pytest.raises(BrokerError) as caught:
+        broker.start()
+
+    assert "the broker exited during start-up" in str(caught.value)
+    assert "heap" in str(caught.value).lower()
+    assert not broker.pid_file.exists() and not broker.status().running
