@@ -17,6 +17,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,8 +96,12 @@ class LocalBroker:
     def log_file(self) -> Path:
         return self.data_dir / "logs" / "server.log"
 
-    def start(self, timeout: float | None = None) -> StartResult:
-        """Start the broker unless it already runs; return once it answers a metadata request."""
+    def start(self, timeout: float | None = None, *, stop_with: int | None = None) -> StartResult:
+        """Start the broker unless it already runs; return once it answers a metadata request.
+
+        ``stop_with``: a pid whose death stops the broker too (the test session's, so a
+        killed pytest leaves no broker behind). By default the broker outlives its starter.
+        """
         began = time.monotonic()
         current = self.status()
         if current.running:
@@ -113,6 +118,8 @@ class LocalBroker:
         self._progress(f"starting Kafka {self.settings.kafka_version} on {self.bootstrap_servers}")
         self._child = self._spawn(java, server, log4j)
         self.pid_file.write_text(f"{self._child.pid}\n")
+        if stop_with is not None:
+            _watch(stop_with, self._child.pid)
         self._wait_until_answering(began + (timeout or self.settings.start_timeout_seconds))
         elapsed = time.monotonic() - began
         return StartResult(self._child.pid, self.bootstrap_servers, elapsed, resolved_jars=resolved, formatted=formatted)
@@ -237,6 +244,40 @@ class LocalBroker:
         server = self.data_dir / "server.properties"
         text = server.read_text() if server.is_file() else ""
         return re.search(r"^advertised\.listeners=(\w+)://(\S+)$", text, re.MULTILINE)
+
+
+# Runs detached: when the watched process is gone, stop the broker (TERM, then KILL).
+_WATCHDOG = """
+import os, signal, sys, time
+watched, broker = int(sys.argv[1]), int(sys.argv[2])
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+while alive(broker) and alive(watched):
+    time.sleep(1)
+for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 0)):
+    if not alive(broker):
+        break
+    try:
+        os.killpg(broker, sig)
+    except ProcessLookupError:
+        break
+    deadline = time.monotonic() + grace
+    while alive(broker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+"""
+
+
+def _watch(watched: int, broker: int) -> None:
+    subprocess.Popen(
+        [sys.executable, "-c", _WATCHDOG, str(watched), str(broker)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
 
 
 def broker_answers(bootstrap_servers: str, timeout: float = 5.0, kafka: KafkaSettings | None = None) -> bool:

@@ -168,7 +168,7 @@ def _local_broker(data_dir: Path) -> Iterator[str]:
         )
         broker = LocalBroker(settings)
         try:
-            started = broker.start()
+            started = broker.start(stop_with=os.getpid())  # a killed session leaves no broker behind
             break
         except BrokerError as exc:
             if "is in use" not in str(exc) or attempt == 2:

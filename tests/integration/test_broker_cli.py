@@ -173,3 +173,34 @@ def test_a_broker_that_cannot_start_says_why(tmp_path):
     assert "the broker exited during start-up" in str(caught.value)
     assert "heap" in str(caught.value).lower()
     assert not broker.pid_file.exists() and not broker.status().running
+
+
+def test_a_broker_started_for_a_session_dies_with_it(tmp_path, wait_for):
+    # A "session" process starts a broker tied to itself, then is killed without cleanup.
+    data = tmp_path / "kafka"
+    script = (
+        "import os, sys\nfrom pathlib import Path\n"
+        "from cxpulse.broker import LocalBroker\n"
+        "from cxpulse.settings import load_settings\n"
+        "s = load_settings().broker.model_copy(update={'port': int(sys.argv[1]), 'controller_port': int(sys.argv[2]),"
+        " 'data_dir': Path(sys.argv[3])})\n"
+        "print(LocalBroker(s).start(stop_with=os.getpid()).pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    session = subprocess.Popen(
+        [sys.executable, "-c", script, str(_free_port()), str(_free_port()), str(data)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        broker_pid = int(session.stdout.readline())
+        assert _process_exists(broker_pid)
+
+        session.send_signal(signal.SIGKILL)
+        session.wait()
+
+        wait_for(lambda: not _process_exists(broker_pid), timeout=60, message="broker gone after its session died")
+    finally:
+        session.kill()
+        pid_file = data / "broker.pid"
+        if pid_file.exists() and _process_exists(int(pid_file.read_text())):
+            os.killpg(int(pid_file.read_text()), signal.SIGKILL)
