@@ -15,7 +15,7 @@ from .drafts import Draft, comment_text, call, feedback, ticket
 from .episodes import Episode, wait_seconds
 from .limits import Limits
 from .population import SLA_HOURS, choose, choose_channel
-from .rhythm import HOUR_MS
+from .rhythm import HOUR_MS, format_ms
 
 __all__ = ["PATTERNS", "Placed", "Struggle", "build_pattern", "place"]
 
@@ -173,7 +173,14 @@ def _sla_breacher(ep: Episode, limits: Limits, s: Struggle, low: int, high: int)
         drafts.append(ticket(who, placed.at(due_h + late_h + rng.uniform(1 / 6, 3)), st, "web", tid, "closed"))
     severity = "critical" if complaint or priority == "urgent" else "warning"
     s.expected_rules = ("sla_breach",)
-    s.detail = {"ticket_id": tid, "priority": priority, "is_complaint": complaint, "resolution": "never" if never else "late", "severity": severity}
+    s.detail = {
+        "ticket_id": tid,
+        "due_at": format_ms(due, who.tz),
+        "priority": priority,
+        "is_complaint": complaint,
+        "resolution": "never" if never else "late",
+        "severity": severity,
+    }
     return drafts
 
 
