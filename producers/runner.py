@@ -57,15 +57,15 @@ def run_events(
     iterator = iter(events)
     try:
         while True:
+            if interval:  # pace against the start, so that sleeping late does not drift
+                ahead = start + stats.emitted * interval - clock()
+                if ahead > 0:
+                    sleep(ahead)
             stop = _limit_reached(stats.emitted, clock() - start, limits)
             event = None if stop else next(iterator, None)  # never draw an event that is not sent
             if event is None:
                 stats.stopped_by = stop or "end"
                 break
-            if interval:  # pace against the start, so that sleeping late does not drift
-                ahead = start + stats.emitted * interval - clock()
-                if ahead > 0:
-                    sleep(ahead)
             sink.send(event["customer_id"].encode("utf-8"), orjson.dumps(event))
             stats.emitted += 1
             if progress is not None:

@@ -63,14 +63,27 @@ def test_rate_spreads_events_evenly_against_the_start(rate):
     clock = FakeClock()
     stats = run_events(events(200), ListSink(), RunLimits(rate=rate), clock=clock, sleep=clock.sleep)
     assert stats.emitted == 200
-    assert stats.elapsed == pytest.approx(199 / rate)
-    assert stats.rate == pytest.approx(200 / (199 / rate))
+    # one slot per event: the 200th is sent at 199 intervals, the end is found one slot later
+    assert clock.slept == pytest.approx([1 / rate] * 200)
+    assert stats.rate == pytest.approx(rate)
 
 
 def test_a_slow_sink_is_not_paced_any_further():
     clock = FakeClock(cost=0.1)  # work already takes longer than the 20 ms interval
     run_events(events(50), ListSink(), RunLimits(rate=50), clock=clock, sleep=clock.sleep)
     assert clock.slept == []
+
+
+def test_ctrl_c_while_pacing_draws_no_event_that_is_not_sent():
+    pulled: list[int] = []
+
+    def interrupting_sleep(seconds: float) -> None:
+        if len(pulled) == 3:
+            raise KeyboardInterrupt
+
+    sink = ListSink()
+    stats = run_events(events(10, pulled), sink, RunLimits(rate=1), clock=FakeClock(), sleep=interrupting_sleep)
+    assert stats.stopped_by == "interrupted" and len(sink.sent) == len(pulled) == 3
 
 
 def test_ctrl_c_ends_the_run_cleanly():
