@@ -11,6 +11,7 @@ security settings (SASL, SSL) reach every client the same way::
 import ssl
 from typing import Any
 
+from cxpulse.errors import ConfigError
 from cxpulse.settings import KafkaSettings
 
 __all__ = ["aiokafka_config", "bootstrap_list", "faust_broker_config", "kafka_python_config", "ssl_context"]
@@ -30,7 +31,13 @@ def _uses_sasl(kafka: KafkaSettings) -> bool:
 
 
 def _sasl(kafka: KafkaSettings) -> dict[str, Any]:
-    password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+    if not kafka.sasl_username or kafka.sasl_password is None:
+        # Without this, each client library fails later with its own obscure message.
+        raise ConfigError(
+            f"kafka.security_protocol is {kafka.security_protocol}: set kafka.sasl_username and "
+            "kafka.sasl_password (e.g. CXPULSE_KAFKA__SASL_PASSWORD)"
+        )
+    password = kafka.sasl_password.get_secret_value()
     return {
         "sasl_mechanism": kafka.sasl_mechanism or "PLAIN",
         "sasl_plain_username": kafka.sasl_username,
