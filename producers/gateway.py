@@ -110,7 +110,7 @@ class Gateway:
                 await self.writer.write([(item.key, item.value) for item in fresh])
         except KafkaUnavailable as exc:
             log.warning("answering 503 to a batch of %d: Kafka unavailable (%s)", len(items), exc)
-            self.metrics.events.labels("unavailable").inc(len(fresh))
+            self.metrics.outcomes["unavailable"].inc(len(fresh))
             return error(503, "unavailable", "Kafka is unavailable: no event of this request is "
                          "confirmed; send it again later", {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)})  # fmt: skip
         self.recent.add(item.identity for item in fresh)
@@ -132,9 +132,10 @@ class Gateway:
 
     def _report(self, results: list[Accepted | Rejected], fresh: list[Accepted], duplicates: set[int]) -> dict:
         rejected = [result for result in results if isinstance(result, Rejected)]
-        self.metrics.events.labels("accepted").inc(len(fresh))
-        self.metrics.events.labels("duplicate").inc(len(duplicates))
-        self.metrics.events.labels("rejected").inc(len(rejected))
+        outcomes = self.metrics.outcomes
+        outcomes["accepted"].inc(len(fresh))
+        outcomes["duplicate"].inc(len(duplicates))
+        outcomes["rejected"].inc(len(rejected))
         if rejected:
             log.debug("rejected %d of %d events", len(rejected), len(results))
         return {

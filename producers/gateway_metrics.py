@@ -35,10 +35,15 @@ class GatewayMetrics:
         self.kafka_ready = Gauge(
             "cxpulse_gateway_kafka_ready", "1 when the gateway's Kafka producer is connected.", registry=registry
         )
-        for outcome in ("accepted", "duplicate", "rejected", "unavailable"):
-            self.events.labels(outcome)  # present from the start, so rate() works at once
+        # Present from the start, so that rate() works at once.
+        self.outcomes = {name: self.events.labels(name) for name in ("accepted", "duplicate", "rejected", "unavailable")}
+        self._children: dict[tuple[str, int], tuple] = {}
 
     def answered(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, status)
+        children = self._children.get(key)
+        if children is None:  # labels() costs a lock and a lookup: keep the children (bounded: routes x statuses)
+            children = self._children[key] = (self.requests.labels(route, str(status)), self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
