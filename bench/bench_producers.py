@@ -29,7 +29,7 @@ from pathlib import Path
 from cxpulse.producers.fileimport import import_records, read_jsonl
 from cxpulse.producers.runner import RunLimits, run_events
 from cxpulse.producers.simulator import Simulation, SimulationConfig
-from cxpulse.producers.sink import DeliveryReport, JsonlSink, KafkaSink
+from cxpulse.producers.sink import DeliveryReport, EventSink, JsonlSink, KafkaSink
 from cxpulse.settings import KafkaSettings, Settings, TopicSettings, load_settings
 from cxpulse.topics import TopicSpec, ensure_topics
 
@@ -73,7 +73,7 @@ def kafka_sink(bootstrap: str, name: str) -> tuple[Settings, KafkaSink]:
     return settings, KafkaSink.connect(settings, name)
 
 
-def timed_simulation(args: argparse.Namespace, sink) -> tuple[int, float, DeliveryReport]:  # type: ignore[no-untyped-def]
+def timed_simulation(args: argparse.Namespace, sink: EventSink) -> tuple[int, float, DeliveryReport]:
     began = time.perf_counter()
     sim = simulation(args)  # building the population is part of the run, as on the command line
     stats = run_events(sim.events(), sink, RunLimits())
@@ -81,7 +81,7 @@ def timed_simulation(args: argparse.Namespace, sink) -> tuple[int, float, Delive
     return stats.emitted, time.perf_counter() - began, report
 
 
-def timed_import(path: Path, sink) -> tuple[int, float, DeliveryReport]:  # type: ignore[no-untyped-def]
+def timed_import(path: Path, sink: EventSink) -> tuple[int, float, DeliveryReport]:
     began = time.perf_counter()
     with path.open("rb") as stream:
         result = import_records(read_jsonl(stream), sink)

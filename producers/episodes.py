@@ -117,7 +117,8 @@ def _ticket_episode(ep: Episode, at_ms: int, service_type: str) -> list[Draft]:
         drafts.append(ticket(who, updated, service_type, "web", tid, "updated"))
     drafts.append(ticket(who, resolved, service_type, "web", tid, "resolved"))
     if rng.random() < 0.7:
-        drafts.append(ticket(who, resolved + rng.randint(10 * MINUTE_MS, 12 * HOUR_MS), service_type, "web", tid, "closed"))
+        closed = resolved + rng.randint(10 * MINUTE_MS, 12 * HOUR_MS)
+        drafts.append(ticket(who, closed, service_type, "web", tid, "closed"))
     if rng.random() < 0.3:
         drafts.append(_survey(ep, resolved + rng.randint(10 * MINUTE_MS, 6 * HOUR_MS), service_type, related=tid))
     return drafts
@@ -126,4 +127,5 @@ def _ticket_episode(ep: Episode, at_ms: int, service_type: str) -> list[Draft]:
 def _survey(ep: Episode, at_ms: int, service_type: str, related: str | None = None) -> Draft:
     survey = choose(ep.rng, _SURVEYS)
     channel = choose_channel(ep.rng, "survey", ep.who.segment)
-    return feedback(ep.who, at_ms, service_type, channel, survey, score=satisfied_score(ep.rng, survey), related=related)
+    score = satisfied_score(ep.rng, survey)
+    return feedback(ep.who, at_ms, service_type, channel, survey, score=score, related=related)

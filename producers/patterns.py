@@ -17,11 +17,15 @@ from .limits import Limits
 from .population import SLA_HOURS, choose, choose_channel
 from .rhythm import HOUR_MS, format_ms
 
-__all__ = ["PATTERNS", "Placed", "Struggle", "build_pattern", "place"]
+__all__ = ["PATTERNS", "POSSIBLE_RULES", "Placed", "Struggle", "build_pattern", "pattern_for", "place"]
 
 # name -> share among struggling customers
 PATTERNS: dict[str, float] = {"repeat_caller": 0.35, "complainer": 0.2, "detractor": 0.25, "sla_breacher": 0.2}
 POSSIBLE_RULES = ("churn_risk",)
+_REPEAT_OUTCOMES = (
+    ("unresolved", 0.35), ("transferred", 0.3), ("callback", 0.15), ("abandoned", 0.1), ("escalated", 0.1),
+)  # fmt: skip
+_DISSATISFIED_SCORES = {"csat": (1, 2), "nps": (0, 6), "ces": (1, 3)}  # survey -> dissatisfied score range
 
 Clock = Callable[[float], int]  # hours after the pattern's start -> ms
 
@@ -60,7 +64,9 @@ def place(ep: Episode, low_ms: int, high_ms: int, span_hours: float) -> Placed:
     return Placed(lambda hours: start + int(hours * scale * HOUR_MS), start, scale)
 
 
-def build_pattern(name: str, ep: Episode, limits: Limits, service_type: str, low_ms: int, high_ms: int) -> tuple[Struggle, list[Draft]]:
+def build_pattern(
+    name: str, ep: Episode, limits: Limits, service_type: str, low_ms: int, high_ms: int
+) -> tuple[Struggle, list[Draft]]:
     """Lay out one pattern for the episode's customer within ``[low_ms, high_ms]``."""
     builder = _BUILDERS[name]
     struggle = Struggle(name, ep.who.customer_id, ep.who.segment, service_type, (), {})
@@ -71,7 +77,9 @@ def build_pattern(name: str, ep: Episode, limits: Limits, service_type: str, low
     return struggle, drafts
 
 
-def _inbound_call(ep: Episode, at_ms: int, st: str, outcome: str, *, complaint: bool = False, low: float = -0.7, high: float = 0.0) -> Draft:
+def _inbound_call(
+    ep: Episode, at_ms: int, st: str, outcome: str, *, complaint: bool = False, low: float = -0.7, high: float = 0.0
+) -> Draft:
     wait = wait_seconds(ep, at_ms, mean_scale=2.0)
     talk = 0.0 if outcome == "abandoned" else ep.rng.lognormvariate(5.6, 0.5)
     agent = None if outcome == "abandoned" else ep.agent()
@@ -93,9 +101,11 @@ def _repeat_caller(ep: Episode, limits: Limits, s: Struggle, low: int, high: int
         at = placed.at(hours)
         last = i == len(offsets) - 1
         if rng.random() < 0.2:
-            drafts.append(ticket(ep.who, at, s.service_type, choose_channel(rng, "ticket", ep.who.segment), f"{ep.ticket_id}-{i}", "opened", priority="normal"))
+            channel = choose_channel(rng, "ticket", ep.who.segment)
+            tid = f"{ep.ticket_id}-{i}"
+            drafts.append(ticket(ep.who, at, s.service_type, channel, tid, "opened", priority="normal"))
             continue
-        outcome = "resolved" if last and rng.random() < 0.5 else choose(rng, (("unresolved", 0.35), ("transferred", 0.3), ("callback", 0.15), ("abandoned", 0.1), ("escalated", 0.1)))  # fmt: skip
+        outcome = "resolved" if last and rng.random() < 0.5 else choose(rng, _REPEAT_OUTCOMES)
         drafts.append(_inbound_call(ep, at, s.service_type, outcome))
     severity = "critical" if contacts >= engine.repeat_critical_at else "warning"
     s.expected_rules = ("repeat_contact",)
@@ -113,14 +123,17 @@ def _complainer(ep: Episode, limits: Limits, s: Struggle, low: int, high: int) -
     drafts: list[Draft] = []
     if rng.random() < 0.3:  # the first complaint in writing: a ticket that is resolved on time
         tid, due = ep.ticket_id, first + int(SLA_HOURS["high"] * placed.scale * HOUR_MS)
-        drafts.append(ticket(who, first, st, choose_channel(rng, "ticket", who.segment), tid, "opened", priority="high", complaint=True, due_ms=due))
+        channel = choose_channel(rng, "ticket", who.segment)
+        drafts.append(ticket(who, first, st, channel, tid, "opened", priority="high", complaint=True, due_ms=due))
         drafts.append(ticket(who, first + int((due - first) * rng.uniform(0.3, 0.8)), st, "web", tid, "resolved"))
     else:
-        drafts.append(_inbound_call(ep, first, st, choose(rng, (("unresolved", 0.7), ("escalated", 0.3))), complaint=True, low=-0.95, high=-0.5))
+        outcome = choose(rng, (("unresolved", 0.7), ("escalated", 0.3)))
+        drafts.append(_inbound_call(ep, first, st, outcome, complaint=True, low=-0.95, high=-0.5))
     for hours in sorted(rng.uniform(1, window_h) for _ in range(engine.sensitive_at - 1)):
-        channel = choose_channel(rng, "comment", who.segment)
-        drafts.append(feedback(who, placed.at(hours), st, channel, "comment", comment=comment_text(rng, "complaint"), complaint=True))
-    drafts.append(_inbound_call(ep, placed.at(later), st, choose(rng, (("resolved", 0.6), ("unresolved", 0.4))), low=-0.5, high=0.3))
+        channel, text = choose_channel(rng, "comment", who.segment), comment_text(rng, "complaint")
+        drafts.append(feedback(who, placed.at(hours), st, channel, "comment", comment=text, complaint=True))
+    outcome = choose(rng, (("resolved", 0.6), ("unresolved", 0.4)))
+    drafts.append(_inbound_call(ep, placed.at(later), st, outcome, low=-0.5, high=0.3))
     s.expected_rules = ("sensitive_customer", "sensitive_contact")
     s.detail = {"complaints": engine.sensitive_at}
     return drafts
@@ -129,7 +142,7 @@ def _complainer(ep: Episode, limits: Limits, s: Struggle, low: int, high: int) -
 def _dissatisfied(ep: Episode, at: int, st: str, related: str | None = None) -> Draft:
     rng = ep.rng
     survey = choose(rng, (("csat", 0.5), ("nps", 0.3), ("ces", 0.2)))
-    score = {"csat": lambda: rng.randint(1, 2), "nps": lambda: rng.choice((0, 1, 2, 3, 4, 5, 6)), "ces": lambda: rng.randint(1, 3)}[survey]()
+    score = rng.randint(*_DISSATISFIED_SCORES[survey])
     text = comment_text(rng, "unhappy") if rng.random() < 0.5 else None
     channel = choose_channel(rng, "survey", ep.who.segment)
     return feedback(ep.who, at, st, channel, survey, score=score, comment=text, related=related)

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +21,7 @@ from .groundtruth import write_ground_truth
 from .rhythm import format_ms, to_ms
 from .runner import RunLimits, RunStats, run_events
 from .simulator import Simulation, SimulationConfig
-from .sink import DeliveryReport, EventSink, JsonlSink, KafkaSink
+from .sink import DeliveryReport, EventSink, JsonlSink
 
 __all__ = ["SimulateRequest", "run_simulate"]
 
@@ -124,7 +124,7 @@ def _run(sim: Simulation, sink: EventSink, request: SimulateRequest) -> RunStats
     return stats
 
 
-def _progress_measure(sim: Simulation, request: SimulateRequest):  # type: ignore[no-untyped-def]
+def _progress_measure(sim: Simulation, request: SimulateRequest) -> tuple[float, Callable[[int], float]]:
     """What the bar measures: events against --count, else simulated time against the period."""
     if request.count:
         return request.count, lambda n: n
@@ -162,7 +162,7 @@ def _summary(sim: Simulation, stats: RunStats, report: DeliveryReport, target: s
     return rows
 
 
-def _outage_text(sim: Simulation, when) -> str:  # type: ignore[no-untyped-def]
+def _outage_text(sim: Simulation, when: Callable[[int], str]) -> str:
     outage = sim.outage
     if outage is None:
         return "none"

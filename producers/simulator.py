@@ -136,7 +136,8 @@ class Simulation:
         name = pattern_for(rng)
         service_type = choose_service_type(rng)
         ep = self._episode_context(rng, customer, "p")
-        struggle, drafts = build_pattern(name, ep, self.limits, service_type, self.start_ms + HOUR_MS, self.end_ms - HOUR_MS)
+        low, high = self.start_ms + HOUR_MS, self.end_ms - HOUR_MS
+        struggle, drafts = build_pattern(name, ep, self.limits, service_type, low, high)
         _raise_for_segment(struggle)
         self.struggles.append(struggle)
         customer.until_ms, customer.avoid = struggle.start_ms, service_type
@@ -151,14 +152,18 @@ class Simulation:
         if len(content) < max(size, threshold) and config.outage_customers is None:
             size = len(content)
         if size < threshold:
-            self.warnings.append(f"no outage burst: {size} content customers cannot reach the incident threshold of {threshold}")
+            self.warnings.append(
+                f"no outage burst: {size} content customers cannot reach the incident threshold of {threshold}"
+            )
             return
         if size > len(content):
             raise ProducerError(f"--outage-customers {size} is more than the {len(content)} content customers")
         rng = self._rng(_OUTAGE, 0)
         callers = sorted(rng.sample(content, size), key=lambda c: c.index)
         window = (self.start_ms, self.end_ms)
-        outage, drafts = plan_outage(rng, self.rhythm, self.limits, [c.who for c in callers], config.outage_service_type, window, self.agents)
+        outage, drafts = plan_outage(
+            rng, self.rhythm, self.limits, [c.who for c in callers], config.outage_service_type, window, self.agents
+        )
         for customer, draft in zip(callers, drafts):
             customer.log.add(outage.service_type, draft[0])
             customer.penalty += self.limits.penalty(draft[1])

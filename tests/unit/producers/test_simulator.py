@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.producers.errors import ProducerError
 from cxpulse.producers.simulator import Simulation, SimulationConfig
 from cxpulse.schemas import parse_event
