@@ -1,4 +1,4 @@
-"""The faust app of ``cxpulse worker``: topics, tables, two thin agents, a timer, two pages.
+"""The faust app of ``cxpulse worker``: topics, tables, two thin agents, a timer, three pages (read API, health, metrics).
 
 ``create_app(settings)`` builds it; nothing connects until the worker starts. The work
 itself is in :class:`~cxpulse.processors.runtime.WorkerRuntime` and the pure engine.
@@ -8,11 +8,13 @@ import re
 from typing import Any
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cxpulse.clients import faust_broker_config
 from cxpulse.settings import Settings
 from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES
 
+from .faust_metrics import FaustCollector
 from .runtime import WorkerRuntime
 from .transport import FastDrainTransport
 
@@ -44,6 +46,8 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "processing_guarantee": "at_least_once",
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": worker.commit_interval_seconds,
+        "broker_session_timeout": worker.session_timeout_seconds,
+        "broker_heartbeat_interval": worker.session_timeout_seconds / 10,
         "broker_max_poll_records": worker.max_poll_records,
         "stream_buffer_maxsize": worker.stream_buffer_maxsize,
         "producer_linger": worker.producer_linger_seconds,
@@ -74,6 +78,8 @@ def create_app(settings: Settings) -> WorkerApp:
     runtime = app.runtime = WorkerRuntime(app, settings, customer_to_state, service_to_incident,
                                           contacts_topic.get_topic_name())
     customer_to_state.on_recover(runtime.on_customers_recovered)
+    sources = (settings.topics.events, contacts_topic.get_topic_name())
+    runtime.registry.register(FaustCollector(app, lambda: sources))
     batch = (worker.batch_max, worker.batch_within_seconds)
 
     @app.agent(events_topic, name="score_events")
@@ -99,6 +105,10 @@ def create_app(settings: Settings) -> WorkerApp:
         if body is None:
             return web.json({"error": "customer not found"}, status=404)
         return web.json(body)
+
+    @app.page("/metrics", name="metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(runtime.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/healthz", name="healthz")
     async def healthz(web: Any, request: Any) -> Any:

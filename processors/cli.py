@@ -27,7 +27,7 @@ def worker(
     """Score events from the events topic, raise alerts, keep state in a changelog-backed table.
 
     Reads the events topic, writes alerts, score snapshots and dead letters, and answers
-    GET /customers/{id} and GET /healthz on the web port. Stops cleanly on SIGTERM/SIGINT.
+    GET /customers/{id}, GET /healthz and GET /metrics (Prometheus) on the web port. Stops cleanly on SIGTERM/SIGINT.
     """
     if loglevel.lower() not in _LEVELS:
         raise CxpulseError(f"--loglevel must be one of {', '.join(_LEVELS)}, not {loglevel!r}")

@@ -25,10 +25,11 @@ class IncidentProcessor:
         self.alerts_topic = alerts_topic
         self.changelog_topic = changelog_topic
 
-    def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str) -> int:
+    def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str,
+                raised_alerts: list | None = None) -> int:
         """Step every contact; queue incident alerts on ``effects``, new states on ``state``.
 
-        Returns the number of alerts raised.
+        Returns the number of alerts raised; they are also appended to ``raised_alerts``.
         """
         touched: dict[bytes, tuple[IncidentState, int]] = {}
         raised = 0
@@ -44,6 +45,8 @@ class IncidentProcessor:
             for alert in alerts:
                 effects.add(self.alerts_topic, *alert_record(alert, emitted_at))
             raised += len(alerts)
+            if alerts and raised_alerts is not None:
+                raised_alerts.extend(alerts)
         for key, (incident, partition) in touched.items():
             data = incident.to_bytes()
             self.store[key] = data

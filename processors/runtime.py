@@ -7,6 +7,7 @@ interleaving (both change customer states and write the changelog).
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any
@@ -16,6 +17,7 @@ from cxpulse.settings import Settings
 
 from .clock import SlaClock
 from .incidents import IncidentProcessor
+from .metrics import WorkerMetrics, worker_registry
 from .readmodel import customer_view
 from .records import now_rfc3339
 from .scoring import BatchStats, OutputTopics, ScoringProcessor
@@ -48,7 +50,8 @@ class WorkerCounters:
 class WorkerRuntime:
     """Wires the engine to the app's tables and producer; built once, connects nothing."""
 
-    def __init__(self, app: Any, settings: Settings, customers: Any, incidents: Any, contacts_topic: str) -> None:
+    def __init__(self, app: Any, settings: Settings, customers: Any, incidents: Any, contacts_topic: str,
+                 registry: Any = None) -> None:
         self.app = app
         self.settings = settings
         self.customers = customers
@@ -58,6 +61,9 @@ class WorkerRuntime:
         self.clock = SlaClock()
         self.counters = WorkerCounters()
         self._partition_counts: dict[str, int] = {}
+        self.registry = registry if registry is not None else worker_registry()
+        self.metrics = WorkerMetrics(self.registry, settings.metrics.service_types, self.engine.band,
+                                     settings.worker.app_id)
 
     @cached_property
     def lock(self) -> asyncio.Lock:
@@ -82,9 +88,11 @@ class WorkerRuntime:
     async def score_batch(self, events: Iterable[Any]) -> None:
         """Process one batch of ``cx.events``: effects delivered first, then the new state."""
         async with self.lock:
+            started = time.perf_counter()
             effects, state = self.writer(), self.writer()
             stats = self.scoring.process((e.message for e in events), effects, state, now_rfc3339())
             await self._write(effects, state)
+            self._observe(stats, started)
         self.counters.add(stats)
         if stats.invalid:
             log.info("dead-lettered %d invalid record(s): %s", stats.invalid, stats.reasons[0])
@@ -92,9 +100,12 @@ class WorkerRuntime:
     async def detect_incidents(self, events: Iterable[Any]) -> None:
         """Process one batch of contacts from the repartition topic."""
         async with self.lock:
+            started, alerts = time.perf_counter(), []
             effects, state = self.writer(), self.writer()
-            raised = self.incident_processor.process((e.message for e in events), effects, state, now_rfc3339())
+            raised = self.incident_processor.process((e.message for e in events), effects, state, now_rfc3339(),
+                                                     alerts)
             await self._write(effects, state)
+            self.metrics.observe_incidents(alerts, time.perf_counter() - started)
         self.counters.incidents += raised
 
     async def sweep_sla(self) -> None:
@@ -102,13 +113,20 @@ class WorkerRuntime:
         if self.app.rebalancing:
             return
         async with self.lock:
+            started = time.perf_counter()
             effects, state = self.writer(), self.writer()
             touched: dict = {}
-            stats = BatchStats()
+            stats = BatchStats(touched=touched)
             self.scoring.sweep(touched, effects, now_rfc3339(), stats)
             self.scoring.save(touched, state)
             await self._write(effects, state)
+            self._observe(stats, started, "check_sla")
         self.counters.alerts += stats.alerts
+
+    def _observe(self, stats: BatchStats, started: float, agent: str = "score_events") -> None:
+        self.metrics.observe_batch(stats.observed, stats.invalid, stats.touched, time.perf_counter() - started,
+                                   time.time(), agent)
+        self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
 
     async def _write(self, effects: BatchWriter, state: BatchWriter) -> None:
         # Alerts, dead letters and contacts are acknowledged by the broker before the
@@ -119,7 +137,9 @@ class WorkerRuntime:
     async def on_customers_recovered(self) -> None:
         """Rebuild the stream clock and SLA index from the recovered table."""
         async with self.lock:
-            tickets = self.clock.rebuild(self._states())
+            owned = [tp.partition for tp in self._assigned() if tp.topic == self.settings.topics.events]
+            tickets = self.clock.rebuild(self.metrics.recount(self._states(), owned))
+            self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
         log.info("SLA index rebuilt after recovery: %d ticket(s) with a due time", tickets)
 
     def _states(self) -> Iterator[tuple[CustomerState, int]]:
@@ -137,8 +157,11 @@ class WorkerRuntime:
             return None
         return customer_view(self.engine, CustomerState.from_bytes(data))
 
+    def _assigned(self) -> set:
+        return set(self.app.assignor.assigned_actives())
+
     def health(self) -> dict[str, Any]:
-        assigned = self.app.assignor.assigned_actives() if not self.app.rebalancing else set()
+        assigned = self._assigned() if not self.app.rebalancing else set()
         return {
             "status": "ok",
             "rebalancing": bool(self.app.rebalancing),

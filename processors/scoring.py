@@ -51,6 +51,11 @@ class BatchStats:
     alerts: int = 0
     customers: int = 0
     reasons: list[str] = field(default_factory=list)
+    # For the metrics, read once per batch (cxpulse.processors.metrics):
+    # (record timestamp, event, StepResult) per valid event, (None, None, StepResult) per SLA check that breached;
+    observed: list[tuple[Any, Any, StepResult]] = field(default_factory=list)
+    # the changed customers, key -> (state, partition).
+    touched: dict[bytes, tuple[CustomerState, int]] = field(default_factory=dict)
 
 
 class ScoringProcessor:
@@ -81,6 +86,7 @@ class ScoringProcessor:
         self.sweep(touched, effects, emitted_at, stats)
         self.save(touched, state)
         stats.customers = len(touched)
+        stats.touched = touched
         return stats
 
     def sweep(self, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink, emitted_at: str,
@@ -95,6 +101,7 @@ class ScoringProcessor:
             result = self.engine.check_sla(loaded[0], clock)
             if result.signals:
                 touched[key] = loaded
+                stats.observed.append((None, None, result))
                 self._emit(result, key, effects, emitted_at, stats)
 
     def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
@@ -116,6 +123,7 @@ class ScoringProcessor:
             return self._reject(KEY_MISMATCH, message, effects, stats)
         loaded = self._load(key, touched, message.partition)
         result = self.engine.step(None if loaded is None else loaded[0], event)
+        stats.observed.append((message.timestamp, event, result))
         if result.duplicate:
             stats.duplicates += 1
             return None
