@@ -19,6 +19,7 @@ from pydantic_settings import (
 
 from cxpulse.alerts.settings import AlertsSettings
 from cxpulse.errors import ConfigError
+from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.settings import WorkerSettings
 from cxpulse.producers.settings import GatewaySettings, ProducerSettings
@@ -133,6 +134,7 @@ class Settings(BaseSettings):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,47 @@
+"""Line reading from multi-member gzip data, whole or only its durable prefix."""
+
+import gzip
+import io
+
+import pytest
+
+from cxpulse.processors.archive.gzlines import gzip_lines
+
+
+def members(lines: list[bytes], size: int) -> bytes:
+    return b"".join(gzip.compress(b"".join(l + b"\n" for l in lines[i:i + size]), mtime=0)
+                    for i in range(0, len(lines), size))
+
+
+LINES = [f"line {i} ".encode() * (i % 40 + 1) for i in range(5000)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 777, 5000])
+def test_every_line_of_every_member_in_order(size):
+    assert list(gzip_lines(io.BytesIO(members(LINES, size)))) == LINES
+
+
+def test_only_the_first_length_bytes_are_read():
+    data = members(LINES, 100)
+
+    assert list(gzip_lines(io.BytesIO(data + b"torn tail \x1f\x8b\x08"), len(data))) == LINES
+
+
+def test_data_ending_inside_a_member_is_an_error():
+    data = members(LINES, 1000)
+
+    with pytest.raises(EOFError):
+        list(gzip_lines(io.BytesIO(data[:-3])))
+
+
+def test_progress_counts_compressed_bytes():
+    data = members(LINES, 100)
+    seen = []
+
+    list(gzip_lines(io.BytesIO(data), progress=seen.append))
+
+    assert sum(seen) == len(data)
+
+
+def test_empty_input_has_no_lines():
+    assert list(gzip_lines(io.BytesIO(b""))) == []
