@@ -74,6 +74,7 @@ def _register() -> None:
     from cxpulse.alerts.cli import alerts_app
     from cxpulse.broker_cli import kafka_app
     from cxpulse.processors.cli import worker
+    from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
     from cxpulse.producers.gateway_cli import ingest_app
     from cxpulse.schemas.cli import schemas_app
@@ -85,6 +86,7 @@ def _register() -> None:
     app.add_typer(ingest_app, name="ingest")
     register_producers(app)
     app.command("worker")(worker)
+    register_replay(app)
     app.add_typer(alerts_app, name="alerts")
 
 

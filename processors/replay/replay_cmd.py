@@ -1,0 +1,157 @@
+"""The shell of ``cxpulse replay``: open the source, run, diff, report, write the files."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+
+from cxpulse.console import console, err_console
+from cxpulse.settings import Settings
+
+from .diff import AlertDiff, diff_alerts
+from .errors import ReplayError
+from .interrupt import stop_on_signals
+from .live import read_live_alerts
+from .outputs import OutputDir
+from .progress import replay_progress
+from .ranges import RangeStart, merge_partitions
+from .report import print_diff, print_summary
+from .republish import Republisher
+from .run import Replayer, ReplayResult
+from .settings_file import load_engine_settings, settings_delta
+from .sources import Opened, open_kafka, open_path
+from .summary import summarize
+from .timerange import TimeRange, to_ms
+
+__all__ = ["ReplayRequest", "run_replay", "run_republish"]
+
+INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """The options of ``cxpulse replay``, parsed."""
+
+    source: Path | None
+    topic: str | None
+    range: TimeRange
+    warmup: timedelta | None = None
+    customer: str | None = None
+    settings_file: Path | None = None
+    diff: bool = False
+    grace: timedelta = timedelta(seconds=60)
+    pair_within: timedelta = timedelta(days=3)
+    out: Path | None = None
+    top: int = 10
+
+    def read_since_ms(self) -> int | None:
+        since = self.range.since
+        if since is None:
+            return None
+        return to_ms(since - self.warmup) if self.warmup else to_ms(since)
+
+
+def _open(settings: Settings, request: ReplayRequest, advance) -> Opened:
+    key = None if request.customer is None else request.customer.encode("utf-8")
+    since, until = request.read_since_ms(), request.range.until_ms()
+    if request.source is not None:
+        if request.topic is not None:
+            raise ReplayError("--topic reads Kafka; it cannot be combined with --from")
+        return open_path(request.source, since, until, key, advance)
+    return open_kafka(settings, request.topic or settings.topics.events, since, until, key, advance)
+
+
+def run_replay(settings: Settings, request: ReplayRequest) -> None:
+    """Replay, print the report, write ``--out``; exit 130 after a partial (Ctrl-C) report."""
+    engine = settings.engine
+    if request.settings_file is not None:
+        engine = load_engine_settings(request.settings_file, settings.engine)
+    result, source, output = _replay(settings, request, engine)
+    diff, live_count = _diff(settings, request, result) if request.diff and not result.partial else (None, None)
+    snapshots = result.snapshots()
+    summary = summarize(result, snapshots, source=source, since_ms=request.range.since_ms(),
+                        until_ms=request.range.until_ms(), warmup=_text(request.warmup),
+                        settings_changed=settings_delta(settings.engine, engine), top=request.top,
+                        diff=diff, live_alerts=live_count)
+    print_summary(console, summary)
+    if request.diff and result.partial:
+        console.print("no diff: the replay was stopped before the end of the range")
+    if diff is not None:
+        print_diff(console, summary, diff)
+    if output is not None:
+        written = output.finish(result.alerts, snapshots, summary, diff)
+        console.print("wrote " + ", ".join(f"{name} ({lines})" for name, lines in written.items())
+                      + f" and summary.json to {output.path}")
+    if result.partial:
+        raise typer.Exit(INTERRUPTED)
+
+
+def _replay(settings: Settings, request: ReplayRequest, engine) -> tuple[ReplayResult, str, OutputDir | None]:
+    range_start = RangeStart(request.range.since_ms()) if request.warmup else None
+    with replay_progress("replaying", None) as progress:
+        opened = _open(settings, request, progress.advance)
+        try:
+            if request.diff and not opened.timed:
+                raise ReplayError("--diff needs record times to find the live alerts: replay Kafka or an archive")
+            topic = request.topic or settings.topics.events
+            output = None if request.out is None else OutputDir(request.out, topic)
+            streams = opened.streams if range_start is None else [range_start.track(s) for s in opened.streams]
+            replayer = Replayer(engine, settings.validation.max_future_seconds, customer=request.customer,
+                                range_start=range_start, on_invalid=None if output is None else output.invalid)
+            progress.total(opened.total)
+            with stop_on_signals(replayer):
+                result = replayer.run(merge_partitions(streams), tick=progress.counted)
+        finally:
+            opened.close()
+    return result, opened.description, output
+
+
+def _diff(settings: Settings, request: ReplayRequest, result: ReplayResult) -> tuple[AlertDiff, int]:
+    until = request.range.until_ms()
+    until = None if until is None else until + int(request.grace.total_seconds() * 1000)
+    live = read_live_alerts(settings, request.range.since_ms(), until, request.customer)
+    if live.unreadable:
+        err_console.print(f"cxpulse: warning: {live.unreadable} records on {settings.topics.alerts} are not alerts",
+                          highlight=False)
+    return diff_alerts(live.alerts, result.alerts, request.pair_within.total_seconds()), len(live.alerts)
+
+
+def _text(delta: timedelta | None) -> str | None:
+    if delta is None:
+        return None
+    seconds = int(delta.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def run_republish(settings: Settings, request: ReplayRequest, target: str) -> None:
+    """Copy the range into ``target``; exits non-zero when any record was not confirmed."""
+    source_topic = request.topic or settings.topics.events
+    if request.source is None and target == source_topic:
+        raise ReplayError(f"--to-topic {target} is the topic being read")
+    key = None if request.customer is None else request.customer.encode("utf-8")
+    with replay_progress("republishing", None) as progress:
+        opened = _open(settings, request, progress.advance)
+        try:
+            if not opened.timed:
+                raise ReplayError("plain event files have no keys or record times to keep: "
+                                  "use 'cxpulse produce FILE --topic NAME' for them")
+            republisher = Republisher(settings.kafka, target, opened.partitions)
+            progress.total(opened.total)
+            with stop_on_signals(republisher):
+                republisher.run(merge_partitions(opened.streams), key, tick=progress.counted)
+            result = republisher.close()
+        finally:
+            opened.close()
+    console.print(f"republished {result.delivered} of {result.sent} records from {opened.description} to {target}"
+                  + (f" ({result.skipped} of other customers skipped)" if result.skipped else ""))
+    if result.failed:
+        raise ReplayError(f"{result.failed} records were not confirmed by Kafka: "
+                          + ", ".join(f"{name} x{n}" for name, n in result.errors.items()))
+    if result.partial:
+        console.print("[bold red]PARTIAL[/]: stopped by Ctrl-C before the end of the range")
+        raise typer.Exit(INTERRUPTED)
+

@@ -1,0 +1,144 @@
+"""The replay loop: records in, the live worker's verdicts, the engine, alerts and states out.
+
+:class:`Replayer` feeds valid events through one :class:`EngineDriver` in the order the
+source gives them. Records before the range (``--warmup``) rebuild state; only alerts
+caused by records in the range are reported. ``stop()`` (Ctrl-C) ends the loop between
+two records, so every customer's state is whole and the partial report is consistent.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from cxpulse.processors.archive.record import SourceRecord
+from cxpulse.processors.engine import EngineDriver, EngineSettings, StepHook
+from cxpulse.schemas import Alert, InvalidEvent, ScoreSnapshot
+
+from .ranges import RangeStart
+from .verdict import read_event
+
+__all__ = ["ReplayCounts", "ReplayResult", "Replayer"]
+
+TICK = 2048  # records between two progress updates
+
+
+@dataclass
+class ReplayCounts:
+    """Records seen, by verdict. ``read`` counts records in the range only."""
+
+    read: int = 0
+    valid: int = 0
+    invalid: int = 0
+    duplicates: int = 0
+    warmup: int = 0  # records before the range, replayed to rebuild state
+    skipped: int = 0  # other customers' records (``--customer``)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class ReplayResult:
+    """What a replay produced."""
+
+    counts: ReplayCounts
+    alerts: list[Alert]
+    driver: EngineDriver
+    partial: bool
+    elapsed: float
+    first_ms: int | None = None  # smallest / largest record timestamp in the range
+    last_ms: int | None = None
+
+    def snapshots(self) -> list[ScoreSnapshot]:
+        """Every customer's final score, by customer id."""
+        engine = self.driver.engine
+        return [engine.snapshot(self.driver.states[c]) for c in sorted(self.driver.states)]
+
+
+class Replayer:
+    """Replays records through the engine; see the module docstring."""
+
+    def __init__(self, settings: EngineSettings, max_future_seconds: float, *, customer: str | None = None,
+                 range_start: RangeStart | None = None,
+                 on_invalid: Callable[[SourceRecord, str], None] | None = None,
+                 on_step: StepHook | None = None) -> None:
+        self.driver = EngineDriver(settings, on_step=on_step, keep_alerts=False)
+        self.max_future_seconds = max_future_seconds
+        self.customer = customer
+        self.key = None if customer is None else customer.encode("utf-8")
+        self.range_start = range_start
+        self.on_invalid = on_invalid
+        self.stopping = False
+
+    def stop(self) -> None:
+        """End the replay after the current record (safe from a signal handler)."""
+        self.stopping = True
+
+    def run(self, records: Iterable[SourceRecord], tick: Callable[[int], None] | None = None) -> ReplayResult:
+        """Replay ``records``; ``tick(n)`` is called every few thousand records with the count."""
+        started = time.perf_counter()
+        counts = ReplayCounts()
+        alerts: list[Alert] = []
+        span = [None, None]
+        seen = self._loop(records, counts, alerts, span, tick)
+        partial = self.stopping
+        if not partial:
+            alerts += self.driver.finish()
+        if tick is not None:
+            tick(seen % TICK)
+        return ReplayResult(counts, alerts, self.driver, partial, time.perf_counter() - started, span[0], span[1])
+
+    def _loop(self, records, counts: ReplayCounts, alerts: list[Alert], span: list, tick) -> int:
+        feed, driver, key, customer = self.driver.feed, self.driver, self.key, self.customer
+        includes = None if self.range_start is None else self.range_start.includes
+        future = self.max_future_seconds
+        seen = 0
+        for record in records:
+            seen += 1
+            if tick is not None and not seen % TICK:
+                tick(TICK)
+            if self.stopping:
+                break
+            if key is not None and record.key is not None and record.key != key:
+                counts.skipped += 1
+                continue
+            in_range = includes is None or includes(record)
+            try:
+                event = read_event(record, future)
+            except InvalidEvent as exc:
+                if in_range and (key is None or record.key == key):
+                    self._invalid(record, exc.reason, counts, span)
+                continue
+            if customer is not None and event.customer_id != customer:
+                counts.skipped += 1
+                continue
+            if not in_range:
+                counts.warmup += 1
+                feed(event)
+                continue
+            counts.read += 1
+            counts.valid += 1
+            _stretch(span, record.timestamp)
+            duplicates = driver.duplicates
+            caused = feed(event)
+            if driver.duplicates != duplicates:
+                counts.duplicates += 1
+            elif caused:
+                alerts += caused
+        return seen
+
+    def _invalid(self, record: SourceRecord, reason: str, counts: ReplayCounts, span: list) -> None:
+        counts.read += 1
+        counts.invalid += 1
+        counts.reasons[reason] += 1
+        _stretch(span, record.timestamp)
+        if self.on_invalid is not None:
+            self.on_invalid(record, reason)
+
+
+def _stretch(span: list, timestamp: int | None) -> None:
+    if timestamp is None:
+        return
+    if span[0] is None or timestamp < span[0]:
+        span[0] = timestamp
+    if span[1] is None or timestamp > span[1]:
+        span[1] = timestamp
