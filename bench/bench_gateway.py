@@ -168,7 +168,7 @@ def main(args: argparse.Namespace) -> None:
                 print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load}; {args.seconds:g} s per case")
                 print("| events/request | in flight | requests/s | events/s accepted | events per gateway CPU-second | gateway CPU (cores) | latency p50 / p99 ms | statuses |")
                 print("|---|---|---|---|---|---|---|---|")
-                for batch, concurrency in ((1, 32), (100, 8)):
+                for batch, concurrency in ((1, 32), (1, 128), (100, 8)):
                     print(_report(_case(gateway, port, token, batch, concurrency, args.seconds)), flush=True)
             finally:
                 gateway.send_signal(signal.SIGTERM)
