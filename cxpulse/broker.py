@@ -290,10 +290,13 @@ def broker_answers(bootstrap_servers: str, timeout: float = 5.0, kafka: KafkaSet
 
     from cxpulse.clients import kafka_python_config
 
+    host, _, port = bootstrap_servers.split(",")[0].strip().rpartition(":")
+    if not port.isdigit() or not _port_open(host or "127.0.0.1", int(port)):
+        return False  # nothing listens: say so without kafka-python's retry log lines
     millis = int(timeout * 1000)
     security = kafka_python_config(kafka) if kafka is not None else {}
     try:
-        admin = KafkaAdminClient(  # the caller made sure the port accepts connections
+        admin = KafkaAdminClient(
             **{**security, "bootstrap_servers": bootstrap_servers, "client_id": "cxpulse-probe"},
             request_timeout_ms=millis,
             bootstrap_timeout_ms=millis,

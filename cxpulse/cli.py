@@ -73,6 +73,7 @@ def root(
 def _register() -> None:
     from cxpulse.alerts.cli import alerts_app
     from cxpulse.broker_cli import kafka_app
+    from cxpulse.demo_cli import demo
     from cxpulse.processors.cli import worker
     from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
@@ -88,6 +89,7 @@ def _register() -> None:
     app.command("worker")(worker)
     register_replay(app)
     app.add_typer(alerts_app, name="alerts")
+    app.command("demo")(demo)
 
 
 _register()

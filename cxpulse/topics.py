@@ -15,7 +15,7 @@ from cxpulse.errors import BrokerError
 from cxpulse.settings import KafkaSettings, TopicSettings
 
 __all__ = ["DLQ_MAX_MESSAGE_BYTES", "TopicInfo", "TopicOutcome", "TopicSpec", "admin_client", "ensure_topics",
-           "list_topics", "topic_specs"]  # fmt: skip
+           "group_lag", "list_topics", "topic_specs"]  # fmt: skip
 
 # A dead letter carries the original value, base64 when it is not UTF-8 (4/3 larger),
 # plus the reason: a record near the 1 MiB default limit must still fit.
@@ -172,3 +172,21 @@ def _config_value(configs: dict, key: str) -> str:
     if isinstance(entry, dict):
         return str(entry.get("value"))
     return "delete" if entry is None else str(entry)
+
+
+def group_lag(kafka: KafkaSettings, group: str, topic: str, connect_timeout: float = 15.0) -> int | None:
+    """Records of ``topic`` not yet committed by consumer ``group``; None before its first commit."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    with admin_client(kafka, connect_timeout) as admin:
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+    mine = {tp: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset >= 0}
+    consumer = KafkaConsumer(**kafka_python_config(kafka), group_id=None, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+    finally:
+        consumer.close()
+    if not mine:
+        return None if any(ends.values()) else 0
+    return sum(end - mine.get(tp, 0) for tp, end in ends.items())

@@ -32,7 +32,8 @@ def worker(
     if loglevel.lower() not in _LEVELS:
         raise CxpulseError(f"--loglevel must be one of {', '.join(_LEVELS)}, not {loglevel!r}")
     settings = settings_of(ctx)
-    changes = {k: v for k, v in {"web_port": web_port, "data_dir": None if workdir is None else str(workdir),
+    # Absolute: faust changes into the work directory before it creates its data directory.
+    changes = {k: v for k, v in {"web_port": web_port, "data_dir": str(Path(workdir or settings.worker.data_dir).resolve()),
                                  "uvloop": uvloop}.items() if v is not None}
     if changes:
         settings = settings.model_copy(update={"worker": settings.worker.model_copy(update=changes)})

@@ -1,0 +1,315 @@
+"""``cxpulse demo``: the whole pipeline on one machine, with its alerts on the screen.
+
+Starts what is missing (the local Kafka broker, the topics, workers, and — when the
+packages are installed — Prometheus, Alertmanager and the alert router), runs the
+simulator, prints each alert as it arrives, then compares the alerts with the
+simulator's ground truth and says where to look next.
+"""
+
+import json
+import queue
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cxpulse.errors import CxpulseError
+from cxpulse.settings import Settings
+from cxpulse.supervisor import Children, cxpulse_command
+
+__all__ = ["DemoOptions", "run_demo"]
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """What the demo simulates and how it runs."""
+
+    customers: int = 5000
+    days: float = 3.0
+    rate: float = 300.0
+    seed: int = 1
+    workers: int = 1
+    run_dir: Path = Path("var/demo")
+    config: Path | None = None
+    max_alert_lines: int = 40
+    keep_running: bool = True
+    ops: bool = True
+
+
+class Demo:
+    """One demo run: what it started, what it saw."""
+
+    def __init__(self, settings: Settings, options: DemoOptions, console: Console) -> None:
+        self.settings = settings
+        self.options = options
+        self.console = console
+        env = {"CXPULSE_CONFIG": str(options.config.resolve())} if options.config else {}
+        self.children = Children(options.run_dir / "logs", env)
+        self.alerts: list[dict[str, Any]] = []
+        self._inbox: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self.web_ports = [settings.worker.web_port + i for i in range(options.workers)]
+        self.ops_urls: dict[str, str] = {}
+
+    # -- steps ---------------------------------------------------------------------
+
+    def step(self, label: str, action: Callable[[], str]) -> None:
+        began = time.monotonic()
+        with self.console.status(f"{label} ..."):
+            detail = action()
+        self.console.print(f"[green]✓[/] {label}: {detail} [dim]({time.monotonic() - began:.1f} s)[/]")
+
+    def ensure_broker(self) -> str:
+        from cxpulse.broker import LocalBroker, broker_answers
+
+        address = self.settings.kafka.bootstrap_servers
+        if broker_answers(address, 3.0, self.settings.kafka):
+            return f"using the broker at {address}"
+        broker = LocalBroker(self.settings.broker)
+        if address != broker.bootstrap_servers:
+            raise CxpulseError(f"no Kafka broker answers at {address}, and it is not the local rig's address")
+        started = broker.start()
+        return f"started the local broker on {started.bootstrap_servers} (stop it with 'cxpulse kafka down')"
+
+    def ensure_topics(self) -> str:
+        from cxpulse.topics import ensure_topics, topic_specs
+
+        outcomes = ensure_topics(self.settings.kafka, topic_specs(self.settings.topics))
+        created = [outcome.name for outcome in outcomes if outcome.created]
+        return f"created {', '.join(created)}" if created else "all four exist"
+
+    def start_workers(self) -> str:
+        from cxpulse.broker import port_in_use
+
+        host = self.settings.worker.web_host
+        busy = [str(port) for port in self.web_ports if port_in_use(host, port)]
+        if busy:
+            raise CxpulseError(f"port {', '.join(busy)} on {host} is taken; choose another with CXPULSE_WORKER__WEB_PORT")
+        for index, port in enumerate(self.web_ports):
+            data_dir = self.options.run_dir / f"worker-{index}"
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self.children.start(
+                f"worker-{index}",
+                cxpulse_command("worker", "--web-port", str(port), "--data-dir", str(data_dir), "--loglevel", "warning"),
+            )
+        self._wait(lambda: all(_get_json(self._worker_url(port, "/healthz")) for port in self.web_ports), 120,
+                   "the workers did not become healthy")  # fmt: skip
+        return ", ".join(self._worker_url(port, "") for port in self.web_ports)
+
+    def start_ops(self) -> str:
+        try:
+            from cxpulse.alerts.ops import OpsStack
+        except ImportError:
+            return "skipped: not available in this version"
+
+        stack = OpsStack.from_settings(self.settings, self.options.run_dir / "ops", worker_ports=self.web_ports)
+        missing = stack.missing()
+        if missing:
+            return f"skipped: {', '.join(missing)} not installed (scripts/bootstrap.sh installs them)"
+        self.ops_urls = stack.start(self.children)
+        self.children.start("alert-router", cxpulse_command("alerts", "route"))
+        return ", ".join(f"{name} {url}" for name, url in self.ops_urls.items())
+
+    def simulate(self) -> dict[str, Any]:
+        opts = self.options
+        truth_file = opts.run_dir / "ground-truth.json"
+        truth_file.unlink(missing_ok=True)
+        simulator = self.children.start("simulator", cxpulse_command(
+            "simulate", "--customers", str(opts.customers), "--days", str(opts.days), "--rate", str(opts.rate),
+            "--seed", str(opts.seed), "--ground-truth", str(truth_file),
+        ), daemon=False)  # fmt: skip
+        self.console.print(
+            f"[bold]Simulating[/] {opts.customers} customers over {opts.days:g} days at {opts.rate:g} events/s "
+            f"(seed {opts.seed}); "
+            "alerts appear below as the workers raise them."
+        )
+        last_status = time.monotonic()
+        while simulator.alive():
+            self._show_alerts(timeout=0.5)
+            self._check_workers()
+            if time.monotonic() - last_status > 10:
+                self.console.print(f"[dim]… {self._processed()} events processed, {len(self.alerts)} alerts[/]")
+                last_status = time.monotonic()
+        if simulator.process.returncode != 0:
+            raise CxpulseError(f"the simulator failed: {simulator.last_lines()}")
+        return json.loads(truth_file.read_text(encoding="utf-8"))
+
+    def drain(self) -> None:
+        """Wait until the workers have committed every event, then collect the last alerts."""
+        from cxpulse.topics import group_lag
+
+        with self.console.status("waiting for the workers to catch up ..."):
+            self._wait(lambda: group_lag(self.settings.kafka, self.settings.worker.app_id,
+                                         self.settings.topics.events) == 0, 180,
+                       "the workers did not catch up within 3 minutes")  # fmt: skip
+            quiet_until = time.monotonic() + 3.0  # alerts written just before the last commit
+            while time.monotonic() < quiet_until:
+                self._show_alerts(timeout=0.2)
+
+    # -- alerts ------------------------------------------------------------------
+
+    def follow_alerts(self) -> None:
+        from cxpulse.alerts.console import follow_alerts
+
+        ready = threading.Event()
+
+        def pump() -> None:
+            try:
+                for alert in follow_alerts(self.settings, stop=self._stop.is_set, on_ready=ready.set):
+                    self._inbox.put(alert)
+            except Exception as exc:  # shown to the user, never swallowed
+                self._inbox.put(exc)
+                ready.set()
+
+        threading.Thread(target=pump, name="alerts", daemon=True).start()
+        ready.wait(30)
+
+    def _show_alerts(self, timeout: float) -> None:
+        from cxpulse.alerts.console import alert_line
+
+        try:
+            item = self._inbox.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            if isinstance(item, Exception):
+                raise CxpulseError(f"reading alerts failed: {item}")
+            self.alerts.append(item)
+            shown = len(self.alerts)
+            if shown <= self.options.max_alert_lines:
+                self.console.print(_colour(item, alert_line(item)), highlight=False)
+            elif shown == self.options.max_alert_lines + 1:
+                self.console.print("[dim]… more alerts arriving; the summary below counts them all[/]")
+            try:
+                item = self._inbox.get_nowait()
+            except queue.Empty:
+                return
+
+    # -- summary -----------------------------------------------------------------
+
+    def summary(self, truth: dict[str, Any]) -> None:
+        from cxpulse.producers.evaluation import alert_quality
+
+        quality = alert_quality(truth, self.alerts)
+        self.console.rule("[bold]What happened")
+        self.console.print(
+            f"{truth['emitted']['events']} events from {truth['customers']} customers, "
+            f"{len(quality.struggling)} made to struggle; {self._processed()} events processed, "
+            f"{len(self.alerts)} alerts."
+        )
+        self.console.print(_rules_table(self.alerts))
+        self.console.print(_quality_line(quality))
+        self.console.print(self._where_to_look(quality))
+
+    def _where_to_look(self, quality: Any) -> str:
+        example = min(quality.true_positives, default=None)
+        port = self.web_ports[0]
+        lines = ["", "[bold]Where to look[/]"]
+        if example:
+            lines.append(f"  a flagged customer   curl {self._worker_url(port, '/customers/' + example)}")
+            lines.append(f"  their timeline       cxpulse customer {example}")
+        lines.append(f"  worker metrics       {self._worker_url(port, '/metrics')}")
+        for name, url in self.ops_urls.items():
+            lines.append(f"  {name:<20} {url}")
+        lines.append(f"  raw alerts           kcat -C -b {self.settings.kafka.bootstrap_servers} "
+                     f"-t {self.settings.topics.alerts} -e")  # fmt: skip
+        lines.append("  live console         cxpulse alerts tail")
+        lines.append(f"  logs                 {self.options.run_dir / 'logs'}")
+        return "\n".join(lines)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _worker_url(self, port: int, path: str) -> str:
+        return f"http://{self.settings.worker.web_host}:{port}{path}"
+
+    def _processed(self) -> int:
+        bodies = [_get_json(self._worker_url(port, "/healthz")) for port in self.web_ports]
+        return sum(body.get("events", 0) for body in bodies if body)
+
+    def _check_workers(self) -> None:
+        self.children.check()
+
+    def _wait(self, predicate: Callable[[], Any], timeout: float, failure: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            self.children.check()
+            if time.monotonic() > deadline:
+                raise CxpulseError(f"{failure} (logs: {self.options.run_dir / 'logs'})")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self.console.status("stopping the processes the demo started ..."):
+            self.children.stop_all()
+
+
+def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None:
+    """Run the demo end to end; processes it started are stopped on the way out."""
+    demo = Demo(settings, options, console)
+    try:
+        demo.step("Kafka", demo.ensure_broker)
+        demo.step("topics", demo.ensure_topics)
+        demo.step(f"{options.workers} worker(s)", demo.start_workers)
+        if options.ops:
+            demo.step("Prometheus, Alertmanager, alert router", demo.start_ops)
+        demo.follow_alerts()
+        truth = demo.simulate()
+        demo.drain()
+        demo.summary(truth)
+        if options.keep_running:
+            console.print("\nThe pipeline keeps running; press [bold]Ctrl-C[/] to stop it.")
+            while True:
+                demo._show_alerts(timeout=1.0)
+                demo._check_workers()
+    finally:
+        demo.stop()
+
+
+def _get_json(url: str) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URL built by us
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _colour(alert: dict[str, Any], line: str) -> str:
+    style = {"critical": "bold red", "warning": "yellow"}.get(alert.get("severity", ""), "")
+    return f"[{style}]{_escape(line)}[/]" if style else _escape(line)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _rules_table(alerts: list[dict[str, Any]]) -> Table:
+    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in alerts if alert.get("status") != "resolved")
+    table = Table(title="Alerts by rule", title_justify="left")
+    table.add_column("rule")
+    table.add_column("warning", justify="right")
+    table.add_column("critical", justify="right")
+    for rule in sorted({rule for rule, _ in counts}):
+        table.add_row(rule, str(counts[(rule, "warning")]), str(counts[(rule, "critical")]))
+    return table
+
+
+def _quality_line(quality: Any) -> str:
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    outage = {True: "detected", False: "[red]missed[/]", None: "none simulated"}[quality.outage_detected]
+    return (
+        f"Against the ground truth: precision {pct(quality.precision)} "
+        f"({len(quality.true_positives)} of {len(quality.alerted)} alerted customers were struggling), "
+        f"recall {pct(quality.recall)} ({len(quality.complete - quality.missed)} of {len(quality.complete)} "
+        f"struggling customers alerted); outage incident {outage}."
+    )

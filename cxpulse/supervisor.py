@@ -1,0 +1,93 @@
+"""Child processes that a command starts and must stop: the demo's workers, router, servers."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cxpulse.errors import CxpulseError
+
+__all__ = ["Child", "ChildDied", "Children", "cxpulse_command"]
+
+
+class ChildDied(CxpulseError):
+    """A child process ended while it should still be running."""
+
+
+def cxpulse_command(*args: str) -> list[str]:
+    """argv that runs ``cxpulse <args>`` with this interpreter (no reliance on PATH)."""
+    return [sys.executable, "-m", "cxpulse", *args]
+
+
+@dataclass
+class Child:
+    """One started process, its own session (so its whole group can be signalled) and log."""
+
+    name: str
+    process: subprocess.Popen
+    log: Path
+    daemon: bool = True  # expected to run until stopped; a finite job is not
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def last_lines(self, count: int = 5) -> str:
+        try:
+            lines = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return ""
+        return " | ".join(line.strip() for line in lines[-count:] if line.strip())
+
+
+class Children:
+    """Start processes with logs in one folder; stop them all, gently first."""
+
+    def __init__(self, log_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.log_dir = log_dir
+        self.env = {**os.environ, **(env or {})}
+        self._children: list[Child] = []
+
+    def start(self, name: str, argv: list[str], *, daemon: bool = True) -> Child:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        with log.open("ab") as sink:
+            process = subprocess.Popen(
+                argv, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self.env, start_new_session=True,
+            )  # fmt: skip
+        child = Child(name, process, log, daemon)
+        self._children.append(child)
+        return child
+
+    def check(self) -> None:
+        """Raise :class:`ChildDied` naming the first daemon child that has exited."""
+        for child in self._children:
+            if child.daemon and not child.alive():
+                raise ChildDied(
+                    f"{child.name} exited with code {child.process.returncode}: {child.last_lines()} "
+                    f"(log: {child.log})"
+                )
+
+    def stop_all(self, grace: float = 20.0) -> None:
+        """SIGTERM every child's group, wait up to ``grace`` seconds, then SIGKILL what is left."""
+        for child in reversed(self._children):
+            _signal(child, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for child in self._children:
+            try:
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal(child, signal.SIGKILL)
+                child.process.wait(timeout=10)
+        self._children.clear()
+
+
+def _signal(child: Child, sig: signal.Signals) -> None:
+    if child.alive():
+        try:
+            os.killpg(child.process.pid, sig)
+        except ProcessLookupError:
+            pass
