@@ -24,15 +24,17 @@ def _identity(item: dict) -> tuple[str, str]:
     return item["customer_id"], item["event_id"]
 
 
-def test_each_corpus_case_alone(event_corpus, settings_factory, gateway_factory, wait_healthy, consume):
+def test_each_corpus_case_alone(event_corpus, settings_factory, gateway_factory, wait_healthy, consume, openapi_check):
     settings = settings_factory()
     gateway = gateway_factory(settings)
     wait_healthy(gateway)
+    document = gateway.get("/openapi.json").json()  # the running gateway's own contract
     expected: Counter = Counter()
 
     for case in event_corpus:
         answer = gateway.post(case.raw)
         assert answer.status < 500, case.name
+        openapi_check(document, "POST", "/v1/events", answer.status, answer.headers, answer.body)
         if case.field is None and not case.valid:
             assert answer.status == 400, case.name
             assert answer.json()["error"] == "bad_request"
