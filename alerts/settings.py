@@ -1,13 +1,46 @@
 """Settings of alert delivery (``[alerts]`` in the config file)."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["AlertsSettings"]
 
 
 class AlertsSettings(BaseModel):
-    """Where ``cxpulse alerts route`` delivers alerts."""
+    """How ``cxpulse alerts route`` delivers alerts from the alerts topic to Alertmanager.
+
+    An alert stays active in Alertmanager for ``resolve_timeout_seconds`` after the
+    worker emitted it (its ``endsAt``), unless the engine resolves it earlier. The router
+    re-sends its active alerts every ``resend_seconds``, so an Alertmanager that
+    restarted (it keeps alerts in memory only) has them back within that time.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     alertmanager_url: str = "http://127.0.0.1:9093"
+    group_id: str = Field("cxpulse-alert-router", min_length=1)
+    resolve_timeout_seconds: float = Field(4 * 3600.0, gt=0)
+    # Link in every customer alert; "{customer_id}" is replaced. Empty: no link.
+    customer_url: str = "http://127.0.0.1:6066/customers/{customer_id}"
+    batch_max: int = Field(500, ge=1, le=10_000)
+    request_timeout_seconds: float = Field(10.0, gt=0)
+    retry_initial_seconds: float = Field(0.5, gt=0)
+    retry_max_seconds: float = Field(30.0, gt=0)
+    resend_seconds: float = Field(60.0, gt=0)
+    resend_max_alerts: int = Field(20_000, ge=0)
+    # The router's own /metrics; port 0 turns it off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(9101, ge=0, le=65535)
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("customer_url")
+    @classmethod
+    def _customer_placeholder(cls, value: str) -> str:
+        if value and "{customer_id}" not in value:
+            raise ValueError('must contain "{customer_id}" (or be empty for no link)')
+        return value

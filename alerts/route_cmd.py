@@ -1,0 +1,67 @@
+"""The shell of ``cxpulse alerts route``: wire Kafka, Alertmanager and /metrics; stop on a signal."""
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from cxpulse.errors import CxpulseError
+from cxpulse.settings import Settings
+
+from .alertmanager import AlertmanagerClient
+from .router import AlertRouter, RouterTotals
+from .router_metrics import RouterMetrics
+
+__all__ = ["run_router"]
+
+
+def run_router(settings: Settings, *, from_beginning: bool = True, say=print) -> RouterTotals:
+    """Route alerts until SIGTERM or SIGINT; returns what was done."""
+    from .kafka_source import KafkaAlertSource
+
+    alerts = settings.alerts
+    registry = CollectorRegistry()
+    metrics = RouterMetrics(registry)
+    metrics_url = _serve_metrics(registry, alerts.metrics_host, alerts.metrics_port)
+    _check_topic(settings)
+    source = KafkaAlertSource(settings, from_beginning=from_beginning)
+    stop = threading.Event()
+    router = AlertRouter(source, AlertmanagerClient(alerts.alertmanager_url, alerts.request_timeout_seconds),
+                         alerts, metrics, stop)
+    say(f"routing alerts from {settings.topics.alerts} (group {alerts.group_id}) to {alerts.alertmanager_url}"
+        + (f"; metrics on {metrics_url}" if metrics_url else ""))
+    try:
+        with _stopping_on_signals(stop):
+            return router.run()
+    finally:
+        source.close()
+
+
+def _serve_metrics(registry: CollectorRegistry, host: str, port: int) -> str | None:
+    if not port:
+        return None
+    try:
+        start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        raise CxpulseError(f"cannot serve metrics on {host}:{port}: {exc.strerror} (set alerts.metrics_port)") from None
+    return f"http://{host}:{port}/metrics"
+
+
+def _check_topic(settings: Settings) -> None:
+    from cxpulse.topics import list_topics
+
+    if settings.topics.alerts not in {info.name for info in list_topics(settings.kafka)}:
+        raise CxpulseError(f"topic {settings.topics.alerts} does not exist; create it with 'cxpulse topics create'")
+
+
+@contextmanager
+def _stopping_on_signals(stop: threading.Event) -> Iterator[None]:
+    handler = lambda signum, frame: stop.set()  # noqa: E731
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
