@@ -47,7 +47,6 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": worker.commit_interval_seconds,
         "broker_session_timeout": worker.session_timeout_seconds,
-        "broker_heartbeat_interval": worker.session_timeout_seconds / 10,
         "broker_max_poll_records": worker.max_poll_records,
         "stream_buffer_maxsize": worker.stream_buffer_maxsize,
         "producer_linger": worker.producer_linger_seconds,

@@ -26,6 +26,7 @@ class WorkerSettings(BaseModel):
     batch_within_seconds: float = Field(0.05, gt=0, le=10)
     sla_check_seconds: float = Field(1.0, gt=0)
     commit_interval_seconds: float = Field(1.0, gt=0)
+    session_timeout_seconds: float = Field(30.0, ge=10)
     producer_linger_seconds: float = Field(0.005, ge=0)
     producer_max_batch_bytes: int = Field(1_048_576, ge=16_384)
     max_poll_records: int = Field(2000, ge=1)

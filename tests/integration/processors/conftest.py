@@ -1,0 +1,85 @@
+"""Fixtures for the worker's integration tests: ``cxpulse worker`` as a real subprocess."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cxpulse.settings import Settings
+
+
+class WorkerProcess:
+    """A running ``cxpulse --config FILE worker``; its output goes to a log file."""
+
+    def __init__(self, settings: Settings, config: Path, log: Path) -> None:
+        self.settings = settings
+        self.log_path = log
+        self._log = log.open("ab")
+        code = "from cxpulse.cli import main; main()"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CXPULSE_", "KAFKA_BOOTSTRAP"))}
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code, "--config", str(config), "worker", "--loglevel", "info"],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.worker.web_port}"
+
+    def get(self, path: str) -> tuple[int, Any]:
+        """``(status, JSON body)`` of a GET on the worker's web server."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def health(self) -> dict | None:
+        """``/healthz`` body, or ``None`` while the web server does not answer yet."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+        try:
+            status, body = self.get("/healthz")
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return None
+        return body if status == 200 else None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._log.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def worker_factory(config_file_factory: Callable[[Settings], Path], tmp_path: Path,
+                   wait_for: Callable[..., Any]) -> Iterator[Callable[..., WorkerProcess]]:
+    """``worker_factory(settings) -> WorkerProcess``, ready (partitions assigned); stopped at teardown."""
+    started: list[WorkerProcess] = []
+
+    def start(settings: Settings, ready_timeout: float = 90.0) -> WorkerProcess:
+        worker = WorkerProcess(settings, config_file_factory(settings), tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        wait_for(lambda: (h := worker.health()) and h["assigned_partitions"] > 0 and not h["rebalancing"],
+                 timeout=ready_timeout, message="worker ready")
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop(signal.SIGKILL if worker.process.poll() is None else signal.SIGTERM, timeout=10)

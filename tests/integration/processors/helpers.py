@@ -1,0 +1,57 @@
+"""Reading the worker's outputs and progress from the broker."""
+
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from cxpulse.clients import kafka_python_config
+from cxpulse.processors.engine import EngineDriver
+from cxpulse.schemas import parse_event
+from cxpulse.settings import Settings
+
+__all__ = ["alert_key", "consumed_everything", "expected_run", "last_scores"]
+
+
+def alert_key(alert: dict[str, Any]) -> tuple[str, str | None, str]:
+    return alert["rule"], alert["customer_id"], alert["service_type"]
+
+
+def expected_run(settings: Settings, records: list[tuple[bytes, bytes]]) -> EngineDriver:
+    """The pure engine's verdict on the valid records, in the order they were produced."""
+    driver = EngineDriver(settings.engine)
+    for _, value in records:
+        driver.feed(parse_event(value))
+    driver.finish()
+    return driver
+
+
+def last_scores(records: list) -> dict[str, dict[str, Any]]:
+    """The latest snapshot per customer on a score topic (records in offset order per partition)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        latest[record.key.decode()] = orjson.loads(record.value)
+    return latest
+
+
+def consumed_everything(settings: Settings, topics: list[str]) -> bool:
+    """Whether the worker's consumer group has committed every topic up to its end offsets."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    config = kafka_python_config(settings.kafka)
+    admin = KafkaAdminClient(**config)
+    consumer = KafkaConsumer(**config, group_id=None)
+    try:
+        group = settings.worker.app_id
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        wanted = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        ends = consumer.end_offsets(wanted)
+        return bool(wanted) and all(end == 0 or (tp in committed and committed[tp].offset >= end)
+                                   for tp, end in ends.items())
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def counts(alerts: list[dict[str, Any]]) -> Counter:
+    return Counter(alert_key(a) for a in alerts)
