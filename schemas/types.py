@@ -64,7 +64,7 @@ ServiceType = Annotated[
     AfterValidator(_lower),
 ]
 
-NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0)]
+NonNegativeSeconds = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False)]
 
 Channel = Literal["phone", "web", "app", "email", "chat", "counter", "social", "other"]
 Segment = Literal["standard", "key", "vip", "vulnerable"]

@@ -65,6 +65,8 @@ INVALID: list[tuple[str, bytes, str]] = [
     ("empty-event-id", _raw({**CALL, "event_id": ""}), "event_id"),
     ("wait-as-string", _raw({**CALL, "wait_seconds": "42"}), "wait_seconds: Input should be a valid number"),
     ("wait-as-bool", _raw({**CALL, "wait_seconds": True}), "wait_seconds"),
+    ("wait-overflows-to-infinity", _raw(CALL).replace(b'"wait_seconds": 42', b'"wait_seconds": 1e400'),
+     "wait_seconds: Input should be a finite number"),
     ("negative-wait", _raw({**CALL, "talk_seconds": -1}), "talk_seconds: Input should be greater than or equal to 0"),
     ("complaint-as-string", _raw({**CALL, "is_complaint": "yes"}), "is_complaint: Input should be a valid boolean"),
     ("customer-id-as-number", _raw({**CALL, "customer_id": 42}), "customer_id: Input should be a valid string"),
