@@ -188,16 +188,21 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _middleware(metrics: GatewayMetrics) -> Callable:
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
-        began = time.perf_counter()
+        began, route = time.perf_counter(), route_of(request)
+        if route == "events":
+            metrics.in_flight.inc()
         try:
             response = await handler(request)
         except web.HTTPException as exc:  # 404, 405, ... as JSON like every other error
             response = error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason, _allow(exc))
         except Exception as exc:  # a bug: answer 500, log the type only (messages may quote data)
-            log.error("unexpected %s while answering %s", type(exc).__name__, route_of(request))
+            log.error("unexpected %s while answering %s", type(exc).__name__, route)
             log.debug("unexpected error", exc_info=True)
             response = error(500, "internal_error", "the gateway failed to handle the request")
-        metrics.answered(route_of(request), response.status, time.perf_counter() - began)
+        finally:
+            if route == "events":
+                metrics.in_flight.dec()
+        metrics.answered(route, response.status, time.perf_counter() - began)
         return response
 
     return observe

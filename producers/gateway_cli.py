@@ -32,8 +32,11 @@ def serve(
     from cxpulse.producers.gateway import create_app
     from cxpulse.producers.gateway_http import AccessLogger
 
+    from cxpulse.logthrottle import throttle_logs
+
     settings = settings_of(ctx)
     gateway = settings.gateway
+    throttle_logs()  # aiokafka repeats each connection error ~10 times a second while Kafka is away
     if not gateway.tokens:
         raise ConfigError("no ingest tokens configured: add one to [gateway] tokens (see 'cxpulse ingest new-token')")
     host, port = host or gateway.host, port or gateway.port

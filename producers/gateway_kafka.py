@@ -90,8 +90,14 @@ class KafkaWriter:
             self._connector.cancel()
             await asyncio.gather(self._connector, return_exceptions=True)
         if self._producer is not None:
-            await self._producer.stop()  # waits for pending batches
-            self._producer = None
+            producer, self._producer = self._producer, None
+            timeout = self._settings.gateway.delivery_timeout_seconds
+            try:
+                async with asyncio.timeout(timeout):
+                    await producer.stop()  # flushes what is pending
+            except TimeoutError:
+                # Kafka is away: what is still pending was answered 503, so nothing accepted is lost.
+                log.warning("closed the Kafka producer with records undelivered after %g s", timeout)
 
     async def _connect(self) -> None:
         delay = _RETRY_MIN

@@ -32,6 +32,9 @@ class GatewayMetrics:
             "cxpulse_gateway_request_seconds", "Time to answer a request, by route.", ["route"],
             buckets=_LATENCY_BUCKETS, registry=registry,
         )  # fmt: skip
+        self.in_flight = Gauge(
+            "cxpulse_gateway_requests_in_flight", "POST /v1/events requests being handled now.", registry=registry
+        )
         self.kafka_ready = Gauge(
             "cxpulse_gateway_kafka_ready", "1 when the gateway's Kafka producer is connected.", registry=registry
         )

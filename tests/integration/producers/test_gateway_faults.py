@@ -105,3 +105,34 @@ def _event_ids(kafka: KafkaSettings, topic: str) -> set[str]:
         return set(ids)
     finally:
         consumer.close()
+
+
+def test_sigterm_lets_a_request_in_flight_finish_before_exiting(private_broker, gateway_factory, wait_healthy, wait_for):
+    import threading
+
+    run = uuid.uuid4().hex[:8]
+    topics = TopicSettings(events=f"g-{run}.events", alerts=f"g-{run}.alerts", scores=f"g-{run}.scores",
+                           dlq=f"g-{run}.dlq", partitions=1)  # fmt: skip
+    settings = Settings(kafka=private_broker.client_settings("cxpulse-tests"), topics=topics,
+                        gateway=GatewaySettings(delivery_timeout_seconds=6, shutdown_timeout_seconds=30))  # fmt: skip
+    ensure_topics(settings.kafka, topic_specs(topics))
+    gateway = gateway_factory(settings)
+    wait_healthy(gateway)
+    private_broker.stop()  # the next delivery waits for its acknowledgement until the timeout
+    answers: list = []
+    sender = threading.Thread(target=lambda: answers.append(gateway.post(_call("inflight-1"))))
+    sender.start()
+
+    def in_flight() -> bool:
+        return "cxpulse_gateway_requests_in_flight 1.0" in gateway.get("/metrics").body.decode()
+
+    wait_for(in_flight, timeout=30, message="the request is in flight")
+    gateway.process.send_signal(__import__("signal").SIGTERM)
+    sender.join(timeout=60)
+
+    assert [answer.status for answer in answers] == [503]  # answered, not cut off
+    gateway.process.wait(timeout=90)  # it exits by itself: the producer's close is bounded too
+    assert gateway.process.returncode == 0
+    logs = gateway.logs()
+    assert "ingest gateway stopped" in logs
+    assert logs.count("Unable connect to node") <= 10  # aiokafka's retry errors are throttled
