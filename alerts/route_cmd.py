@@ -1,11 +1,12 @@
 """The shell of ``cxpulse alerts route``: wire Kafka, Alertmanager and /metrics; stop on a signal."""
 
+import logging
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, disable_created_metrics, start_http_server
 
 from cxpulse.errors import CxpulseError
 from cxpulse.settings import Settings
@@ -22,6 +23,8 @@ def run_router(settings: Settings, *, from_beginning: bool = True, say=print) ->
     from .kafka_source import KafkaAlertSource
 
     alerts = settings.alerts
+    disable_created_metrics()  # no *_created series: the router's own start time is process_start_time_seconds
+    logging.getLogger("kafka").setLevel(max(logging.ERROR, logging.getLogger().level))  # metadata chatter
     registry = CollectorRegistry()
     metrics = RouterMetrics(registry)
     metrics_url = _serve_metrics(registry, alerts.metrics_host, alerts.metrics_port)

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AlertsSettings"]
+__all__ = ["AlertsSettings", "OpsSettings"]
 
 
 class AlertsSettings(BaseModel):
@@ -44,3 +44,23 @@ class AlertsSettings(BaseModel):
         if value and "{customer_id}" not in value:
             raise ValueError('must contain "{customer_id}" (or be empty for no link)')
         return value
+
+
+class OpsSettings(BaseModel):
+    """``cxpulse ops up``: Prometheus, Alertmanager and a webhook sink from the local packages.
+
+    Alertmanager listens where ``[alerts] alertmanager_url`` points. Empty target lists
+    mean: the local defaults (one worker on ``[worker] web_port``; no gateway).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    prometheus_port: int = Field(9090, ge=1, le=65535)
+    sink_port: int = Field(9099, ge=0, le=65535)  # the stand-in webhook receiver; 0: none
+    data_dir: str = "var/ops"
+    deploy_dir: str = ""  # the repository's deploy/ folder when empty
+    worker_targets: list[str] = Field(default_factory=list)
+    gateway_targets: list[str] = Field(default_factory=list)
+    scrape_interval_seconds: float = Field(15.0, gt=0)
+    start_timeout_seconds: float = Field(60.0, gt=0)

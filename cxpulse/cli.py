@@ -72,6 +72,7 @@ def root(
 
 def _register() -> None:
     from cxpulse.alerts.cli import alerts_app
+    from cxpulse.alerts.ops_cli import ops_app
     from cxpulse.broker_cli import kafka_app
     from cxpulse.demo_cli import demo
     from cxpulse.processors.cli import worker
@@ -89,6 +90,7 @@ def _register() -> None:
     app.command("worker")(worker)
     register_replay(app)
     app.add_typer(alerts_app, name="alerts")
+    app.add_typer(ops_app, name="ops")
     app.command("demo")(demo)
 
 
