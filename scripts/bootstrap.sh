@@ -15,10 +15,19 @@ EXTRAS="${EXTRAS:-test}"
 JAVA_MIN=17
 
 # Debian packages by purpose: "command-to-check:package[|fallback package]".
-# Later work adds its own (e.g. "prometheus:prometheus", "kcat:kcat").
 DEBIAN_NEEDS=(
   "java:openjdk-17-jre-headless|default-jre-headless"
   "mvn:maven"
+)
+# Wanted, not required: Prometheus, Alertmanager and their tools run the operations tests
+# (tests/integration/ops) and `cxpulse ops up`; kcat reads topics by hand. Installed when
+# running as root; otherwise those tests skip and say why.
+DEBIAN_WANTS=(
+  "prometheus:prometheus"
+  "promtool:prometheus"
+  "prometheus-alertmanager:prometheus-alertmanager"
+  "amtool:prometheus-alertmanager"
+  "kcat:kcat|kafkacat"
 )
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
@@ -98,6 +107,27 @@ ensure_debian_packages() {
   done
 }
 
+ensure_wanted_packages() {
+  local need cmd packages=() wanted=()
+  for need in "${DEBIAN_WANTS[@]}"; do
+    cmd="${need%%:*}"
+    command_ok "$cmd" || wanted+=("${need#*:}")
+  done
+  [ "${#wanted[@]}" -eq 0 ] && return 0
+  if ! can_apt; then
+    say "warning: not installed: ${wanted[*]//|/ or } (the operations tests will skip); run as root to install them"
+    return 0
+  fi
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  for need in $(printf '%s\n' "${wanted[@]}" | sort -u); do packages+=("$(pick_package "$need")"); done
+  # On a machine with systemd the packages start their own services on 9090/9093;
+  # `cxpulse ops up` then needs other ports, or `systemctl disable --now prometheus prometheus-alertmanager`.
+  apt_install "${packages[@]}" || say "warning: apt-get install ${packages[*]} failed (the operations tests will skip)"
+}
+
 ensure_venv() {
   local python
   python="$(find_python)" || die "Python 3.11+ not found (set PYTHON=/path/to/python3.11)"
@@ -129,6 +159,7 @@ ensure_install() {
 }
 
 ensure_debian_packages
+ensure_wanted_packages
 ensure_venv
 ensure_install
 say "ready: $("$VENV/bin/python" --version), $(java -version 2>&1 | head -n1), $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"
