@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 from cxpulse.schemas import Alert
 
-from .compiled import BANDS, ESCALATING_SEGMENTS, SEVERITIES, Compiled
+from .compiled import BANDS, ESCALATING_SEGMENTS, SEVERITIES, Compiled, span
 from .state import CustomerState
 
-__all__ = ["Pending", "alert_id", "escalate", "materialise", "passes_cooldown", "span"]
+__all__ = ["Pending", "alert_id", "build_alert", "escalate", "materialise", "passes_cooldown", "span"]
 
 ALERT_ID_PREFIX = "cxa-"
 
@@ -62,6 +62,50 @@ def passes_cooldown(state: CustomerState, rule: str, svc: str, t: float, level: 
     return True
 
 
+def _build_unchecked(fields: dict) -> Alert:
+    """An ``Alert`` from fields the engine built itself (already the right types).
+
+    ``Alert(**fields)`` validates (~6 µs) and ``model_construct`` is no faster; this sets
+    the instance dict directly, as ``model_construct`` does internally (~1.4 µs). The unit
+    tests re-validate every alert the engine makes, and :func:`_self_check` falls back to
+    validation if a pydantic release ever stores models differently.
+    """
+    alert = _new(Alert)
+    _set(alert, "__dict__", fields)
+    _set(alert, "__pydantic_fields_set__", _FIELDS_SET)
+    _set(alert, "__pydantic_extra__", None)
+    _set(alert, "__pydantic_private__", None)
+    return alert
+
+
+def _build_checked(fields: dict) -> Alert:
+    return Alert(**fields)
+
+
+_new = object.__new__
+_set = object.__setattr__
+_FIELDS_SET = frozenset(Alert.model_fields)
+
+
+def _self_check():
+    sample = {
+        "alert_id": "cxa-0", "rule": "detractor", "severity": "warning", "status": "firing",
+        "customer_id": "C-1", "service_type": "billing", "segment": "standard", "score": 50.0,
+        "risk_band": "at_risk", "triggered_at": datetime.fromtimestamp(0, timezone.utc),
+        "emitted_at": None, "summary": "s", "evidence": ["e"],
+    }
+    try:
+        fast = _build_unchecked(dict(sample))
+        if fast == Alert(**sample) and fast.model_dump() == sample and list(sample) == list(Alert.model_fields):
+            return _build_unchecked
+    except Exception:  # noqa: BLE001 - any surprise means: use the validating constructor
+        pass
+    return _build_checked
+
+
+build_alert = _self_check()
+
+
 def materialise(c: Compiled, state: CustomerState, pending: list[Pending], segment: str,
                 score: float, band: int) -> list[Alert]:
     """Turn pending alerts into ``Alert`` records and remember them for the read API."""
@@ -70,13 +114,13 @@ def materialise(c: Compiled, state: CustomerState, pending: list[Pending], segme
     suffix = f" (score {floor(score * 10) / 10:.1f}, {band_name})"
     alerts = []
     for p in pending:
-        alerts.append(Alert.model_construct(
-            alert_id=p.alert_id, rule=p.rule, severity=SEVERITIES[p.level], status=p.status,
-            customer_id=state.customer_id, service_type=p.service_type, segment=segment,
-            score=score, risk_band=band_name,
-            triggered_at=datetime.fromtimestamp(p.triggered_at, timezone.utc),
-            emitted_at=None, summary=p.summary + suffix, evidence=p.evidence[-c.evidence_limit:],
-        ))
+        alerts.append(build_alert({
+            "alert_id": p.alert_id, "rule": p.rule, "severity": SEVERITIES[p.level], "status": p.status,
+            "customer_id": state.customer_id, "service_type": p.service_type, "segment": segment,
+            "score": score, "risk_band": band_name,
+            "triggered_at": datetime.fromtimestamp(p.triggered_at, timezone.utc),
+            "emitted_at": None, "summary": p.summary + suffix, "evidence": p.evidence[-c.evidence_limit:],
+        }))
         _remember(c, state, p)
     return alerts
 
@@ -88,14 +132,3 @@ def _remember(c: Compiled, state: CustomerState, p: Pending) -> None:
     recent.append((p.alert_id, p.rule, SEVERITIES[p.level], p.status, p.service_type, p.triggered_at))
     if len(recent) > c.recent_alerts:
         del recent[0]
-
-
-def span(seconds: float) -> str:
-    """A window length for humans: ``72 h``, ``30 d``, ``15 min``."""
-    if seconds >= 7 * 86400 and seconds % 86400 == 0:
-        return f"{seconds / 86400:g} d"
-    if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
-    if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"

@@ -6,7 +6,7 @@ from cxpulse.schemas.events import DISSATISFIED_AT_OR_BELOW
 
 from .settings import EngineSettings
 
-__all__ = ["BANDS", "Compiled", "LEVELS", "SEVERITIES"]
+__all__ = ["BANDS", "Compiled", "LEVELS", "SEVERITIES", "span"]
 
 # Risk bands and severities by level: 0 = healthy / info, 1 = at_risk / warning, 2 = critical.
 BANDS: tuple[str, str, str] = ("healthy", "at_risk", "critical")
@@ -28,7 +28,8 @@ class Compiled:
         "w_inbound", "w_repeat", "w_abandoned", "w_long_wait", "w_transferred",
         "w_unresolved", "w_call_escalated", "w_complaint", "w_reopened",
         "w_ticket_escalated", "w_breach", "w_sentiment", "w_fcr", "w_on_time",
-        "survey_weights", "call_outcomes",
+        "survey_weights", "call_outcomes", "repeat_span", "sensitive_span", "sensitive_for_span",
+        "incident_span",
     )
 
     def __init__(self, settings: EngineSettings) -> None:
@@ -52,6 +53,9 @@ class Compiled:
         # How long window entries are kept behind the customer's latest time.
         self.repeat_keep = self.repeat_window + s.late_tolerance_seconds
         self.sensitive_keep = self.sensitive_window + s.late_tolerance_seconds
+        # Stale per-service lists and cooldowns are swept once the customer's time moves
+        # this far; the lists an event touches are trimmed as it is added.
+        self.sweep_every = self.repeat_keep
         self.dedup = s.dedup_event_ids
         self.max_tickets = s.max_open_tickets
         self.recent_alerts = s.recent_alerts
@@ -59,8 +63,6 @@ class Compiled:
         self.max_window = s.max_window_events
         self.max_services = s.max_service_types
         self.evidence_limit = s.evidence_limit
-        # Stale per-service lists are swept once the customer's time moves this far.
-        self.sweep_every = min(self.repeat_window, self.sensitive_window)
         self.w_inbound = float(w.inbound_contact)
         self.w_repeat = float(w.repeat_contact)
         self.w_abandoned = float(w.call_abandoned)
@@ -81,12 +83,27 @@ class Compiled:
             "escalated": ("call_escalated", self.w_call_escalated),
         }
         self.survey_weights = _survey_table(w)
+        self.repeat_span = span(self.repeat_window)
+        self.sensitive_span = span(self.sensitive_window)
+        self.sensitive_for_span = span(self.sensitive_for)
+        self.incident_span = span(self.incident_window)
 
     def band(self, score: float) -> int:
         """Risk band level of a score: 0 healthy, 1 at_risk, 2 critical."""
         if score >= self.healthy:
             return 0
         return 2 if score < self.critical else 1
+
+
+def span(seconds: float) -> str:
+    """A window length for humans: ``72 h``, ``30 d``, ``15 min``."""
+    if seconds >= 7 * 86400 and seconds % 86400 == 0:
+        return f"{seconds / 86400:g} d"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
 
 
 def _survey_table(w) -> dict[tuple[str, int], tuple[str, float, bool]]:

@@ -10,7 +10,7 @@ from cxpulse.schemas import Alert
 
 from .engine import Engine
 from .incident import IncidentEngine, IncidentState
-from .results import StepResult
+from .results import Contact, StepResult
 from .settings import EngineSettings
 from .sla import SlaIndex
 from .state import NEVER, CustomerState
@@ -37,6 +37,7 @@ class EngineDriver:
         self.states: dict[str, CustomerState] = {}
         self.incident_states: dict[str, IncidentState] = {}
         self.sla = SlaIndex()
+        self._due_heap = self.sla.heap  # read directly on the hot path
         self.clock = NEVER
         self.alerts: list[Alert] = []
         self.events = 0
@@ -62,21 +63,25 @@ class EngineDriver:
         """Process one event; returns every alert it caused (empty for a duplicate)."""
         self.events += 1
         cid = event.customer_id
-        result = self.engine.step(self.states.get(cid), event)
+        states = self.states
+        result = self.engine.step(states.get(cid), event)
         alerts = result.alerts
         if result.duplicate:
             self.duplicates += 1
         else:
-            self.states[cid] = result.state
-            for due, tid in result.due:
-                self.sla.push(due, cid, tid)
+            states[cid] = result.state
+            if result.due:
+                for due, tid in result.due:
+                    self.sla.push(due, cid, tid)
             if result.at > self.clock:
                 self.clock = result.at
-            nxt = self.sla.next_due()
-            if nxt is not None and nxt < self.clock:
+            heap = self._due_heap
+            if heap and heap[0][0] < self.clock:
                 alerts = alerts + self._sweep(self.clock)
             if result.contact is not None:
-                alerts = alerts + self._incident(result)
+                found = self._incident(result.contact)
+                if found:
+                    alerts = alerts + found
         if self.on_step is not None:
             self.on_step(event, result, alerts)
         if alerts and self.keep_alerts:
@@ -100,8 +105,7 @@ class EngineDriver:
                 found += self.engine.check_sla(state, clock).alerts
         return found
 
-    def _incident(self, result: StepResult) -> list[Alert]:
-        contact = result.contact
+    def _incident(self, contact: Contact) -> list[Alert]:
         svc = contact.service_type
         state, alerts = self.incidents.step(self.incident_states.get(svc), contact)
         self.incident_states[svc] = state

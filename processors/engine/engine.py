@@ -6,10 +6,11 @@ other customers — so the faust worker, ``cxpulse replay`` and the tests agree.
 """
 
 from datetime import datetime, timezone
+from math import exp
 
 from cxpulse.schemas import Alert, ScoreSnapshot
 
-from .alerting import Pending, alert_id, escalate, materialise, passes_cooldown, span
+from .alerting import Pending, alert_id, escalate, materialise, passes_cooldown
 from .compiled import BANDS, Compiled
 from .results import Contact, StepResult
 from .score import add_points, score_of
@@ -21,6 +22,7 @@ from .windows import add_contact, add_grievance, sweep
 __all__ = ["Engine"]
 
 CHURN_EVIDENCE = 10
+_tuple = tuple.__new__  # build named tuples without their Python-level __new__
 
 
 class Engine:
@@ -47,51 +49,64 @@ class Engine:
         exactly as :meth:`check_sla` would have found them; then the event's signals and
         rules apply; then a band change drives ``churn_risk``. The state is updated in place.
         """
+        # The hot path of every caller: locals over attributes, few calls (see bench/).
         c = self._c
         eid = event.event_id
         t = event.occurred_at.timestamp()
         if state is None:
-            state, before = CustomerState(event.customer_id), None
-        elif eid in state.seen_ids:
-            return self._unchanged(state, t, True)
+            state = CustomerState(event.customer_id)
+            state.swept = t
+            before = None
         else:
-            before = c.band(score_of(state)) if state.events_seen else None
-        _remember_id(c, state, eid)
+            ids = state.seen_ids
+            if eid in ids:
+                return self._unchanged(state, t, True)
+            before = _band(c, state.penalty) if state.events_seen else None
+        ids = state.seen_ids
+        ids.append(eid)
+        if len(ids) > c.dedup:
+            del ids[0]
+        state.events_seen += 1
         signals: list[str] = []
         alerts: list[Alert] = []
-        if state.tickets:
-            _breach_overdue(c, state, t if t > state.ref else state.ref, signals, alerts)
+        ref = state.ref
+        if state.due_min < (t if t > ref else ref):
+            _breach_overdue(c, state, t if t > ref else ref, signals, alerts)
         segment = event.segment
         if t >= state.ref:
             state.segment = segment
-        churn_from = c.band(score_of(state)) if signals else (before or 0)
+            if t > state.ref:  # decay to the event's time, so its own points simply add
+                state.penalty *= exp((state.ref - t) * c.k)
+                state.ref = t
+        churn_from = _band(c, state.penalty) if signals else (before or 0)
         pending: list[Pending] = []
-        due: list[tuple[float, str]] = []
         kind = event.event_type
+        due: list[tuple[float, str]] | tuple = ()
         if kind == "call":
             contact = _call(c, state, event, t, eid, segment, signals, pending)
         elif kind == "ticket":
+            due = []
             contact = _ticket(c, state, event, t, eid, segment, signals, pending, due)
         else:
             contact = None
             _feedback(c, state, event, t, eid, segment, signals, pending)
-        if t > state.ref:
-            add_points(state, 0.0, t, c.k)  # the customer's time moves on even without points
-        if due and min(due)[0] < state.ref:
+        ref = state.ref
+        if state.due_min < ref:
             # This event set a due time the customer's own time has already passed.
-            _breach_overdue(c, state, state.ref, signals, alerts)
-        if state.ref - state.swept > c.sweep_every:
+            _breach_overdue(c, state, ref, signals, alerts)
+        if ref - state.swept > c.sweep_every:
             sweep(c, state)
-        score = score_of(state)
-        after = c.band(score)
+        score = 100.0 - state.penalty
+        score = 0.0 if score < 0.0 else (100.0 if score > 100.0 else score)
+        after = 0 if score >= c.healthy else (2 if score < c.critical else 1)
         if after > state.churn_level or (after == 0 and state.churn_level):
             _churn(c, state, churn_from, after, t, event.service_type, eid, segment, pending,
-                   state.seen_ids[-CHURN_EVIDENCE:])
+                   ids[-CHURN_EVIDENCE:])
         if pending:
             alerts += materialise(c, state, pending, segment, score, after)
-        return StepResult(state, alerts, False, tuple(signals),
-                          None if before is None else BANDS[before], BANDS[after], score,
-                          contact, tuple(due), t)
+        return _tuple(StepResult, (state, alerts, False, tuple(signals),
+                                   None if before is None else BANDS[before], BANDS[after], score,
+                                   contact, tuple(due), t))
 
     def check_sla(self, state: CustomerState, clock: float) -> StepResult:
         """Breach the customer's open tickets whose ``due_at`` is before ``clock``.
@@ -104,7 +119,7 @@ class Engine:
         before = c.band(score)
         signals: list[str] = []
         alerts: list[Alert] = []
-        if state.tickets:
+        if state.due_min < clock:
             _breach_overdue(c, state, clock, signals, alerts)
         if not signals:
             return self._unchanged(state, clock, False)
@@ -149,14 +164,15 @@ def _breach_overdue(c: Compiled, state: CustomerState, clock: float, signals: li
                    segment, pending, list(tk.evidence))
         if pending:
             alerts += materialise(c, state, pending, segment, score, after)
+    state.refresh_due()
 
 
-def _remember_id(c: Compiled, state: CustomerState, eid: str) -> None:
-    ids = state.seen_ids
-    ids.append(eid)
-    if len(ids) > c.dedup:
-        del ids[0]
-    state.events_seen += 1
+def _band(c: Compiled, penalty: float) -> int:
+    """Band level of the score ``clamp(100 - penalty)``: 0 healthy, 1 at_risk, 2 critical."""
+    score = 100.0 - penalty
+    if score >= c.healthy:
+        return 0
+    return 2 if score < c.critical else 1
 
 
 def _call(c: Compiled, state: CustomerState, event, t: float, eid: str, segment: str,
@@ -165,7 +181,7 @@ def _call(c: Compiled, state: CustomerState, event, t: float, eid: str, segment:
     outcome = event.outcome
     contact = None
     if event.direction == "inbound":
-        contact = Contact(svc, state.customer_id, t, eid)
+        contact = _tuple(Contact, (svc, state.customer_id, t, eid))
         _inbound(c, state, svc, t, eid, segment, outcome == "resolved", signals, pending)
         # Waiting and hanging up are the customer's experience only when the customer called.
         if event.wait_seconds > c.long_wait:
@@ -192,9 +208,11 @@ def _ticket(c: Compiled, state: CustomerState, event, t: float, eid: str, segmen
     svc = event.service_type
     contact = None
     if event.action == "opened":
-        contact = Contact(svc, state.customer_id, t, eid)
+        contact = _tuple(Contact, (svc, state.customer_id, t, eid))
         _inbound(c, state, svc, t, eid, segment, False, signals, pending)
-    if on_ticket(c, state, event, t, eid, segment, signals, pending, due):
+    new_complaint = on_ticket(c, state, event, t, eid, segment, signals, pending, due)
+    state.refresh_due()
+    if new_complaint:
         _complaint(c, state, svc, t, eid, segment, signals, pending)
     return contact
 
@@ -237,15 +255,15 @@ def _inbound(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, se
                 "sensitive_contact", level, "firing", svc, t,
                 f"sensitive customer {cid} contacted {svc} again (sensitive until {until})",
                 _sensitive_evidence(state, eid), alert_id("sensitive_contact", cid, svc, eid)))
-    count, ids = add_contact(c, state, svc, t, eid, resolved_call, signals)
+    count, window, start = add_contact(c, state, svc, t, eid, resolved_call, signals)
     if count < c.repeat_warning:
         return
     level = escalate(2 if count >= c.repeat_critical else 1, segment)
     if passes_cooldown(state, "repeat_contact", svc, t, level, c.cooldown):
         pending.append(Pending(
             "repeat_contact", level, "firing", svc, t,
-            f"{cid} contacted {svc} {count} times within {span(c.repeat_window)}",
-            ids, alert_id("repeat_contact", cid, svc, eid)))
+            f"{cid} contacted {svc} {count} times within {c.repeat_span}",
+            [e[1] for e in window[start:]], alert_id("repeat_contact", cid, svc, eid)))
 
 
 def _sensitive_evidence(state: CustomerState, eid: str) -> list[str]:
@@ -272,7 +290,7 @@ def _grievance(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, 
         pending.append(Pending(
             "sensitive_customer", level, "firing", svc, t,
             f"{cid} complained or was dissatisfied about {svc} {count} times within "
-            f"{span(c.sensitive_window)}; sensitive for {span(c.sensitive_for)}",
+            f"{c.sensitive_span}; sensitive for {c.sensitive_for_span}",
             ids, alert_id("sensitive_customer", cid, svc, eid)))
 
 

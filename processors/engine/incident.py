@@ -18,7 +18,7 @@ import orjson
 
 from cxpulse.schemas import Alert
 
-from .alerting import alert_id, span
+from .alerting import alert_id, build_alert
 from .compiled import Compiled
 from .results import Contact
 from .settings import EngineSettings
@@ -83,37 +83,46 @@ class IncidentEngine:
         """Add one inbound contact; return the state (updated in place) and any incident alert."""
         if state is None:
             state = IncidentState(contact.service_type)
-        t, cid = contact.occurred_at, contact.customer_id
-        prev = state.latest.get(cid)
+        svc, cid, t, eid = contact
+        latest, order = state.latest, state.order
+        prev = latest.get(cid)
         if prev is not None:
             if prev[0] >= t:
                 return state, []  # this customer is already counted at a later time
-            del state.order[bisect_left(state.order, (prev[0], cid))]
-        newest = state.order[-1][0] if state.order else NEVER
-        state.latest[cid] = (t, contact.event_id)
-        insort(state.order, (t, cid))
-        if len(state.order) > self._keep:
-            _, gone = state.order.pop(0)
-            del state.latest[gone]
-        met = self._threshold_met(state, t, newest)
-        if met is None:
-            return state, []
-        moment, count, first, last = met
+            del order[bisect_left(order, (prev[0], cid))]
+        newest = order[-1][0] if order else NEVER
+        latest[cid] = (t, eid)
+        entry = (t, cid)
+        if not order or entry > order[-1]:
+            order.append(entry)
+        else:
+            insort(order, entry)
+        if len(order) > self._keep:
+            del latest[order.pop(0)[1]]
         c = self._c
+        if t >= newest:  # the common case: the newest contact ends the window
+            if len(order) < c.incident_customers:
+                return state, []
+            first = bisect_left(order, (t - c.incident_window,))
+            count = len(order) - first
+            if count < c.incident_customers:
+                return state, []
+            met = (t, count, first, len(order) - 1)
+        else:
+            met = self._threshold_met(state, t)
+            if met is None:
+                return state, []
+        moment, count, first, last = met
         if abs(moment - state.last_fire) < c.incident_cooldown:
             return state, []
         state.last_fire = moment
         return state, [self._alert(state, moment, count, first, last)]
 
-    def _threshold_met(self, state: IncidentState, t: float,
-                       newest: float) -> tuple[float, int, int, int] | None:
-        """The first window containing ``t`` with enough customers: (end, count, first, last)."""
+    def _threshold_met(self, state: IncidentState, t: float) -> tuple[float, int, int, int] | None:
+        """A late contact: the first window containing ``t`` with enough customers,
+        as ``(end, count, first index, last index)``."""
         c = self._c
         order, w, need = state.order, c.incident_window, c.incident_customers
-        if t >= newest:
-            first = bisect_left(order, (t - w,))
-            count = len(order) - first
-            return (t, count, first, len(order) - 1) if count >= need else None
         idx = bisect_left(order, (t,))
         while idx < len(order) and order[idx][0] <= t + w:
             end = order[idx][0]
@@ -129,11 +138,11 @@ class IncidentEngine:
         width = c.incident_cooldown or 1.0
         bucket = floor(moment / width)
         evidence = [state.latest[cid][1] for _, cid in state.order[first:last + 1]]
-        return Alert.model_construct(
-            alert_id=alert_id("incident", None, svc, f"bucket:{bucket}:{width:g}"),
-            rule="incident", severity="critical", status="firing", customer_id=None,
-            service_type=svc, segment=None, score=None, risk_band=None,
-            triggered_at=datetime.fromtimestamp(moment, timezone.utc), emitted_at=None,
-            summary=f"{count} customers contacted {svc} within {span(c.incident_window)}",
-            evidence=evidence[-c.evidence_limit:],
-        )
+        return build_alert({
+            "alert_id": alert_id("incident", None, svc, f"bucket:{bucket}:{width:g}"),
+            "rule": "incident", "severity": "critical", "status": "firing", "customer_id": None,
+            "service_type": svc, "segment": None, "score": None, "risk_band": None,
+            "triggered_at": datetime.fromtimestamp(moment, timezone.utc), "emitted_at": None,
+            "summary": f"{count} customers contacted {svc} within {c.incident_span}",
+            "evidence": evidence[-c.evidence_limit:],
+        })

@@ -18,7 +18,7 @@ class Contact(NamedTuple):
     event_id: str
 
 
-class StepResult:
+class StepResult(NamedTuple):
     """The outcome of :meth:`Engine.step` or :meth:`Engine.check_sla` for one customer.
 
     ``state`` is the customer's state (the object passed in, updated in place).
@@ -28,25 +28,21 @@ class StepResult:
     for a new customer. ``score`` is the score after the step. ``contact`` is set for an
     inbound contact. ``due`` lists ``(due_at, ticket_id)`` of tickets whose due time this
     event set, for an SLA index. ``at`` is the event time (or the clock for ``check_sla``).
+
+    A named tuple because one is built per event: the engine makes it with
+    ``tuple.__new__`` (no Python-level constructor) and fields read through C getters.
     """
 
-    __slots__ = ("state", "alerts", "duplicate", "signals", "band_before", "band_after",
-                 "score", "contact", "due", "at")
-
-    def __init__(self, state: CustomerState, alerts: list[Alert], duplicate: bool,
-                 signals: tuple[str, ...], band_before: str | None, band_after: str,
-                 score: float, contact: Contact | None, due: tuple[tuple[float, str], ...],
-                 at: float) -> None:
-        self.state = state
-        self.alerts = alerts
-        self.duplicate = duplicate
-        self.signals = signals
-        self.band_before = band_before
-        self.band_after = band_after
-        self.score = score
-        self.contact = contact
-        self.due = due
-        self.at = at
+    state: CustomerState
+    alerts: list[Alert]
+    duplicate: bool
+    signals: tuple[str, ...]
+    band_before: str | None
+    band_after: str
+    score: float
+    contact: Contact | None
+    due: tuple[tuple[float, str], ...]
+    at: float
 
     def __repr__(self) -> str:
         return (f"StepResult(duplicate={self.duplicate}, signals={self.signals}, "

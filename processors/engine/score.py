@@ -16,7 +16,9 @@ __all__ = ["add_points", "score_of"]
 def add_points(state: CustomerState, points: float, at: float, k: float) -> None:
     """Add ``points`` at event time ``at``; ``k = ln 2 / half-life``. Advances ``ref`` if later."""
     ref = state.ref
-    if at >= ref:
+    if at == ref:  # the usual case: the engine moves ``ref`` to the event's time first
+        state.penalty += points
+    elif at > ref:
         state.penalty = state.penalty * exp((ref - at) * k) + points
         state.ref = at
     else:

@@ -11,10 +11,11 @@ import orjson
 
 from cxpulse.errors import CxpulseError
 
-__all__ = ["CustomerState", "StateError", "Ticket", "STATE_VERSION"]
+__all__ = ["NEVER", "NO_DUE", "STATE_VERSION", "CustomerState", "StateError", "Ticket"]
 
 STATE_VERSION = 1
 NEVER = -1.0e18  # the reference time of a customer with no events (decays any penalty to 0)
+NO_DUE = float("inf")
 
 
 class StateError(CxpulseError):
@@ -65,7 +66,7 @@ class CustomerState:
 
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
-                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept")
+                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
@@ -87,6 +88,15 @@ class CustomerState:
         # recent alerts for the read API: (alert_id, rule, severity, status, service_type, triggered_at)
         self.recent: list[tuple[str, str, str, str, str, float]] = []
         self.swept = NEVER  # `ref` at the last sweep of stale window lists
+        self.due_min = NO_DUE  # earliest due time of an open, unbreached ticket (derived, not stored)
+
+    def refresh_due(self) -> None:
+        """Recompute :attr:`due_min` after the tickets changed."""
+        earliest = NO_DUE
+        for tk in self.tickets.values():
+            if tk.breached_due is None and tk.due_at is not None and tk.due_at < earliest:
+                earliest = tk.due_at
+        self.due_min = earliest
 
     def is_sensitive(self, at: float | None = None) -> bool:
         """Whether the customer is sensitive at event time ``at`` (default: its latest time)."""
@@ -137,6 +147,7 @@ class CustomerState:
         state.churn_open = [tuple(e) for e in churn_open]
         state.recent = [tuple(e) for e in recent]
         state.swept = swept
+        state.refresh_due()
         return state
 
     def _fields(self) -> tuple[Any, ...]:

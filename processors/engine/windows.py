@@ -25,32 +25,40 @@ FCR = 2  # the contact carried the first_contact_resolution credit
 
 
 def add_contact(c: Compiled, state: CustomerState, svc: str, t: float, eid: str,
-                resolved_call: bool, signals: list[str]) -> tuple[int, list[str]]:
-    """Insert an inbound contact; apply its signals. Returns the fullest window's count and ids."""
+                resolved_call: bool, signals: list[str]) -> tuple[int, list, int]:
+    """Insert an inbound contact and apply its signals.
+
+    Returns ``(count, entries, start)``: the fullest window containing the contact holds
+    ``count`` contacts, ``entries[start:]`` (so the caller builds evidence only if it fires).
+    """
     lst = state.contacts.get(svc)
     if lst is None:
         lst = state.contacts[svc] = []
-        _cap_services(state.contacts, c.max_services)
-    w = c.repeat_window
-    if not lst or lst[-1][:2] < (t, eid):
-        lo = bisect_left(lst, (t - w,))
-        flags = _contact_signals(c, state, t, lo < len(lst), resolved_call, signals)
-        lst.append((t, eid, flags))
+        if len(state.contacts) > c.max_services:
+            _cap_services(state.contacts, c.max_services)
+    elif lst:
+        last = lst[-1]
+        if last[0] > t or (last[0] == t and last[1] > eid):
+            return _late_contact(c, state, lst, t, eid, resolved_call, signals)
+        lo = bisect_left(lst, (t - c.repeat_window,))
+        if lo < len(lst):
+            add_points(state, c.w_repeat, t, c.k)
+            signals.append("repeat_contact")
+            lst.append((t, eid, REPEAT))
+        else:
+            lst.append((t, eid, _first_contact(c, state, t, resolved_call, signals)))
         if lst[0][0] < t - c.repeat_keep:
             lo -= _trim(lst, t - c.repeat_keep)
         if len(lst) > c.max_window:
             del lst[0]
             lo = max(lo - 1, 0)
-        return len(lst) - lo, [e[1] for e in lst[lo:]]
-    return _late_contact(c, state, lst, t, eid, resolved_call, signals)
+        return len(lst) - lo, lst, lo
+    lst.append((t, eid, _first_contact(c, state, t, resolved_call, signals)))
+    return 1, lst, 0
 
 
-def _contact_signals(c: Compiled, state: CustomerState, t: float, has_earlier: bool,
-                     resolved_call: bool, signals: list[str]) -> int:
-    if has_earlier:
-        add_points(state, c.w_repeat, t, c.k)
-        signals.append("repeat_contact")
-        return REPEAT
+def _first_contact(c: Compiled, state: CustomerState, t: float, resolved_call: bool,
+                   signals: list[str]) -> int:
     if resolved_call:
         add_points(state, c.w_fcr, t, c.k)
         signals.append("first_contact_resolution")
@@ -59,21 +67,26 @@ def _contact_signals(c: Compiled, state: CustomerState, t: float, has_earlier: b
 
 
 def _late_contact(c: Compiled, state: CustomerState, lst: list, t: float, eid: str,
-                  resolved_call: bool, signals: list[str]) -> tuple[int, list[str]]:
+                  resolved_call: bool, signals: list[str]) -> tuple[int, list, int]:
     w = c.repeat_window
     pos = bisect_left(lst, (t, eid))
     lo = bisect_left(lst, (t - w,))
-    flags = _contact_signals(c, state, t, pos > lo, resolved_call, signals)
+    if pos > lo:
+        add_points(state, c.w_repeat, t, c.k)
+        signals.append("repeat_contact")
+        flags = REPEAT
+    else:
+        flags = _first_contact(c, state, t, resolved_call, signals)
     lst.insert(pos, (t, eid, flags))
     end = pos + 1
     while end < len(lst) and lst[end][0] <= t + w:
         _now_repeat(c, state, lst, end, signals)
         end += 1
     count, first, last = _fullest(lst, pos, end, w)
-    ids = [e[1] for e in lst[first:last + 1]]
+    window = lst[first:last + 1]
     if len(lst) > c.max_window:
         del lst[0]
-    return count, ids
+    return count, window, 0
 
 
 def _now_repeat(c: Compiled, state: CustomerState, lst: list, j: int, signals: list[str]) -> None:
@@ -109,7 +122,8 @@ def add_grievance(c: Compiled, state: CustomerState, svc: str, t: float,
     lst = state.grievances.get(svc)
     if lst is None:
         lst = state.grievances[svc] = []
-        _cap_services(state.grievances, c.max_services)
+        if len(state.grievances) > c.max_services:
+            _cap_services(state.grievances, c.max_services)
     w = c.sensitive_window
     if not lst or lst[-1] < (t, eid):
         lo = bisect_left(lst, (t - w,))
