@@ -14,7 +14,7 @@ counts after every rebalance from the recovered table.
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from cxpulse.processors.engine import CustomerState
-from cxpulse.processors.engine.score import score_of
+from cxpulse.processors.engine.score import score_of as _score_of
 
 __all__ = ["BANDS", "SCORE_RANGES", "SEGMENTS", "CustomerCensus"]
 
@@ -38,27 +38,24 @@ class CustomerCensus:
     def __len__(self) -> int:
         return len(self._codes)
 
-    def code(self, state: CustomerState) -> int:
-        """The packed (score range, band, segment) of one customer."""
-        score = score_of(state)
-        score_range = 9 if score >= 90.0 else int(score // 10.0)
-        band = _BAND_INDEX[self._band(score)]
-        return score_range * _PER_RANGE + band * len(SEGMENTS) + _SEGMENT_INDEX.get(state.segment, 0)
-
     def update(self, changed: Mapping[bytes, tuple[CustomerState, int]]) -> None:
         """Record the new states of the customers a batch changed (key -> (state, partition))."""
-        codes, by_band, by_range = self._codes, self.by_band_segment, self.by_score_range
+        codes, by_band, by_range, band, score_of = (self._codes, self.by_band_segment, self.by_score_range,
+                                                    self._band, _score_of)
+        segments, per_range, width = _SEGMENT_INDEX, _PER_RANGE, len(SEGMENTS)
         for key, (state, _) in changed.items():
-            new = self.code(state)
+            score = score_of(state)  # runs once per changed customer per batch: kept inline
+            new = ((9 if score >= 90.0 else int(score // 10.0)) * per_range + _BAND_INDEX[band(score)] * width
+                   + segments.get(state.segment, 0))
             old = codes.get(key)
             if old == new:
                 continue
             if old is not None:
-                by_band[old % _PER_RANGE] -= 1
-                by_range[old // _PER_RANGE] -= 1
+                by_band[old % per_range] -= 1
+                by_range[old // per_range] -= 1
             codes[key] = new
-            by_band[new % _PER_RANGE] += 1
-            by_range[new // _PER_RANGE] += 1
+            by_band[new % per_range] += 1
+            by_range[new // per_range] += 1
 
     def recount(self, states: Iterable[tuple[CustomerState, int]], owned: Callable[[int], bool]
                 ) -> Iterator[tuple[CustomerState, int]]:

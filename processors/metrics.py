@@ -11,6 +11,7 @@ Sums across workers are exact: each worker counts the records it processed and t
 customers on the partitions it owns.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -96,21 +97,36 @@ class WorkerMetrics(Collector):
         """
         if invalid:
             self.invalid.add((), invalid)
+        # The loop runs once per event: locals instead of attribute lookups and method calls
+        # (this halves its cost; bench/bench_metrics.py).
+        known, events, duplicates = self.known_services, self.events.counts, self.duplicates.counts
+        lag, latency = self.lag, self.latency
+        lag_bounds, lag_counts, latency_bounds, latency_counts = lag.bounds, lag.counts, latency.bounds, latency.counts
+        lag_sum = latency_sum = 0.0
+        outcome = self._outcome
         for timestamp, event, result in observed:
             if event is None:
-                self._outcome(result, None, None)
+                outcome(result, None, None)
                 continue
             svc = event.service_type
-            if svc not in self.known_services:
+            if svc not in known:
                 svc = OTHER
-            self.events.add((event.event_type, event.channel, svc))
-            self.lag.observe(now - result.at)
+            key = (event.event_type, event.channel, svc)
+            events[key] = events.get(key, 0) + 1
+            age = now - result.at
+            lag_counts[bisect_left(lag_bounds, age)] += 1
+            lag_sum += age
             if timestamp:
-                self.latency.observe(now - timestamp)
+                age = now - timestamp
+                latency_counts[bisect_left(latency_bounds, age)] += 1
+                latency_sum += age
             if result.duplicate:
-                self.duplicates.add((event.event_type,))
-            else:
-                self._outcome(result, svc, event.channel)
+                kind = (event.event_type,)
+                duplicates[kind] = duplicates.get(kind, 0) + 1
+            elif result.signals or result.alerts:
+                outcome(result, svc, event.channel)
+        lag.total += lag_sum
+        latency.total += latency_sum
         self.census.update(changed)
         self.batch_seconds[agent].observe(seconds)
 
