@@ -5,7 +5,7 @@ file (or ``CXPULSE_ENGINE__...`` environment variables); ``cxpulse replay --sett
 loads a changed copy to see what a new threshold would have done.
 """
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["EngineSettings", "Weights"]
 
@@ -82,3 +82,13 @@ class EngineSettings(BaseModel):
     max_window_events: int = Field(64, ge=5)  # per service type and window list
     max_service_types: int = Field(32, ge=1)  # per customer, most recently used kept
     evidence_limit: int = Field(50, ge=1)  # event ids carried by one alert
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "EngineSettings":
+        if self.repeat_critical_at < self.repeat_warning_at:
+            raise ValueError("repeat_critical_at must be at least repeat_warning_at")
+        if self.critical_below > self.healthy_at_or_above:
+            raise ValueError("critical_below must not exceed healthy_at_or_above")
+        if self.max_window_events < max(self.repeat_critical_at, self.sensitive_at):
+            raise ValueError("max_window_events must hold repeat_critical_at and sensitive_at events")
+        return self

@@ -95,7 +95,7 @@ def on_ticket(c: Compiled, state: CustomerState, event, t: float, eid: str, segm
         # A late event of a ticket closed after it, or an update of a closed ticket, does not reopen it.
         if closed is not None and (t <= closed[0] or action not in ("opened", "reopened")):
             return new_complaint
-        tk = _open(c, state, event, tid, t, due)
+        tk = _open(c, state, event, tid, t, due, known_complaint)
     else:
         _update(c, state, event, tid, tk, t, eid, due, signals, pending)
     if due is not None and tk.due_at == due and tk.breached_due is None:
@@ -103,9 +103,11 @@ def on_ticket(c: Compiled, state: CustomerState, event, t: float, eid: str, segm
     return new_complaint
 
 
-def _open(c: Compiled, state: CustomerState, event, tid: str, t: float, due: float | None) -> Ticket:
+def _open(c: Compiled, state: CustomerState, event, tid: str, t: float, due: float | None,
+          complaint: bool) -> Ticket:
     state.closed.pop(tid, None)
-    tk = Ticket(event.service_type, due, event.priority == "urgent", event.is_complaint, t, [event.event_id])
+    tk = Ticket(event.service_type, due, event.priority == "urgent", complaint or event.is_complaint,
+                t, [event.event_id])
     tickets = state.tickets
     tickets[tid] = tk
     if len(tickets) > c.max_tickets:

@@ -157,3 +157,12 @@ def test_breach_alerts_are_subject_to_the_cooldown_but_points_are_not():
     assert r.fired("sla_breach") == [FIRING]
     r.feed([f.ticket(3 * HOUR, "T-1", "resolved"), f.ticket(3 * HOUR, "T-2", "resolved")])
     assert r.fired("sla_breach") == [FIRING, RESOLVED]  # T-2's breach raised no alert to resolve
+
+
+def test_a_reopened_complaint_ticket_stays_a_complaint_and_counts_once():
+    f = EventFactory()
+    r = run([f.ticket(0, complaint=True, due=HOUR), f.ticket(HOUR / 2, action="resolved"),
+             f.ticket(2 * HOUR, action="reopened", due=3 * HOUR, complaint=True)])
+    assert r.last.signals == ("ticket_reopened",)
+    r.check_sla("C-1", DAY)
+    assert r.fired("sla_breach") == [("sla_breach", "critical", "firing")]

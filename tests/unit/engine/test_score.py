@@ -124,3 +124,14 @@ def test_weights_come_from_settings():
     settings = EngineSettings(weights={"complaint": 50, "inbound_contact": 0})
     r = run([EventFactory().call(complaint=True)], settings)
     assert r.last.score == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"repeat_warning_at": 4, "repeat_critical_at": 3}, "repeat_critical_at"),
+    ({"healthy_at_or_above": 30}, "critical_below"),
+    ({"max_window_events": 5, "sensitive_at": 6}, "max_window_events"),
+    ({"half_life_seconds": 0}, "half_life_seconds"),
+])
+def test_inconsistent_settings_are_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        EngineSettings(**bad)
