@@ -63,21 +63,20 @@ class EngineDriver:
         """Process one event; returns every alert it caused (empty for a duplicate)."""
         self.events += 1
         cid = event.customer_id
-        states = self.states
-        result = self.engine.step(states.get(cid), event)
+        result = self.engine.step(self.states.get(cid), event)
         alerts = result.alerts
         if result.duplicate:
             self.duplicates += 1
         else:
-            states[cid] = result.state
-            if result.due:
-                for due, tid in result.due:
-                    self.sla.push(due, cid, tid)
-            if result.at > self.clock:
-                self.clock = result.at
+            self.states[cid] = result.state
+            for due, tid in result.due:
+                self.sla.push(due, cid, tid)
+            clock = self.clock
+            if result.at > clock:
+                self.clock = clock = result.at
             heap = self._due_heap
-            if heap and heap[0][0] < self.clock:
-                alerts = alerts + self._sweep(self.clock)
+            if heap and heap[0][0] < clock:
+                alerts = alerts + self._sweep(clock)
             if result.contact is not None:
                 found = self._incident(result.contact)
                 if found:
@@ -101,7 +100,8 @@ class EngineDriver:
         found: list[Alert] = []
         for cid in self.sla.pop_due(clock):
             state = self.states.get(cid)
-            if state is not None:
+            # Entries are never deleted when a ticket closes early: most are stale.
+            if state is not None and state.due_min < clock:
                 found += self.engine.check_sla(state, clock).alerts
         return found
 

@@ -140,7 +140,7 @@ class Engine:
     def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
         score = score_of(state)
         band = BANDS[self._c.band(score)] if state.events_seen else None
-        return StepResult(state, [], duplicate, (), band, band or "healthy", score, None, (), at)
+        return _tuple(StepResult, (state, [], duplicate, (), band, band or "healthy", score, None, (), at))
 
 
 def _breach_overdue(c: Compiled, state: CustomerState, clock: float, signals: list[str],
