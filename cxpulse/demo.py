@@ -104,10 +104,7 @@ class Demo:
         return ", ".join(self._worker_url(port, "") for port in self.web_ports)
 
     def start_ops(self) -> str:
-        try:
-            from cxpulse.alerts.ops import OpsStack
-        except ImportError:
-            return "skipped: not available in this version"
+        from cxpulse.alerts.ops import OpsStack
 
         stack = OpsStack.from_settings(self.settings, self.options.run_dir / "ops", worker_ports=self.web_ports)
         missing = stack.missing()
