@@ -36,7 +36,7 @@ LATENCY_BOUNDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
 BATCH_BOUNDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 _EXPERIENCE_LABELS = ("service_type", "channel")
-# Engine signal name -> which experience counter it moves.
+# Engine signals of a dissatisfied survey response.
 _DISSATISFIED = frozenset({"csat_low", "nps_detractor", "ces_low"})
 
 
@@ -82,6 +82,10 @@ class WorkerMetrics(Collector):
         self.latency = Buckets("cxpulse_event_latency_seconds", "Seconds from an event's Kafka record timestamp "
                                "until the worker had delivered its outputs.", LATENCY_BOUNDS)
         self.batch_seconds = {agent: Buckets("cxpulse_batch_duration_seconds", "", BATCH_BOUNDS) for agent in AGENTS}
+        # Engine signal name -> the counts it moves (keyed by (service_type, channel)).
+        self._by_signal = {"inbound_contact": self.contacts.counts, "repeat_contact": self.repeats.counts,
+                           "complaint": self.complaints.counts,
+                           **{name: self.dissatisfied.counts for name in _DISSATISFIED}}
 
     # -- what the worker calls ---------------------------------------------------------
 
@@ -103,7 +107,7 @@ class WorkerMetrics(Collector):
         lag, latency = self.lag, self.latency
         lag_bounds, lag_counts, latency_bounds, latency_counts = lag.bounds, lag.counts, latency.bounds, latency.counts
         lag_sum = latency_sum = 0.0
-        outcome = self._outcome
+        by_signal, outcome = self._by_signal, self._outcome
         for timestamp, event, result in observed:
             if event is None:
                 outcome(result, None, None)
@@ -123,8 +127,18 @@ class WorkerMetrics(Collector):
             if result.duplicate:
                 kind = (event.event_type,)
                 duplicates[kind] = duplicates.get(kind, 0) + 1
-            elif result.signals or result.alerts:
-                outcome(result, svc, event.channel)
+                continue
+            signals = result.signals
+            if signals:
+                key = (svc, event.channel)
+                for signal in signals:
+                    counts = by_signal.get(signal)
+                    if counts is not None:
+                        counts[key] = counts.get(key, 0) + 1
+                if "sla_breach" in signals:
+                    self._breaches(result, svc)
+            if result.alerts:
+                self._alerts(result.alerts)
         lag.total += lag_sum
         latency.total += latency_sum
         self.census.update(changed)
@@ -148,19 +162,8 @@ class WorkerMetrics(Collector):
     # -- per result --------------------------------------------------------------------
 
     def _outcome(self, result: Any, svc: str | None, channel: str | None) -> None:
-        signals = result.signals
-        if signals and svc is not None:
-            key = (svc, channel)
-            for signal in signals:
-                if signal == "inbound_contact":
-                    self.contacts.add(key)
-                elif signal == "repeat_contact":
-                    self.repeats.add(key)
-                elif signal == "complaint":
-                    self.complaints.add(key)
-                elif signal in _DISSATISFIED:
-                    self.dissatisfied.add(key)
-        if signals and "sla_breach" in signals:
+        """An SLA check's result (no event: no service type or channel for the experience counters)."""
+        if result.signals and "sla_breach" in result.signals:
             self._breaches(result, svc)
         if result.alerts:
             self._alerts(result.alerts)
