@@ -27,7 +27,7 @@ value; DIR/manifest.json records every file and where each partition resumes. Da
 fsynced before the manifest names it: after a crash, kill or Ctrl-C, the same command
 resumes with no gap and no duplicate. Runs until stopped (Ctrl-C or SIGTERM finish the
 current checkpoint); --once stops at the end the topic had when the run began (cron,
-tests). Settings: [archive] dir, group_id, flush_records, flush_seconds, retention_days.
+tests). Settings: \\[archive] dir, group_id, flush_records, flush_seconds, retention_days.
 Read it back with 'cxpulse replay --from DIR' and 'cxpulse customer ID --archive DIR'.
 """
 

@@ -28,7 +28,7 @@ Replaying the records the live worker read gives the same verdicts, the same ale
 the same alerts and the same final scores. --warmup 30d replays that much history
 before --since to rebuild state without reporting its alerts.
 
---settings FILE tries other thresholds or weights (the [engine] table of a TOML file);
+--settings FILE tries other thresholds or weights (the \\[engine] table of a TOML file);
 --diff compares with the alerts the live pipeline wrote to cx.alerts for the range;
 --out DIR writes alerts.jsonl, scores.jsonl, invalid.jsonl, diff.jsonl, summary.json;
 --customer ID replays one customer (only its partition is read);
@@ -66,7 +66,7 @@ def replay(
     until: Until = None,
     warmup: Annotated[str | None, typer.Option(help="Replay this much before --since for state only, e.g. 30d.", show_default=False)] = None,
     customer_id: Annotated[str | None, typer.Option("--customer", help="Only this customer.", show_default=False)] = None,
-    settings_file: Annotated[Path | None, typer.Option("--settings", help="TOML file whose [engine] table changes settings.", show_default=False)] = None,
+    settings_file: Annotated[Path | None, typer.Option("--settings", help="TOML file whose \\[engine] table changes settings.", show_default=False)] = None,
     diff: Annotated[bool, typer.Option("--diff", help="Compare with the alerts on cx.alerts for the range.")] = False,
     grace: Annotated[str, typer.Option(help="With --diff: live alerts written this long after --until still count.")] = "60s",
     pair_within: Annotated[str, typer.Option(help="With --diff: pair differing alerts of one rule and customer this close in time.")] = "3d",
@@ -102,8 +102,8 @@ def customer(
     ctx: typer.Context,
     customer_id: Annotated[str, typer.Argument(help="The customer id.", show_default=False)],
     archive: Annotated[Path | None, typer.Option("--archive", help="Archive directory or file (default: Kafka).", show_default=False)] = None,
-    since: Since = None,
-    until: Until = None,
+    since: Annotated[str | None, typer.Option("--since", help="Show rows from this event time: RFC 3339, a UTC date, or e.g. 7d.", show_default=False)] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Show rows before this event time.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     from .customer_cmd import run_customer

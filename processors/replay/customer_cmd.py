@@ -15,6 +15,7 @@ from .ranges import merge_partitions
 from .sources import open_kafka, open_path
 from .timeline import TimelineBuilder
 from .timeline_view import print_timeline, timeline_json
+from .timeline_view import when as _when
 from .timerange import TimeRange
 
 __all__ = ["run_customer"]
@@ -52,10 +53,22 @@ def _print(timeline, rows, window: TimeRange, source: str) -> None:
         return
     span = ""
     if window.since or window.until:
-        since = window.since.isoformat() if window.since else "the beginning"
-        until = window.until.isoformat() if window.until else "the end"
+        since = _when(window.since) if window.since else "the beginning"
+        until = _when(window.until) if window.until else "the end"
         span = f", {since} .. {until}"
     shown = sum(r.kind != "clock" for r in rows)
     title = (f"{timeline.customer_id}: {shown} of {sum(r.kind != 'clock' for r in timeline.rows)} "
              f"records{span} (from {source})")
+    _before(timeline, window)
     print_timeline(console, timeline, rows, title)
+
+
+def _before(timeline, window: TimeRange) -> None:
+    """What the window does not show but its first score depends on: the history before it."""
+    if window.since is None:
+        return
+    earlier = [r for r in timeline.rows if r.at < window.since and r.score is not None]
+    if earlier:
+        last = earlier[-1]
+        console.print(f"before {_when(window.since)}: {len(earlier)} earlier record(s); score {last.score:.1f} "
+                      f"({last.band}) after the last of them, at {_when(last.at)}")

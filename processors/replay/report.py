@@ -133,7 +133,7 @@ def _what(change) -> str:
             added, removed = len(set(c.replay) - set(c.live)), len(set(c.live) - set(c.replay))
             parts.append(f"evidence +{added}/-{removed}")
         elif c.field == "triggered_at":
-            parts.append(f"triggered {c.live:%m-%d %H:%M} -> {c.replay:%m-%d %H:%M}")
+            parts.append(f"triggered {c.live:%m-%d %H:%M:%S} -> {c.replay:%m-%d %H:%M:%S}")
         elif c.field == "score" and c.live is not None and c.replay is not None:
             parts.append(f"score {c.live:.1f} -> {c.replay:.1f}")
         elif c.field != "summary":

@@ -17,7 +17,9 @@ SEVERITIES = ("info", "warning", "critical")
 
 
 def _iso(ms: int | None) -> str | None:
-    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def top_customers(alerts: list[Alert], snapshots: dict[str, ScoreSnapshot], limit: int) -> list[dict[str, Any]]:

@@ -10,14 +10,18 @@ from cxpulse.schemas import Alert, Event
 
 from .timeline import Timeline, TimelineRow
 
-__all__ = ["describe_event", "print_timeline", "timeline_json"]
+__all__ = ["describe_event", "print_timeline", "timeline_json", "when"]
 
 BAND_STYLE = {"healthy": "green", "at_risk": "yellow", "critical": "red"}
 SEVERITY_STYLE = {"warning": "yellow", "critical": "bold red", "info": ""}
 
 
-def _when(moment: datetime) -> str:
+def when(moment: datetime) -> str:
+    """``2025-03-04 18:13:31``: UTC, to the second, as every table shows times."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+_when = when
 
 
 def describe_event(event: Event) -> tuple[str, str]:

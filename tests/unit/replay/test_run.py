@@ -64,16 +64,15 @@ def test_one_customer_only():
 
 
 def test_stop_ends_between_records_and_says_partial():
-    replayer = Replayer(EngineSettings(), 86400.0)
-    records = merge_partitions([iter(p) for p in topic_records(VALUES)])
+    steps = []
 
-    def stop_after_100():
-        for i, record in enumerate(records):
-            if i == 100:
-                replayer.stop()
-            yield record
+    def step(event, result, alerts):  # Ctrl-C arrives while the 100th event is being scored
+        steps.append(event)
+        if len(steps) == 100:
+            replayer.stop()
 
-    result = replayer.run(stop_after_100())
+    replayer = Replayer(EngineSettings(), 86400.0, on_step=step)
+    result = replayer.run(merge_partitions([iter(p) for p in topic_records(VALUES)]))
 
     assert result.partial and result.counts.read == 100
     assert sum(s.events_seen for s in result.snapshots()) == 100

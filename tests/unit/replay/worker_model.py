@@ -12,7 +12,7 @@ import orjson
 
 from cxpulse.processors.archive import SourceRecord
 from cxpulse.processors.clock import SlaClock
-from cxpulse.processors.engine import CustomerState, Engine, EngineSettings, IncidentEngine
+from cxpulse.processors.engine import Engine, EngineSettings, IncidentEngine
 from cxpulse.processors.incidents import IncidentProcessor
 from cxpulse.processors.scoring import OutputTopics, ScoringProcessor
 
@@ -57,11 +57,15 @@ class LiveModel:
         self.incidents = IncidentProcessor(IncidentEngine(settings), self.incident_store, "alerts", "changelog")
         self.engine = engine
         self.out = _Topic()
+        self.last_scores: dict[str, dict] = {}
 
     def batch(self, records: Iterable[SourceRecord]) -> None:
         """One ``score_events`` batch, then one ``detect_incidents`` batch of the contacts it wrote."""
         effects, state = _Topic(), _Topic()
         self.scoring.process([Message.of(r) for r in records], effects, state, "2030-01-01T00:00:00+00:00")
+        for topic, key, value in state.records:
+            if topic == "scores":
+                self.last_scores[key.decode()] = orjson.loads(value)
         contacts = [Message(k, v, "contacts", 0, 0, 0.0) for t, k, v in effects.records if t == "contacts"]
         self.out.records += [r for r in effects.records if r[0] != "contacts"]
         if contacts:
@@ -77,9 +81,8 @@ class LiveModel:
         return [orjson.loads(v) for t, _, v in self.out.records if t == "dlq"]
 
     def scores(self) -> dict[str, dict]:
-        """The final snapshot of every customer, as on ``cx.scores``."""
-        return {k.decode(): self.engine.snapshot(CustomerState.from_bytes(v)).model_dump(mode="json")
-                for k, v in self.store.items()}
+        """The last snapshot of every customer the worker wrote to ``cx.scores``."""
+        return dict(self.last_scores)
 
 
 def _without_emitted(alert: dict) -> dict:
