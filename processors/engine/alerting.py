@@ -126,9 +126,6 @@ def materialise(c: Compiled, state: CustomerState, pending: list[Pending], segme
 
 
 def _remember(c: Compiled, state: CustomerState, p: Pending) -> None:
-    if not c.recent_alerts:
-        return
-    recent = state.recent
-    recent.append((p.alert_id, p.rule, SEVERITIES[p.level], p.status, p.service_type, p.triggered_at))
-    if len(recent) > c.recent_alerts:
-        del recent[0]
+    if c.recent_alerts:
+        entry = (p.alert_id, p.rule, SEVERITIES[p.level], p.status, p.service_type, p.triggered_at)
+        state.recent = (state.recent + (entry,))[-c.recent_alerts:]

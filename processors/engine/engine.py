@@ -312,7 +312,7 @@ def _churn(c: Compiled, state: CustomerState, before: int, after: int, t: float,
             pending.append(Pending("churn_risk", level, "resolved", open_svc, at,
                                    f"{cid}'s experience score recovered to healthy",
                                    list(evidence), aid))
-        state.churn_open = []
+        state.churn_open = ()
         state.churn_level = 0
         return
     state.churn_level = after
@@ -320,7 +320,7 @@ def _churn(c: Compiled, state: CustomerState, before: int, after: int, t: float,
     if not passes_cooldown(state, "churn_risk", "*", t, level, c.cooldown):
         return
     aid = alert_id("churn_risk", cid, svc, trigger)
-    state.churn_open.append((aid, level, t, svc, trigger))
+    state.churn_open += ((aid, level, t, svc, trigger),)
     pending.append(Pending(
         "churn_risk", level, "firing", svc, t,
         f"{cid}'s experience score fell from {BANDS[before]} to {BANDS[after]} after a {svc} event",

@@ -84,9 +84,10 @@ class CustomerState:
         self.cooldowns: dict[tuple[str, str], tuple[float, int]] = {}  # (rule, svc) -> (t, level)
         self.churn_level = 0  # band level the open churn_risk alerts cover (0: re-armed)
         # open churn_risk alerts: (alert_id, level, triggered_at, service_type, trigger event id)
-        self.churn_open: list[tuple[str, int, float, str, str]] = []
+        # Tuples, not lists: usually empty, and an empty tuple costs the cyclic GC nothing.
+        self.churn_open: tuple[tuple[str, int, float, str, str], ...] = ()
         # recent alerts for the read API: (alert_id, rule, severity, status, service_type, triggered_at)
-        self.recent: list[tuple[str, str, str, str, str, float]] = []
+        self.recent: tuple[tuple[str, str, str, str, str, float], ...] = ()
         self.swept = NEVER  # `ref` at the last sweep of stale window lists
         self.due_min = NO_DUE  # earliest due time of an open, unbreached ticket (derived, not stored)
 
@@ -144,8 +145,8 @@ class CustomerState:
         state.closed = {tid: tuple(v) for tid, v in closed.items()}
         state.cooldowns = {(r, s): (t, lvl) for r, s, t, lvl in cooldowns}
         state.churn_level = churn_level
-        state.churn_open = [tuple(e) for e in churn_open]
-        state.recent = [tuple(e) for e in recent]
+        state.churn_open = tuple(tuple(e) for e in churn_open)
+        state.recent = tuple(tuple(e) for e in recent)
         state.swept = swept
         state.refresh_due()
         return state

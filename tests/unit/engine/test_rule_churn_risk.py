@@ -45,7 +45,7 @@ def test_recovery_resolves_every_open_churn_alert_with_the_same_ids():
     resolved = [a for a in r.last.alerts if a.rule == "churn_risk"]
     assert [(a.alert_id, a.severity, a.status) for a in resolved] == [
         (a.alert_id, a.severity, "resolved") for a in firing]
-    assert r.state.churn_level == 0 and r.state.churn_open == []
+    assert r.state.churn_level == 0 and r.state.churn_open == ()
 
 
 def test_improving_without_recovering_does_not_resolve_or_refire():
