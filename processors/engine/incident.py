@@ -113,8 +113,9 @@ class IncidentEngine:
             if met is None:
                 return state, []
         moment, count, first, last = met
-        if abs(moment - state.last_fire) < c.incident_cooldown:
-            return state, []
+        width = c.incident_cooldown or 1.0
+        if abs(moment - state.last_fire) < c.incident_cooldown or moment // width == state.last_fire // width:
+            return state, []  # one alert per cooldown, and never two ids alike
         state.last_fire = moment
         return state, [self._alert(state, moment, count, first, last)]
 
