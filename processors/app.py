@@ -18,7 +18,7 @@ from .faust_metrics import FaustCollector
 from .runtime import WorkerRuntime
 from .transport import FastDrainTransport
 
-__all__ = ["WorkerApp", "create_app"]
+__all__ = ["WorkerApp", "contacts_topic_name", "create_app"]
 
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -61,6 +61,11 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def contacts_topic_name(settings: Settings) -> str:
+    """The internal topic of inbound contacts, keyed by service type (the incident agent's input)."""
+    return f"{settings.worker.app_id}-contacts"
+
+
 def create_app(settings: Settings) -> WorkerApp:
     """The worker's faust app for ``settings`` (no connections are made here)."""
     worker = settings.worker
@@ -68,7 +73,7 @@ def create_app(settings: Settings) -> WorkerApp:
     app.fast_drain = worker.fast_drain
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     events_topic = app.topic(settings.topics.events, **raw)
-    contacts_topic = app.topic(f"{worker.app_id}-contacts", internal=True,
+    contacts_topic = app.topic(contacts_topic_name(settings), internal=True,
                                partitions=settings.topics.partitions, **raw)
     customer_to_state = app.Table("customer_to_state", key_type=bytes, value_type=bytes,
                                   partitions=settings.topics.partitions)

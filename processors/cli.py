@@ -44,11 +44,14 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Create the topics if missing, then run the faust worker in this process until stopped."""
     from faust.worker import Worker
 
-    from cxpulse.topics import ensure_topics, topic_specs
+    from cxpulse.topics import TopicSpec, ensure_topics, topic_specs
 
-    from .app import create_app
+    from .app import contacts_topic_name, create_app
 
-    ensure_topics(settings.kafka, topic_specs(settings.topics))
+    # The contacts topic is made here, not left to faust: a topic faust declares while its
+    # consumer subscribes can be missed by the first assignment ("Ignoring missing topic").
+    contacts = TopicSpec(contacts_topic_name(settings), settings.topics.partitions, settings.topics.replication_factor)
+    ensure_topics(settings.kafka, [*topic_specs(settings.topics), contacts])
     data_dir = Path(settings.worker.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     if settings.worker.uvloop:

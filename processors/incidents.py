@@ -10,7 +10,7 @@ from typing import Any
 
 from cxpulse.processors.engine import IncidentEngine, IncidentState
 
-from .records import Sink, alert_record, contact_from_bytes
+from .records import Sink, alert_record, compact, contact_from_bytes
 
 __all__ = ["IncidentProcessor"]
 
@@ -48,7 +48,7 @@ class IncidentProcessor:
             if alerts and raised_alerts is not None:
                 raised_alerts.extend(alerts)
         for key, (incident, partition) in touched.items():
-            data = incident.to_bytes()
+            data = compact(incident.to_bytes())
             self.store[key] = data
             state.add(self.changelog_topic, key, data, partition)
         return raised

@@ -8,7 +8,7 @@ import orjson
 from cxpulse.processors.engine import Contact, CustomerState, Engine
 from cxpulse.schemas import Alert, dead_letter
 
-__all__ = ["Sink", "alert_record", "contact_from_bytes", "contact_record", "dead_letter_record", "now_rfc3339",
+__all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_record", "dead_letter_record", "now_rfc3339",
            "snapshot_record"]  # fmt: skip
 
 
@@ -16,6 +16,15 @@ class Sink(Protocol):
     """Where a batch's records go (a :class:`~cxpulse.processors.writer.BatchWriter`)."""
 
     def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None: ...
+
+
+def compact(data: bytes) -> bytes:
+    """An exact-size copy of ``data``, for bytes kept in memory for long.
+
+    ``orjson.dumps`` returns its result in a 4 KiB allocation however short the JSON
+    is; a table of 100,000 such states held 400 MB instead of 35 MB.
+    """
+    return memoryview(data).tobytes()
 
 
 def now_rfc3339() -> str:

@@ -75,7 +75,7 @@ class WorkerRuntime:
         names = OutputTopics(alerts=topics.alerts, scores=topics.scores, dlq=topics.dlq,
                              contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name())
         return ScoringProcessor(self.engine, names, self.customers.data, self.clock,
-                                self.settings.validation.max_future_seconds)
+                                self.settings.validation.max_future_seconds, self.settings.worker.state_cache)
 
     @cached_property
     def incident_processor(self) -> IncidentProcessor:
@@ -85,11 +85,17 @@ class WorkerRuntime:
     def writer(self) -> BatchWriter:
         return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts)
 
+    def writers(self) -> tuple[BatchWriter, BatchWriter]:
+        """``(effects, state)`` for one batch; they share key hashes (alerts and snapshots)."""
+        producer, hashes = self.app.producer._ensure_producer(), {}
+        return (BatchWriter(producer, self._partition_counts, hashes),
+                BatchWriter(producer, self._partition_counts, hashes))
+
     async def score_batch(self, events: Iterable[Any]) -> None:
         """Process one batch of ``cx.events``: effects delivered first, then the new state."""
         async with self.lock:
             started = time.perf_counter()
-            effects, state = self.writer(), self.writer()
+            effects, state = self.writers()
             stats = self.scoring.process((e.message for e in events), effects, state, now_rfc3339())
             await self._write(effects, state)
             self._observe(stats, started)
@@ -101,7 +107,7 @@ class WorkerRuntime:
         """Process one batch of contacts from the repartition topic."""
         async with self.lock:
             started, alerts = time.perf_counter(), []
-            effects, state = self.writer(), self.writer()
+            effects, state = self.writers()
             raised = self.incident_processor.process((e.message for e in events), effects, state, now_rfc3339(),
                                                      alerts)
             await self._write(effects, state)
@@ -114,7 +120,7 @@ class WorkerRuntime:
             return
         async with self.lock:
             started = time.perf_counter()
-            effects, state = self.writer(), self.writer()
+            effects, state = self.writers()
             touched: dict = {}
             stats = BatchStats(touched=touched)
             self.scoring.sweep(touched, effects, now_rfc3339(), stats)
@@ -137,6 +143,7 @@ class WorkerRuntime:
     async def on_customers_recovered(self) -> None:
         """Rebuild the stream clock and SLA index from the recovered table."""
         async with self.lock:
+            self.scoring.forget()
             owned = [tp.partition for tp in self._assigned() if tp.topic == self.settings.topics.events]
             tickets = self.clock.rebuild(self.metrics.recount(self._states(), owned))
             self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)

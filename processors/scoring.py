@@ -23,7 +23,7 @@ from cxpulse.processors.engine import CustomerState, Engine, StepResult
 from cxpulse.schemas import InvalidEvent, parse_event
 
 from .clock import SlaClock
-from .records import Sink, alert_record, contact_record, dead_letter_record, snapshot_record
+from .records import Sink, alert_record, compact, contact_record, dead_letter_record, snapshot_record
 
 __all__ = ["BatchStats", "OutputTopics", "ScoringProcessor"]
 
@@ -62,16 +62,24 @@ class ScoringProcessor:
     """Drives :class:`Engine` over batches of raw records for the customers of one worker.
 
     ``store`` maps ``customer_id`` (bytes) to ``CustomerState.to_bytes()``: the table's
-    local store, which holds bytes so that 100,000 customers stay small in memory.
+    local store, which holds bytes so that 100,000 customers stay small in memory. The
+    ``cache_size`` most recently changed customers are also kept as live objects, so a
+    busy customer is not decoded again for every batch; the store stays the truth.
     """
 
     def __init__(self, engine: Engine, topics: OutputTopics, store: MutableMapping[bytes, bytes],
-                 clock: SlaClock, max_future_seconds: float) -> None:
+                 clock: SlaClock, max_future_seconds: float, cache_size: int = 0) -> None:
         self.engine = engine
         self.topics = topics
         self.store = store
         self.clock = clock
         self.max_future_seconds = max_future_seconds
+        self.cache_size = cache_size
+        self._cache: dict[bytes, CustomerState] = {}
+
+    def forget(self) -> None:
+        """Drop the live objects (after a rebalance or recovery changed the store underneath)."""
+        self._cache.clear()
 
     def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str) -> BatchStats:
         """Run one batch of faust messages (``key``, ``value``, ``topic``, ``partition``,
@@ -106,9 +114,15 @@ class ScoringProcessor:
 
     def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
         """One store write, one changelog record and one score snapshot per changed customer."""
+        cache = self._cache
         for key, (customer, partition) in touched.items():
-            data = customer.to_bytes()
+            data = compact(customer.to_bytes())
             self.store[key] = data
+            if self.cache_size:
+                cache.pop(key, None)
+                cache[key] = customer  # most recent last
+                if len(cache) > self.cache_size:
+                    del cache[next(iter(cache))]
             state.add(self.topics.changelog, key, data, partition)
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
 
@@ -150,7 +164,12 @@ class ScoringProcessor:
         loaded = touched.get(key)
         if loaded is not None:
             return loaded
+        if partition is None:
+            partition = -1
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached, partition
         data = self.store.get(key)
         if data is None:
             return None
-        return CustomerState.from_bytes(data), partition if partition is not None else -1
+        return CustomerState.from_bytes(data), partition

@@ -12,6 +12,7 @@ class WorkerSettings(BaseModel):
 
     The batch settings trade latency for throughput: a batch closes when it holds
     ``batch_max`` events or ``batch_within_seconds`` after its first event.
+    ``state_cache`` customers (the most recently changed) are kept decoded in memory.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -30,6 +31,7 @@ class WorkerSettings(BaseModel):
     producer_linger_seconds: float = Field(0.005, ge=0)
     producer_max_batch_bytes: int = Field(1_048_576, ge=16_384)
     max_poll_records: int = Field(2000, ge=1)
+    state_cache: int = Field(20_000, ge=0)
     stream_buffer_maxsize: int = Field(8192, ge=1)
     fast_drain: bool = True
     uvloop: bool = True

@@ -28,13 +28,15 @@ class BatchWriter:
 
     ``producer`` is an ``aiokafka.AIOKafkaProducer`` (faust's own, so commits flush it).
     A record without a partition goes where the default partitioner would put its key.
-    ``partition_counts`` caches topic partition counts across writers.
+    ``partition_counts`` caches topic partition counts across writers, ``hashes`` key hashes.
     """
 
-    def __init__(self, producer: Any, partition_counts: dict[str, int] | None = None) -> None:
+    def __init__(self, producer: Any, partition_counts: dict[str, int] | None = None,
+                 hashes: dict[bytes, int] | None = None) -> None:
         self._producer = producer
         self._pending: dict[str, dict[int, list[tuple[bytes | None, bytes | None]]]] = {}
         self._partitions = partition_counts if partition_counts is not None else {}
+        self._hashes = hashes if hashes is not None else {}
         self.records = 0
 
     def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
@@ -43,12 +45,19 @@ class BatchWriter:
         if by_partition is None:
             by_partition = self._pending[topic] = {}
         if partition is None:
-            partition = -1 if key is None else -2 - (murmur2(key) & 0x7FFFFFFF)  # resolved in send()
+            partition = -1 if key is None else -2 - self._hash(key)  # resolved in send()
         by_partition.setdefault(partition, []).append((key, value))
         self.records += 1
 
     def __len__(self) -> int:
         return self.records
+
+    def _hash(self, key: bytes) -> int:
+        # murmur2 is pure Python: an alert and a snapshot of one customer share one hash.
+        hashed = self._hashes.get(key)
+        if hashed is None:
+            hashed = self._hashes[key] = murmur2(key) & 0x7FFFFFFF
+        return hashed
 
     async def send(self) -> list[asyncio.Future]:
         """Hand every queued record to the producer; returns the delivery futures."""

@@ -1,0 +1,292 @@
+"""Worker benchmark: the faust worker against a plain aiokafka loop driving the same engine.
+
+Needs a running broker (``cxpulse kafka up``, or ``--bootstrap HOST:PORT``). In one run:
+
+1. generates ``--events`` JSON events (~280 bytes) over ``--customers`` customers with
+   ``bench/bench_engine.py``'s generator, and loads them into a fresh topic (6 partitions);
+2. **reference**: an ``AIOKafkaConsumer.getmany`` loop that parses and steps every event
+   with :class:`Engine` (states in a dict, no output) — the ceiling for this engine;
+3. **worker**: ``cxpulse worker`` (a subprocess, all rules on, changelog, outputs) on the
+   same events; events/s from its first to its last batch, CPU time and RSS from /proc;
+4. **latency**: a fresh worker and topic, events produced at ``--rate`` per second for
+   ``--seconds``; produce→alert latency = when the alert was read back minus when its
+   triggering event was sent (rules triggered by that event; clock-found SLA breaches and
+   incidents are left out).
+
+Usage::
+
+    python bench/bench_worker.py --events 200000 --customers 100000
+    python bench/bench_worker.py --no-fast-drain          # faust's stock consumer loop
+"""
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import orjson
+
+from cxpulse.processors.engine import Engine
+from cxpulse.schemas import parse_event
+from cxpulse.settings import KafkaSettings, Settings, TopicSettings
+from cxpulse.topics import ensure_topics, topic_specs
+
+HERE = Path(__file__).resolve().parent
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("bench_engine", HERE / "bench_engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.generate
+
+
+def _settings(bootstrap: str, run: str, workdir: Path, port: int, fast_drain: bool) -> Settings:
+    topics = TopicSettings(events=f"bench-{run}.events", alerts=f"bench-{run}.alerts", scores=f"bench-{run}.scores",
+                           dlq=f"bench-{run}.dlq", partitions=6)
+    worker = {"app_id": f"bench-{run}", "web_port": port, "data_dir": str(workdir / run), "fast_drain": fast_drain}
+    return Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap), topics=topics, worker=worker)
+
+
+async def _load(settings: Settings, lines: list[bytes]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=20,
+                                max_batch_size=512 * 1024)
+    await producer.start()
+    try:
+        for line in lines:
+            await producer.send(settings.topics.events, line, key=orjson.loads(line)["customer_id"].encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _reference(settings: Settings, total: int) -> dict:
+    """Plain getmany loop: parse + Engine.step per record, states in a dict."""
+    from aiokafka import AIOKafkaConsumer
+
+    engine, states, alerts = Engine(settings.engine), {}, 0
+    consumer = AIOKafkaConsumer(settings.topics.events, bootstrap_servers=settings.kafka.bootstrap_servers,
+                                group_id=f"ref-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+                                max_poll_records=5000, fetch_max_bytes=16 * 1024 * 1024)
+    await consumer.start()
+    seen, started, cpu0 = 0, None, None
+    try:
+        while seen < total:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            if started is None and batches:
+                started, cpu0 = time.perf_counter(), time.process_time()
+            for records in batches.values():
+                for record in records:
+                    event = parse_event(record.value, now=record.timestamp / 1000)
+                    result = engine.step(states.get(event.customer_id), event)
+                    states[event.customer_id] = result.state
+                    alerts += len(result.alerts)
+                seen += len(records)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    finally:
+        await consumer.stop()
+    return {"events": seen, "seconds": elapsed, "events_per_s": seen / elapsed, "cpu_us_per_event": cpu / seen * 1e6,
+            "alerts": alerts}
+
+
+class Worker:
+    """``cxpulse worker`` as a subprocess with /proc accounting."""
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        config = workdir / f"{settings.worker.app_id}.toml"
+        config.write_text(_toml(settings), encoding="utf-8")
+        self.settings = settings
+        self.log = (workdir / f"{settings.worker.app_id}.log").open("wb")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CXPULSE_", "KAFKA_BOOTSTRAP"))}
+        self.process = subprocess.Popen([sys.executable, "-c", "from cxpulse.cli import main; main()", "--config",
+                                         str(config), "worker", "--loglevel", "warning"],
+                                        stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def health(self) -> dict | None:
+        if self.process.poll() is not None:
+            raise SystemExit(f"worker exited with {self.process.returncode}; see {self.log.name}")
+        try:
+            url = f"http://127.0.0.1:{self.settings.worker.web_port}/healthz"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except OSError:
+            return None
+
+    def wait(self, predicate, timeout: float, poll: float = 0.05) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = self.health()
+            if health and predicate(health):
+                return health
+            time.sleep(poll)  # polling a subprocess, not synchronising a test
+        raise SystemExit(f"worker did not get there within {timeout:g} s; see {self.log.name}")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
+
+
+def _toml(settings: Settings) -> str:
+    data = settings.model_dump(mode="json", include={"kafka", "topics", "worker"}, exclude_none=True)
+    lines = []
+    for section, values in data.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _ready(health: dict) -> bool:
+    return health["assigned_partitions"] > 0 and not health["rebalancing"]
+
+
+def bench_throughput(settings: Settings, workdir: Path, total: int, customers: int) -> dict:
+    worker = Worker(settings, workdir)
+    try:
+        worker.wait(_ready, 120)
+        rss_ready = worker.rss_mb()
+        first = worker.wait(lambda h: h["events"] > 0, 120, poll=0.01)
+        started, cpu0, events0 = time.perf_counter(), worker.cpu_seconds(), first["events"]
+        worker.wait(lambda h: h["events"] >= total, 900, poll=0.05)
+        elapsed, cpu = time.perf_counter() - started, worker.cpu_seconds() - cpu0
+        rss_done = worker.rss_mb()
+    finally:
+        worker.stop()
+    done = total - events0
+    return {"events": total, "seconds": elapsed, "events_per_s": done / elapsed, "cpu_us_per_event": cpu / done * 1e6,
+            "rss_ready_mb": rss_ready, "rss_done_mb": rss_done,
+            "rss_mb_per_100k_customers": (rss_done - rss_ready) / customers * 100_000}
+
+
+async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, float]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=0)
+    await producer.start()
+    try:
+        start, tick = time.perf_counter(), 0.01
+        per_tick = max(1, round(rate * tick))
+        for i in range(0, len(lines), per_tick):
+            delay = start + (i / rate) - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for line in lines[i:i + per_tick]:
+                event = orjson.loads(line)
+                sent[event["event_id"]] = time.time()
+                await producer.send(settings.topics.events, line, key=event["customer_id"].encode())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _collect_alerts(settings: Settings, sent: dict[str, float], until: float, out: list[float]) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=settings.kafka.bootstrap_servers,
+                                group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        while time.time() < until:
+            batches = await consumer.getmany(timeout_ms=100)
+            now = time.time()
+            for records in batches.values():
+                for record in records:
+                    alert = orjson.loads(record.value)
+                    if alert["rule"] in ("sla_breach", "incident"):
+                        continue
+                    times = [sent[e] for e in alert["evidence"] if e in sent]
+                    if times:
+                        out.append(now - max(times))
+    finally:
+        await consumer.stop()
+
+
+def bench_latency(settings: Settings, workdir: Path, lines: list[bytes], rate: int) -> dict:
+    worker = Worker(settings, workdir)
+    try:
+        worker.wait(_ready, 120)
+        sent: dict[str, float] = {}
+        latencies: list[float] = []
+
+        async def run() -> None:
+            until = time.time() + len(lines) / rate + 5
+            await asyncio.gather(_paced(settings, lines, rate, sent), _collect_alerts(settings, sent, until, latencies))
+
+        asyncio.run(run())
+    finally:
+        worker.stop()
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return {"rate": rate, "events": len(lines), "alerts_measured": len(latencies),
+            "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": latencies[-1] * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--port", type=int, default=6166)
+    parser.add_argument("--no-fast-drain", dest="fast_drain", action="store_false")
+    parser.add_argument("--skip", choices=["reference", "throughput", "latency"], action="append", default=[])
+    args = parser.parse_args()
+
+    generate = _generator()
+    workdir = Path(tempfile.mkdtemp(prefix="cxpulse-bench-"))
+    print(f"load average {os.getloadavg()[0]:.2f} (2 cores shared)", flush=True)
+    lines = generate(args.events, args.customers, 7)
+    print(f"{len(lines)} events, {sum(map(len, lines)) / len(lines):.0f} bytes each on average", flush=True)
+    results: dict = {"load_average_start": os.getloadavg()[0]}
+    run = uuid.uuid4().hex[:8]
+    settings = _settings(args.bootstrap, run, workdir, args.port, args.fast_drain)
+    ensure_topics(settings.kafka, topic_specs(settings.topics))
+    asyncio.run(_load(settings, lines))
+    if "reference" not in args.skip:
+        results["reference"] = asyncio.run(_reference(settings, len(lines)))
+        print("reference", results["reference"], flush=True)
+    if "throughput" not in args.skip:
+        results["worker"] = bench_throughput(settings, workdir, len(lines), args.customers)
+        print("worker", results["worker"], flush=True)
+    if "reference" in results and "worker" in results:
+        results["ratio"] = results["worker"]["events_per_s"] / results["reference"]["events_per_s"]
+        print(f"worker / reference = {results['ratio']:.2f}", flush=True)
+    if "latency" not in args.skip:
+        latency_settings = _settings(args.bootstrap, uuid.uuid4().hex[:8], workdir, args.port + 1, args.fast_drain)
+        ensure_topics(latency_settings.kafka, topic_specs(latency_settings.topics))
+        paced = generate(args.rate * args.seconds, args.customers, 8)
+        results["latency"] = bench_latency(latency_settings, workdir, paced, args.rate)
+        print("latency", results["latency"], flush=True)
+    results["load_average_end"] = os.getloadavg()[0]
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
