@@ -8,7 +8,7 @@ other customers — so the faust worker, ``cxpulse replay`` and the tests agree.
 from datetime import datetime, timezone
 from math import exp
 
-from cxpulse.schemas import Alert, ScoreSnapshot
+from cxpulse.schemas import Alert, Event, ScoreSnapshot
 
 from .alerting import Pending, alert_id, escalate, materialise, passes_cooldown
 from .compiled import BANDS, Compiled
@@ -42,7 +42,7 @@ class Engine:
         """The risk band of a score under these settings."""
         return BANDS[self._c.band(score)]
 
-    def step(self, state: CustomerState | None, event) -> StepResult:
+    def step(self, state: CustomerState | None, event: Event) -> StepResult:
         """Apply one event to its customer's state (``None`` for a new customer).
 
         Open tickets due before the event (or the customer's latest time) breach first,
@@ -57,10 +57,9 @@ class Engine:
             state = CustomerState(event.customer_id)
             state.swept = t
             before = None
+        elif eid in state.seen_ids:
+            return self._unchanged(state, t, True)
         else:
-            ids = state.seen_ids
-            if eid in ids:
-                return self._unchanged(state, t, True)
             before = _band(c, state.penalty) if state.events_seen else None
         ids = state.seen_ids
         ids.append(eid)
