@@ -10,7 +10,7 @@ from cxpulse.processors.engine import EngineDriver
 from cxpulse.schemas import parse_event
 from cxpulse.settings import Settings
 
-__all__ = ["alert_key", "consumed_everything", "expected_run", "last_scores"]
+__all__ = ["alert_key", "consumed_everything", "expected_run", "lagging", "last_scores"]
 
 
 def alert_key(alert: dict[str, Any]) -> tuple[str, str | None, str]:
@@ -36,6 +36,11 @@ def last_scores(records: list) -> dict[str, dict[str, Any]]:
 
 def consumed_everything(settings: Settings, topics: list[str]) -> bool:
     """Whether the worker's consumer group has committed every topic up to its end offsets."""
+    return not lagging(settings, topics)
+
+
+def lagging(settings: Settings, topics: list[str]) -> dict[str, tuple[int | None, int]]:
+    """``{"topic/partition": (committed, end)}`` of every partition not yet committed to its end."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     config = kafka_python_config(settings.kafka)
@@ -46,8 +51,11 @@ def consumed_everything(settings: Settings, topics: list[str]) -> bool:
         committed = admin.list_group_offsets({group: None}).get(group, {})
         wanted = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
         ends = consumer.end_offsets(wanted)
-        return bool(wanted) and all(end == 0 or (tp in committed and committed[tp].offset >= end)
-                                   for tp, end in ends.items())
+        if not wanted:
+            return {"(no partitions yet)": (None, 0)}
+        done = lambda tp, end: end == 0 or (tp in committed and committed[tp].offset >= end)  # noqa: E731
+        return {f"{tp.topic}/{tp.partition}": (committed[tp].offset if tp in committed else None, end)
+                for tp, end in ends.items() if not done(tp, end)}
     finally:
         consumer.close()
         admin.close()

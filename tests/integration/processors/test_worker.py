@@ -6,7 +6,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from .helpers import alert_key, consumed_everything, expected_run, last_scores
+from .helpers import alert_key, consumed_everything, expected_run, lagging, last_scores
 from .scenario import BAD_RECORDS, scripted
 
 pytestmark = pytest.mark.timeout(300)
@@ -14,6 +14,14 @@ pytestmark = pytest.mark.timeout(300)
 
 def _alerts(consume, settings) -> list[dict]:
     return [orjson.loads(r.value) for r in consume(settings.topics.alerts)]
+
+
+def _wait_until_consumed(wait_for, worker, topics: list[str], timeout: float = 180) -> None:
+    try:
+        wait_for(lambda: consumed_everything(worker.settings, topics), timeout=timeout, message="all consumed")
+    except BaseException:
+        print("lagging:", lagging(worker.settings, topics), "health:", worker.health(), "log:", worker.log())
+        raise
 
 
 def test_scripted_stream_gives_exactly_the_engines_alerts(settings_factory, produce, consume, worker_factory,
@@ -105,11 +113,11 @@ def test_sigkill_mid_stream_then_restart_matches_an_uninterrupted_run(settings_f
     wait_for(lambda: (first.health() or {}).get("events", 0) >= len(records) // 4, timeout=120, message="a quarter processed")
     first.stop(signal.SIGKILL)
     again = worker_factory(crashed)
-    wait_for(lambda: consumed_everything(crashed, topics(crashed)), timeout=180, message="restarted run done")
+    _wait_until_consumed(wait_for, again, topics(crashed))
     again.stop()
 
     whole = worker_factory(reference)
-    wait_for(lambda: consumed_everything(reference, topics(reference)), timeout=180, message="reference run done")
+    _wait_until_consumed(wait_for, whole, topics(reference))
     whole.stop()
 
     crashed_alerts, reference_alerts = _alerts(consume, crashed), _alerts(consume, reference)

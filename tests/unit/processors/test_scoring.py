@@ -1,0 +1,141 @@
+"""ScoringProcessor: one batch of raw records through the engine, with no Kafka (see conftest)."""
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import orjson
+import pytest
+
+from cxpulse.processors.clock import SlaClock
+from cxpulse.processors.engine import CustomerState, Engine
+from cxpulse.processors.records import compact
+from cxpulse.processors.scoring import KEY_MISMATCH, OutputTopics, ScoringProcessor
+from cxpulse.processors.writer import key_partition
+
+from .conftest import HOUR, T0, ListSink
+
+TOPICS = OutputTopics(alerts="alerts", scores="scores", dlq="dlq", contacts="contacts", changelog="changelog")
+
+
+class Batches:
+    """A ScoringProcessor over a dict store; ``run(records)`` returns (stats, effects, state)."""
+
+    def __init__(self, cache_size: int = 0) -> None:
+        self.store: dict[bytes, bytes] = {}
+        self.processor = ScoringProcessor(Engine(), TOPICS, self.store, SlaClock(), 86400.0, cache_size)
+        self.offset = 0
+
+    def message(self, value: bytes, key: bytes | None, timestamp: float, partition: int = 0) -> SimpleNamespace:
+        self.offset += 1
+        return SimpleNamespace(key=key, value=value, topic="cx.events", partition=partition, offset=self.offset,
+                               timestamp=timestamp)
+
+    def of(self, event: dict, **overrides) -> SimpleNamespace:
+        occurred = datetime.fromisoformat(event["occurred_at"]).timestamp()
+        fields = {"key": event["customer_id"].encode(), "timestamp": occurred + 1.0, "partition": 1, **overrides}
+        return self.message(orjson.dumps(event), **fields)
+
+    def run(self, messages):
+        effects, state = ListSink(), ListSink()
+        stats = self.processor.process(messages, effects, state, "2025-03-03T09:00:00+00:00")
+        return stats, effects.records, state.records
+
+
+def _on(records, topic):
+    return [r for r in records if r[0] == topic]
+
+
+def test_invalid_records_are_dead_lettered_and_the_batch_goes_on(events):
+    batches = Batches()
+    good = events.call(0, customer="C-1")
+    stats, effects, state = batches.run([batches.message(b"{nope", b"C-9", 1.0), batches.of(good)])
+    [letter] = _on(effects, "dlq")
+    body = orjson.loads(letter[2])
+    assert body["error"].startswith("not valid JSON")
+    assert (body["source_topic"], body["partition"], body["offset"], body["key"]) == ("cx.events", 0, 1, "C-9")
+    assert (stats.events, stats.invalid) == (2, 1)
+    assert list(batches.store) == [b"C-1"]
+    assert [r[1] for r in _on(state, "changelog")] == [b"C-1"]
+
+
+def test_a_record_keyed_by_something_else_is_dead_lettered(events):
+    batches = Batches()
+    stats, effects, state = batches.run([batches.of(events.call(0, customer="C-1"), key=b"C-2")])
+    assert orjson.loads(_on(effects, "dlq")[0][2])["error"] == KEY_MISMATCH
+    assert state == [] and batches.store == {}
+
+
+@pytest.mark.parametrize(("read_after_seconds", "valid"), [(-2 * 86400.0, False), (-86400.0 + 60, True)])
+def test_the_future_check_uses_the_record_timestamp(events, read_after_seconds, valid):
+    batches = Batches()
+    event = events.call(0)
+    occurred = T0.timestamp()
+    stats, effects, _ = batches.run([batches.of(event, timestamp=occurred + read_after_seconds)])
+    assert stats.invalid == (0 if valid else 1)
+    if not valid:
+        assert orjson.loads(_on(effects, "dlq")[0][2])["error"].startswith("occurred_at")
+
+
+def test_one_changelog_record_and_one_snapshot_per_changed_customer(events):
+    batches = Batches()
+    records = [events.call(i * 60, customer=c, outcome="unresolved") for i in range(3) for c in ("C-1", "C-2")]
+    stats, effects, state = batches.run([batches.of(e, partition=4) for e in records])
+    changelog = _on(state, "changelog")
+    assert sorted(r[1] for r in changelog) == [b"C-1", b"C-2"]
+    assert all(r[3] == 4 for r in changelog)  # the source partition
+    assert sorted(r[1] for r in _on(state, "scores")) == [b"C-1", b"C-2"]
+    assert CustomerState.from_bytes(batches.store[b"C-1"]).events_seen == 3
+    alerts = [orjson.loads(r[2]) for r in _on(effects, "alerts")]
+    assert {("repeat_contact", "C-1"), ("repeat_contact", "C-2")} <= {(a["rule"], a["customer_id"]) for a in alerts}
+    assert all(a["emitted_at"] == "2025-03-03T09:00:00+00:00" for a in alerts)
+    assert all(r[1] == a["customer_id"].encode() for r, a in zip(_on(effects, "alerts"), alerts))
+    assert len(_on(effects, "contacts")) == 6 and stats.customers == 2
+
+
+def test_a_replayed_batch_changes_nothing_and_emits_nothing(events):
+    batches = Batches()
+    records = [events.call(i * 60, customer="C-1", outcome="unresolved") for i in range(4)]
+    batches.run([batches.of(e) for e in records])
+    before = dict(batches.store)
+    stats, effects, state = batches.run([batches.of(e) for e in records])
+    assert (stats.duplicates, effects, state) == (4, [], [])
+    assert batches.store == before
+
+
+def test_the_stream_clock_breaches_a_silent_customers_ticket(events):
+    batches = Batches()
+    batches.run([batches.of(events.ticket(0, "T-1", customer="C-1", due=HOUR))])
+    stats, effects, state = batches.run([batches.of(events.call(2 * HOUR, customer="C-2"))])
+    breaches = [orjson.loads(r[2]) for r in _on(effects, "alerts") if orjson.loads(r[2])["rule"] == "sla_breach"]
+    assert [a["customer_id"] for a in breaches] == ["C-1"]
+    assert datetime.fromisoformat(breaches[0]["triggered_at"]) == T0 + timedelta(hours=1)  # the due time
+    assert sorted(r[1] for r in _on(state, "changelog")) == [b"C-1", b"C-2"]
+
+
+def test_the_live_state_cache_changes_no_output(events):
+    stream = [events.call(i * 600, customer=f"C-{i % 3}", outcome=("unresolved" if i % 2 else "abandoned"))
+              for i in range(30)]
+    outputs = []
+    for cache_size in (0, 2):
+        batches = Batches(cache_size)
+        seen = []
+        for start in range(0, len(stream), 4):
+            if start == 16:
+                batches.processor.forget()
+            _, effects, state = batches.run([batches.of(e) for e in stream[start:start + 4]])
+            seen.append((effects, state))
+        outputs.append((seen, batches.store))
+    assert outputs[0] == outputs[1]
+
+
+def test_compact_keeps_the_bytes():
+    data = orjson.dumps({"a": [1, 2, 3]})
+    assert compact(data) == data
+
+
+def test_key_partition_is_kafkas_default_partitioner():
+    from kafka.partitioner.default import murmur2
+
+    for key in (b"C-1", b"customer-0042", "顧客".encode()):
+        assert key_partition(key, 6) == (murmur2(key) & 0x7FFFFFFF) % 6
+    assert datetime.now(timezone.utc) > T0  # the fixtures' epoch is in the past
