@@ -10,8 +10,9 @@ Needs a running broker (``cxpulse kafka up``, or ``--bootstrap HOST:PORT``). In 
    same events; events/s from its first to its last batch, CPU time and RSS from /proc;
 4. **latency**: a fresh worker and topic, events produced at ``--rate`` per second for
    ``--seconds``; produce→alert latency = when the alert was read back minus when its
-   triggering event was sent (rules triggered by that event; clock-found SLA breaches and
-   incidents are left out).
+   triggering event was sent (alerts whose ``triggered_at`` is that event's time; alerts
+   raised by the stream clock — SLA breaches and the churn they cause — and incidents are
+   left out).
 
 Usage::
 
@@ -31,6 +32,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -50,10 +52,13 @@ def _generator():
     return module.generate
 
 
-def _settings(bootstrap: str, run: str, workdir: Path, port: int, fast_drain: bool) -> Settings:
+def _settings(bootstrap: str, run: str, workdir: Path, port: int, fast_drain: bool,
+              within: float | None = None) -> Settings:
     topics = TopicSettings(events=f"bench-{run}.events", alerts=f"bench-{run}.alerts", scores=f"bench-{run}.scores",
                            dlq=f"bench-{run}.dlq", partitions=6)
     worker = {"app_id": f"bench-{run}", "web_port": port, "data_dir": str(workdir / run), "fast_drain": fast_drain}
+    if within is not None:
+        worker["batch_within_seconds"] = within
     return Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap), topics=topics, worker=worker)
 
 
@@ -198,7 +203,7 @@ async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[s
                 await asyncio.sleep(delay)
             for line in lines[i:i + per_tick]:
                 event = orjson.loads(line)
-                sent[event["event_id"]] = time.time()
+                sent[event["event_id"]] = (time.time(), datetime.fromisoformat(event["occurred_at"]))
                 await producer.send(settings.topics.events, line, key=event["customer_id"].encode())
         await producer.flush()
     finally:
@@ -218,13 +223,24 @@ async def _collect_alerts(settings: Settings, sent: dict[str, float], until: flo
             for records in batches.values():
                 for record in records:
                     alert = orjson.loads(record.value)
-                    if alert["rule"] in ("sla_breach", "incident"):
-                        continue
-                    times = [sent[e] for e in alert["evidence"] if e in sent]
-                    if times:
-                        out.append(now - max(times))
+                    trigger = _trigger(alert, sent)
+                    if trigger is not None:
+                        emitted = datetime.fromisoformat(alert["emitted_at"]).timestamp()
+                        out.append((now - trigger, trigger, emitted - trigger))
     finally:
         await consumer.stop()
+
+
+def _trigger(alert: dict, sent: dict[str, tuple[float, datetime]]) -> float | None:
+    """When the event that raised ``alert`` was sent; ``None`` for alerts raised by the stream
+    clock (SLA breaches and what they cause) or by the incident agent."""
+    if alert["rule"] in ("sla_breach", "incident"):
+        return None
+    known = [sent[e] for e in alert["evidence"] if e in sent]
+    if not known:
+        return None
+    at, occurred = max(known)
+    return at if datetime.fromisoformat(alert["triggered_at"]) == occurred else None
 
 
 def bench_latency(settings: Settings, workdir: Path, lines: list[bytes], rate: int) -> dict:
@@ -241,10 +257,17 @@ def bench_latency(settings: Settings, workdir: Path, lines: list[bytes], rate: i
         asyncio.run(run())
     finally:
         worker.stop()
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"rate": rate, "events": len(lines), "alerts_measured": len(latencies),
-            "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": latencies[-1] * 1000}
+    first = min(at for _, at, _ in latencies)
+    by_second: dict[int, float] = {}
+    emitted = sorted(e for _, _, e in latencies)
+    for latency, at, _ in latencies:  # where in the run the slowest alerts were triggered
+        by_second[int(at - first)] = max(by_second.get(int(at - first), 0.0), latency)
+    ordered = sorted(latency for latency, _, _ in latencies)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"rate": rate, "events": len(lines), "alerts_measured": len(ordered),
+            "p50_ms": pick(0.50), "p90_ms": pick(0.90), "p99_ms": pick(0.99), "max_ms": ordered[-1] * 1000,
+            "emitted_p50_ms": emitted[len(emitted) // 2] * 1000, "emitted_p99_ms": emitted[int(0.99 * len(emitted))] * 1000,
+            "worst_ms_by_second": {s: round(v * 1000) for s, v in sorted(by_second.items())}}
 
 
 def main() -> None:
@@ -256,6 +279,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--port", type=int, default=6166)
     parser.add_argument("--no-fast-drain", dest="fast_drain", action="store_false")
+    parser.add_argument("--within", type=float, default=None, help="worker.batch_within_seconds (default: the setting's)")
     parser.add_argument("--skip", choices=["reference", "throughput", "latency"], action="append", default=[])
     args = parser.parse_args()
 
@@ -266,7 +290,7 @@ def main() -> None:
     print(f"{len(lines)} events, {sum(map(len, lines)) / len(lines):.0f} bytes each on average", flush=True)
     results: dict = {"load_average_start": os.getloadavg()[0]}
     run = uuid.uuid4().hex[:8]
-    settings = _settings(args.bootstrap, run, workdir, args.port, args.fast_drain)
+    settings = _settings(args.bootstrap, run, workdir, args.port, args.fast_drain, args.within)
     ensure_topics(settings.kafka, topic_specs(settings.topics))
     asyncio.run(_load(settings, lines))
     if "reference" not in args.skip:
@@ -279,7 +303,8 @@ def main() -> None:
         results["ratio"] = results["worker"]["events_per_s"] / results["reference"]["events_per_s"]
         print(f"worker / reference = {results['ratio']:.2f}", flush=True)
     if "latency" not in args.skip:
-        latency_settings = _settings(args.bootstrap, uuid.uuid4().hex[:8], workdir, args.port + 1, args.fast_drain)
+        latency_settings = _settings(args.bootstrap, uuid.uuid4().hex[:8], workdir, args.port + 1, args.fast_drain,
+                                     args.within)
         ensure_topics(latency_settings.kafka, topic_specs(latency_settings.topics))
         paced = generate(args.rate * args.seconds, args.customers, 8)
         results["latency"] = bench_latency(latency_settings, workdir, paced, args.rate)

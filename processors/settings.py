@@ -24,7 +24,7 @@ class WorkerSettings(BaseModel):
     store: str = "memory://"
     data_dir: str = "var/worker"
     batch_max: int = Field(1000, ge=1, le=100_000)
-    batch_within_seconds: float = Field(0.05, gt=0, le=10)
+    batch_within_seconds: float = Field(0.02, gt=0, le=10)
     sla_check_seconds: float = Field(1.0, gt=0)
     commit_interval_seconds: float = Field(1.0, gt=0)
     session_timeout_seconds: float = Field(30.0, ge=10)
