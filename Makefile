@@ -6,6 +6,7 @@ PYTEST_ARGS ?=
 .PHONY: help bootstrap test unit kafka-up kafka-down demo
 
 help:
+	@echo "make demo        install what is missing, then run the whole pipeline with simulated traffic and live alerts"
 	@echo "make test        install what is missing, then run the whole test suite (starts its own Kafka)"
 	@echo "make unit        only the unit tests (no broker)"
 	@echo "make kafka-up    start the local Kafka broker (cxpulse kafka up)"
@@ -27,5 +28,8 @@ kafka-up: bootstrap
 kafka-down:
 	$(VENV)/bin/cxpulse kafka down
 
-demo:
-	@echo "make demo: not ready yet" >&2; exit 1
+# DEMO_ARGS="--customers 20000 --rate 1000" make demo
+DEMO_ARGS ?=
+
+demo: bootstrap
+	$(VENV)/bin/cxpulse demo $(DEMO_ARGS)

@@ -82,16 +82,17 @@ def _register() -> None:
     from cxpulse.schemas.cli import schemas_app
     from cxpulse.topics_cli import topics_app
 
-    app.add_typer(schemas_app, name="schemas")
-    app.add_typer(kafka_app, name="kafka")
-    app.add_typer(topics_app, name="topics")
-    app.add_typer(ingest_app, name="ingest")
+    # --help lists commands, then groups, each in this order.
+    app.command("demo")(demo)
     register_producers(app)
     app.command("worker")(worker)
     register_replay(app)
+    app.add_typer(kafka_app, name="kafka")
+    app.add_typer(topics_app, name="topics")
+    app.add_typer(ingest_app, name="ingest")
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(ops_app, name="ops")
-    app.command("demo")(demo)
+    app.add_typer(schemas_app, name="schemas")
 
 
 _register()
