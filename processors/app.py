@@ -15,6 +15,7 @@ from cxpulse.settings import Settings
 from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES
 
 from .faust_metrics import FaustCollector
+from .direct import DirectBatches
 from .runtime import WorkerRuntime
 from .transport import FastDrainTransport
 
@@ -27,6 +28,7 @@ class WorkerApp(faust.App):
     """``faust.App`` that can use :class:`FastDrainTransport`; ``runtime`` holds the engine."""
 
     fast_drain: bool = True
+    direct_sinks: dict[str, Any] | None = None
     runtime: WorkerRuntime
 
     def _new_transport(self) -> Any:
@@ -85,6 +87,16 @@ def create_app(settings: Settings) -> WorkerApp:
     sources = (settings.topics.events, contacts_topic.get_topic_name())
     runtime.registry.register(FaustCollector(app, lambda: sources))
     batch = (worker.batch_max, worker.batch_within_seconds)
+
+    if worker.fast_drain and worker.direct_delivery:
+        direct = DirectBatches(app, runtime.score_messages, worker.batch_max, worker.batch_within_seconds,
+                               worker.stream_buffer_maxsize)
+        app.direct_sinks = {settings.topics.events: direct.put}
+
+        @app.task
+        async def score_events_direct() -> None:
+            """Direct delivery of ``cx.events`` (the ``score_events`` agent then stays idle)."""
+            await direct.run()
 
     @app.agent(events_topic, name="score_events")
     async def score_events(stream: faust.StreamT) -> None:

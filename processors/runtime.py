@@ -92,11 +92,15 @@ class WorkerRuntime:
                 BatchWriter(producer, self._partition_counts, hashes))
 
     async def score_batch(self, events: Iterable[Any]) -> None:
-        """Process one batch of ``cx.events``: effects delivered first, then the new state."""
+        """Process one batch of ``cx.events`` (faust events)."""
+        await self.score_messages([e.message for e in events])
+
+    async def score_messages(self, messages: list[Any]) -> None:
+        """Process one batch of ``cx.events`` records: effects delivered first, then the new state."""
         async with self.lock:
             started = time.perf_counter()
             effects, state = self.writers()
-            stats = self.scoring.process((e.message for e in events), effects, state, now_rfc3339())
+            stats = self.scoring.process(messages, effects, state, now_rfc3339())
             await self._write(effects, state)
             self._observe(stats, started)
         self.counters.add(stats)

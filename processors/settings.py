@@ -34,6 +34,7 @@ class WorkerSettings(BaseModel):
     state_cache: int = Field(20_000, ge=0)
     stream_buffer_maxsize: int = Field(8192, ge=1)
     fast_drain: bool = True
+    direct_delivery: bool = True
     uvloop: bool = True
 
     @field_validator("store")

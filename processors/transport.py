@@ -9,6 +9,8 @@ half of faust's per-record CPU time (docs/benchmarks.md, "Worker").
 :class:`FastDrainConsumer` awaits the callback directly while the flow is running and
 keeps faust's ``wait_first`` only while the flow is suspended (during a rebalance).
 Everything else — offsets, gaps, commits, read offsets — is faust's code, unchanged.
+With ``worker.direct_delivery``, records of the topics in ``app.direct_sinks`` skip the
+conductor and the streams entirely (``processors/direct.py``).
 This leans on faust internals: the module is pinned to faust-streaming < 0.16 by
 ``pyproject.toml`` and the worker can run without it (``worker.fast_drain = false``).
 """
@@ -43,6 +45,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
 
     async def _deliver_all(self, records: Any) -> None:
         callback, suspended = self.callback, self.suspend_flow.is_set
+        sinks = getattr(self.app, "direct_sinks", None)
         read_offset = self._read_offset
         since_yield = 0
         async for tp, message in records:
@@ -58,7 +61,10 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
-            if suspended():
+            direct = sinks.get(message.topic) if sinks else None
+            if direct is not None:
+                await direct(message)  # see processors/direct.py
+            elif suspended():
                 await self.wait_first(callback(message), self.suspend_flow.wait())
             else:
                 await callback(message)

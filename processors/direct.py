@@ -1,0 +1,80 @@
+"""Direct delivery: fetched ``cx.events`` records go straight to the batch processor.
+
+faust hands each record to its conductor, which builds an ``Event``, puts it on the
+agent's channel queue, and the agent's stream takes it out again, tracks it and acks it:
+about a third of the worker's CPU per event (docs/benchmarks.md, "Worker").
+With ``worker.direct_delivery`` the worker's consumer loop (``transport.py``) puts the raw
+records of ``cx.events`` on :class:`DirectBatches` instead; its task collects a batch
+(``batch_max`` records or ``batch_within_seconds``), processes it and acks every record
+with faust's own ``Consumer.ack``, so offsets, commits, rebalances and table recovery stay
+faust's. Records of a past consumer generation, or read while the flow is suspended for
+a rebalance, are acked without processing, exactly as faust's streams skip them; faust
+seeks the partitions it keeps back to their committed offsets after a rebalance.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+__all__ = ["DirectBatches"]
+
+log = logging.getLogger(__name__)
+
+
+class DirectBatches:
+    """A bounded queue of raw faust messages and the task that processes them in batches."""
+
+    def __init__(self, app: Any, handle: Callable[[list[Any]], Awaitable[None]], batch_max: int, within: float,
+                 maxsize: int) -> None:
+        self.app = app
+        self.handle = handle
+        self.batch_max = batch_max
+        self.within = within
+        self.maxsize = maxsize
+        self._queue: asyncio.Queue | None = None
+
+    @property
+    def queue(self) -> asyncio.Queue:
+        if self._queue is None:  # created on the running loop, at the first record
+            self._queue = asyncio.Queue(self.maxsize)
+        return self._queue
+
+    async def put(self, message: Any) -> None:
+        """Called by the consumer loop for each record; waits while the queue is full."""
+        self.app.consumer.track_message(message)
+        await self.queue.put(message)
+
+    async def run(self) -> None:
+        """Collect, process and ack batches until the app stops."""
+        while not self.app.should_stop:
+            batch = await self._collect()
+            live = [m for m in batch if self._current(m)]
+            try:
+                if live:
+                    await self.handle(live)
+            finally:
+                ack = self.app.consumer.ack
+                for message in batch:
+                    ack(message)
+
+    def _current(self, message: Any) -> bool:
+        return self.app.flow_control.is_active() and message.generation_id == self.app.consumer_generation_id
+
+    async def _collect(self) -> list[Any]:
+        queue = self.queue
+        batch = [await queue.get()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.within
+        while len(batch) < self.batch_max:
+            if not queue.empty():
+                batch.append(queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(queue.get(), remaining))
+            except asyncio.TimeoutError:
+                break
+        return batch
