@@ -7,9 +7,10 @@ With ``worker.direct_delivery`` the worker's consumer loop (``transport.py``) pu
 records of ``cx.events`` on :class:`DirectBatches` instead; its task collects a batch
 (``batch_max`` records or ``batch_within_seconds``), processes it and acks every record
 with faust's own ``Consumer.ack``, so offsets, commits, rebalances and table recovery stay
-faust's. Records of a past consumer generation, or read while the flow is suspended for
-a rebalance, are acked without processing, exactly as faust's streams skip them; faust
-seeks the partitions it keeps back to their committed offsets after a rebalance.
+faust's. Records of a past consumer generation, or still queued when the flow is suspended for a
+rebalance, are dropped without an ack — never committed — as faust drops its channel
+queues; after the rebalance faust seeks the partitions it keeps back to their committed
+offsets, and the new owner of the others starts from theirs.
 """
 
 import asyncio
@@ -50,13 +51,20 @@ class DirectBatches:
         while not self.app.should_stop:
             batch = await self._collect()
             live = [m for m in batch if self._current(m)]
-            try:
-                if live:
-                    await self.handle(live)
-            finally:
+            if len(live) < len(batch):
+                self._drop([m for m in batch if not self._current(m)])
+            if live:
+                await self.handle(live)
                 ack = self.app.consumer.ack
-                for message in batch:
+                for message in live:  # only now may their offsets be committed
                     ack(message)
+
+    def _drop(self, stale: list[Any]) -> None:
+        # Read before a rebalance: never acked, so never committed; faust seeks the
+        # partitions it keeps back to their committed offsets and reads them again.
+        unacked = self.app.consumer._unacked_messages
+        for message in stale:
+            unacked.discard(message)
 
     def _current(self, message: Any) -> bool:
         return self.app.flow_control.is_active() and message.generation_id == self.app.consumer_generation_id

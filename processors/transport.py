@@ -63,7 +63,8 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
                 await self.commit()
             direct = sinks.get(message.topic) if sinks else None
             if direct is not None:
-                await direct(message)  # see processors/direct.py
+                if not suspended():  # suspended: a rebalance; the record is read again after it
+                    await direct(message)  # see processors/direct.py
             elif suspended():
                 await self.wait_first(callback(message), self.suspend_flow.wait())
             else:
