@@ -1,68 +1,46 @@
-"""Fast line reading from (multi-member) gzip files, optionally only their first bytes.
+"""Line reading from (multi-member) gzip files, optionally only their first bytes.
 
-``gzip.GzipFile`` iterates lines one ``readline`` call at a time; decompressing large
-blocks and splitting them is several times faster, which matters to replay speed.
+Archive files grow by appending gzip members; a reader must stop at the length the
+manifest calls durable, since the writer may be appending past it. ``gzip.GzipFile``
+reads members one after another and splits lines in C, which is faster than anything
+done per line in Python; :class:`_Prefix` limits what it sees.
 """
 
-import zlib
+import gzip
 from collections.abc import Callable, Iterator
 from typing import IO
 
 __all__ = ["gzip_lines"]
 
-BLOCK = 1 << 20
-_GZIP = 16 + zlib.MAX_WBITS
 
+class _Prefix:
+    """The first ``length`` bytes of a binary stream (all of it for ``None``)."""
 
-class _Members:
-    """Inflates a sequence of gzip members fed in arbitrary blocks."""
+    __slots__ = ("_stream", "_left", "_progress")
 
-    __slots__ = ("_inflate", "_fed")
+    def __init__(self, stream: IO[bytes], length: int | None, progress: Callable[[int], None] | None) -> None:
+        self._stream, self._left, self._progress = stream, length, progress
 
-    def __init__(self) -> None:
-        self._inflate = zlib.decompressobj(_GZIP)
-        self._fed = False  # the current member has received input
-
-    def feed(self, block: bytes) -> bytes:
-        out = [self._inflate.decompress(block)]
-        self._fed = True
-        while self._inflate.eof:
-            rest = self._inflate.unused_data
-            self._inflate = zlib.decompressobj(_GZIP)
-            self._fed = bool(rest)
-            if not rest:
-                break
-            out.append(self._inflate.decompress(rest))
-        return b"".join(out)
-
-    @property
-    def complete(self) -> bool:
-        """The data ended on a member boundary."""
-        return not self._fed
+    def read(self, size: int = -1) -> bytes:
+        if self._left is not None:
+            if self._left <= 0:
+                return b""
+            size = self._left if size < 0 else min(size, self._left)
+        data = self._stream.read(size)
+        if self._left is not None:
+            self._left -= len(data)
+        if self._progress is not None and data:
+            self._progress(len(data))
+        return data
 
 
 def gzip_lines(stream: IO[bytes], length: int | None = None,
                progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """Lines (without the newline) of the gzip data in ``stream``, up to ``length`` bytes.
+    """Lines (each ending in ``b"\\n"``, except perhaps the last) of the gzip data in
+    ``stream``, up to ``length`` bytes of it.
 
-    Raises ``EOFError`` when the data ends inside a gzip member, ``zlib.error`` when it is
-    not gzip. ``progress(n)`` is called with each block's compressed size.
+    Raises ``EOFError`` when the data ends inside a gzip member, ``gzip.BadGzipFile``
+    when it is not gzip. ``progress(n)`` is called with the compressed bytes read.
     """
-    left = length
-    carry = b""
-    members = _Members()
-    while left is None or left > 0:
-        block = stream.read(BLOCK if left is None else min(BLOCK, left))
-        if not block:
-            break
-        if left is not None:
-            left -= len(block)
-        if progress is not None:
-            progress(len(block))
-        lines = (carry + members.feed(block)).split(b"\n")
-        carry = lines.pop()
+    with gzip.GzipFile(fileobj=_Prefix(stream, length, progress), mode="rb") as lines:  # type: ignore[arg-type]
         yield from lines
-    if not members.complete:
-        raise EOFError("the gzip data ends in the middle of a member")
-    if carry:
-        yield carry

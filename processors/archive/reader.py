@@ -5,6 +5,7 @@ is writing is safe. Range clipping (Kafka's offsets-for-times rule) is the calle
 see :func:`cxpulse.processors.replay.ranges.clip`.
 """
 
+import gzip
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -61,11 +62,11 @@ def _file_records(path: Path, name: str, length: int | None,
     try:
         with open(path, "rb") as stream:
             for number, line in enumerate(gzip_lines(stream, length, progress), start=1):
-                if line:
+                if line != b"\n":
                     yield decode_line(line)
     except ArchiveLineError as exc:
         raise ArchiveError(f"{name} line {number}: {exc}") from None
-    except (EOFError, zlib.error) as exc:
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ArchiveError(f"{name}: damaged gzip data ({exc})") from None
 
 

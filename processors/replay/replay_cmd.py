@@ -18,7 +18,7 @@ from .progress import replay_progress
 from .ranges import RangeStart, merge_partitions
 from .report import print_diff, print_summary
 from .republish import Republisher
-from .run import Replayer, ReplayResult
+from .run import Replayer, ReplayResult, fewer_collections
 from .settings_file import load_engine_settings, settings_delta
 from .sources import Opened, open_kafka, open_path
 from .summary import summarize
@@ -67,6 +67,11 @@ def run_replay(settings: Settings, request: ReplayRequest) -> None:
     engine = settings.engine
     if request.settings_file is not None:
         engine = load_engine_settings(request.settings_file, settings.engine)
+    with fewer_collections():  # the final snapshots and files too: the heap is at its largest then
+        _run(settings, request, engine)
+
+
+def _run(settings: Settings, request: ReplayRequest, engine) -> None:
     result, source, output = _replay(settings, request, engine)
     diff, live_count = _diff(settings, request, result) if request.diff and not result.partial else (None, None)
     snapshots = result.snapshots()

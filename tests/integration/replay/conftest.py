@@ -19,6 +19,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,10 @@ from cxpulse.processors.replay.ranges import key_partition
 from cxpulse.producers.simulator import Simulation, SimulationConfig
 from cxpulse.settings import KafkaSettings, Settings
 
-START_MS = 1741568400000  # 2025-03-10T01:00:00Z, after the simulated week
+# Records are stamped from a day ago (one second apart): Kafka's time-based retention
+# (7 days by default) deletes records by their timestamp, so stamps from the simulated
+# week itself would be deleted under the tests' feet. Events occurred before: all valid.
+START_MS = (int(time.time()) - 86400) * 1000
 ANCHOR = "2025-03-10T00:00:00+00:00"
 
 

@@ -102,9 +102,9 @@ def live_and_replayed(settings, records, send_records, read_topic, worker, cli, 
     scores = {}
     for record in read_topic(settings.topics.scores):  # per partition in offset order: the last one wins
         scores[record.key.decode()] = orjson.loads(record.value)
-    cli(settings, "archive", "--dir", "arch", "--once")
-    cli(settings, "replay", "--out", "k")
-    cli(settings, "replay", "--from", "arch", "--out", "a")
+    for run in (cli(settings, "archive", "--dir", "arch", "--once"), cli(settings, "replay", "--out", "k"),
+                cli(settings, "replay", "--from", "arch", "--out", "a")):
+        print(run.out[:600], run.err[-2000:])  # shown if the test fails
     return alerts, scores
 
 

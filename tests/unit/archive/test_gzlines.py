@@ -16,15 +16,18 @@ def members(lines: list[bytes], size: int) -> bytes:
 LINES = [f"line {i} ".encode() * (i % 40 + 1) for i in range(5000)]
 
 
+WITH_NEWLINES = [line + b"\n" for line in LINES]
+
+
 @pytest.mark.parametrize("size", [1, 7, 777, 5000])
 def test_every_line_of_every_member_in_order(size):
-    assert list(gzip_lines(io.BytesIO(members(LINES, size)))) == LINES
+    assert list(gzip_lines(io.BytesIO(members(LINES, size)))) == WITH_NEWLINES
 
 
 def test_only_the_first_length_bytes_are_read():
     data = members(LINES, 100)
 
-    assert list(gzip_lines(io.BytesIO(data + b"torn tail \x1f\x8b\x08"), len(data))) == LINES
+    assert list(gzip_lines(io.BytesIO(data + b"torn tail \x1f\x8b\x08"), len(data))) == WITH_NEWLINES
 
 
 def test_data_ending_inside_a_member_is_an_error():
@@ -45,3 +48,8 @@ def test_progress_counts_compressed_bytes():
 
 def test_empty_input_has_no_lines():
     assert list(gzip_lines(io.BytesIO(b""))) == []
+
+
+def test_data_that_is_not_gzip_is_an_error():
+    with pytest.raises(gzip.BadGzipFile):
+        list(gzip_lines(io.BytesIO(b'{"partition": 0}\n')))
