@@ -16,6 +16,14 @@ import pytest
 from cxpulse.settings import Settings
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class WorkerProcess:
     """A running ``cxpulse --config FILE worker``; its output goes to a log file."""
 
