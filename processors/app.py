@@ -46,6 +46,10 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "topic_partitions": settings.topics.partitions,
         "topic_replication_factor": settings.topics.replication_factor,
         "processing_guarantee": "at_least_once",
+        # Standby replicas would read other workers' changelogs into this worker's memory
+        # store (the same dict as its own customers): double the memory, and states it does
+        # not own under its SLA sweep. A memory store recovers from the changelog anyway.
+        "table_standby_replicas": 0,
         "consumer_auto_offset_reset": "earliest",
         "broker_commit_interval": worker.commit_interval_seconds,
         "broker_session_timeout": worker.session_timeout_seconds,
@@ -84,6 +88,11 @@ def create_app(settings: Settings) -> WorkerApp:
     runtime = app.runtime = WorkerRuntime(app, settings, customer_to_state, service_to_incident,
                                           contacts_topic.get_topic_name())
     customer_to_state.on_recover(runtime.on_customers_recovered)
+
+    @app.on_partitions_revoked.connect
+    async def on_revoked(app: Any, revoked: Any, **kwargs: Any) -> None:
+        runtime.on_partitions_revoked()
+
     sources = (settings.topics.events, contacts_topic.get_topic_name())
     runtime.registry.register(FaustCollector(app, lambda: sources))
     batch = (worker.batch_max, worker.batch_within_seconds)

@@ -74,8 +74,9 @@ class WorkerRuntime:
         topics = self.settings.topics
         names = OutputTopics(alerts=topics.alerts, scores=topics.scores, dlq=topics.dlq,
                              contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name())
-        return ScoringProcessor(self.engine, names, self.customers.data, self.clock,
-                                self.settings.validation.max_future_seconds, self.settings.worker.state_cache)
+        store = self.customers.data
+        return ScoringProcessor(self.engine, names, store, self.clock, self.settings.validation.max_future_seconds,
+                                self.settings.worker.state_cache, getattr(store, "_key_partition", None))
 
     @cached_property
     def incident_processor(self) -> IncidentProcessor:
@@ -144,20 +145,24 @@ class WorkerRuntime:
         await effects.deliver()
         await state.send()
 
+    def on_partitions_revoked(self) -> None:
+        """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol)."""
+        self.scoring.suspend()
+
     async def on_customers_recovered(self) -> None:
-        """Rebuild the stream clock and SLA index from the recovered table."""
+        """Drop customers of partitions now owned elsewhere; rebuild the stream clock and SLA index."""
         async with self.lock:
-            self.scoring.forget()
-            owned = [tp.partition for tp in self._assigned() if tp.topic == self.settings.topics.events]
+            owned = {tp.partition for tp in self._assigned() if tp.topic == self.settings.topics.events}
+            dropped = self.scoring.retain(owned)
             tickets = self.clock.rebuild(self.metrics.recount(self._states(), owned))
             self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
-        log.info("SLA index rebuilt after recovery: %d ticket(s) with a due time", tickets)
+        log.info("SLA index rebuilt after recovery: %d ticket(s) with a due time; %d customer(s) of partitions "
+                 "owned elsewhere dropped", tickets, dropped)
 
     def _states(self) -> Iterator[tuple[CustomerState, int]]:
-        store = self.customers.data
-        known = getattr(store, "_key_partition", {})  # memory store: filled by changelog recovery
+        known = self.scoring.key_partitions
         partitions = self.customers.partitions or self.settings.topics.partitions
-        for key, data in store.items():
+        for key, data in self.customers.data.items():
             partition = known.get(key)
             yield CustomerState.from_bytes(data), partition if partition is not None else key_partition(key, partitions)
 
@@ -179,5 +184,7 @@ class WorkerRuntime:
             "assigned_partitions": len(assigned),
             "stream_clock": self.clock.now if self.clock.now > 0 else None,
             "sla_index": len(self.clock),
+            "customers_stored": len(self.customers.data),
+            "owned_partitions": sorted(self.scoring.owned) if self.scoring.owned is not None else None,
             **self.counters.as_dict(),
         }

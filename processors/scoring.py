@@ -65,21 +65,44 @@ class ScoringProcessor:
     local store, which holds bytes so that 100,000 customers stay small in memory. The
     ``cache_size`` most recently changed customers are also kept as live objects, so a
     busy customer is not decoded again for every batch; the store stays the truth.
+
+    ``key_partitions`` maps each stored customer to its partition (faust's memory store
+    keeps that map for what it recovers; :meth:`save` adds what the worker writes), so
+    that :meth:`retain` can drop the customers of partitions this worker no longer owns.
+    ``owned`` limits the SLA sweep to the partitions this worker owns (``None``: all).
     """
 
     def __init__(self, engine: Engine, topics: OutputTopics, store: MutableMapping[bytes, bytes],
-                 clock: SlaClock, max_future_seconds: float, cache_size: int = 0) -> None:
+                 clock: SlaClock, max_future_seconds: float, cache_size: int = 0,
+                 key_partitions: MutableMapping[bytes, int] | None = None) -> None:
         self.engine = engine
         self.topics = topics
         self.store = store
         self.clock = clock
         self.max_future_seconds = max_future_seconds
         self.cache_size = cache_size
+        self.key_partitions: MutableMapping[bytes, int] = key_partitions if key_partitions is not None else {}
+        self.owned: frozenset[int] | None = None
         self._cache: dict[bytes, CustomerState] = {}
 
     def forget(self) -> None:
         """Drop the live objects (after a rebalance or recovery changed the store underneath)."""
         self._cache.clear()
+
+    def suspend(self) -> None:
+        """Partitions are being revoked: own nothing (no sweep) until :meth:`retain` says what is kept."""
+        self.owned = frozenset()
+        self._cache.clear()
+
+    def retain(self, owned: Iterable[int]) -> int:
+        """Own ``owned`` partitions only: drop every other customer from the store; returns how many."""
+        self.owned = frozenset(owned)
+        self._cache.clear()
+        gone = [key for key, partition in self.key_partitions.items() if partition not in self.owned]
+        for key in gone:
+            self.store.pop(key, None)
+            del self.key_partitions[key]
+        return len(gone)
 
     def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str) -> BatchStats:
         """Run one batch of faust messages (``key``, ``value``, ``topic``, ``partition``,
@@ -100,10 +123,14 @@ class ScoringProcessor:
     def sweep(self, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink, emitted_at: str,
               stats: BatchStats) -> None:
         """Breach the tickets of every customer whose due time the stream clock has passed."""
-        clock = self.clock.now
+        clock, owned = self.clock.now, self.owned
+        if owned is not None and not owned:
+            return  # a rebalance is under way: what this worker keeps is not known yet
         for customer_id in self.clock.pop_due():
-            key = customer_id.encode("utf-8")
-            loaded = self._load(key, touched, self.clock.partition_of(customer_id))
+            key, partition = customer_id.encode("utf-8"), self.clock.partition_of(customer_id)
+            if owned is not None and partition not in owned:
+                continue  # its partition moved to another worker, which sweeps it
+            loaded = self._load(key, touched, partition)
             if loaded is None:
                 continue
             result = self.engine.check_sla(loaded[0], clock)
@@ -114,10 +141,11 @@ class ScoringProcessor:
 
     def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
         """One store write, one changelog record and one score snapshot per changed customer."""
-        cache = self._cache
+        cache, partitions = self._cache, self.key_partitions
         for key, (customer, partition) in touched.items():
             data = compact(customer.to_bytes())
             self.store[key] = data
+            partitions[key] = partition
             if self.cache_size:
                 cache.pop(key, None)
                 cache[key] = customer  # most recent last

@@ -75,6 +75,12 @@ class WorkerProcess:
         return self.process.returncode
 
 
+def another_worker(settings: Settings, name: str = "2") -> Settings:
+    """The same worker group (app id, topics) with its own web port and data directory."""
+    return settings.model_copy(update={"worker": settings.worker.model_copy(
+        update={"web_port": _free_port(), "data_dir": f"{settings.worker.data_dir}-{name}"})})
+
+
 @pytest.fixture
 def worker_factory(config_file_factory: Callable[[Settings], Path], tmp_path: Path,
                    wait_for: Callable[..., Any]) -> Iterator[Callable[..., WorkerProcess]]:

@@ -6,6 +6,7 @@ from collections import Counter
 import orjson
 import pytest
 
+from .conftest import another_worker
 from .helpers import alert_key, consumed_everything, expected_run, lagging, last_scores
 from .scenario import BAD_RECORDS, scripted
 
@@ -139,11 +140,7 @@ def test_a_second_worker_joining_mid_stream_loses_no_alert(settings_factory, pro
     expected = expected_run(settings, records)
     first = worker_factory(settings)
     produce(settings.topics.events, records[: len(records) // 2])
-    from .conftest import _free_port  # noqa: PLC0415 - a second web port for the second worker
-
-    second_settings = settings.model_copy(update={"worker": settings.worker.model_copy(
-        update={"web_port": _free_port(), "data_dir": settings.worker.data_dir + "-2"})})
-    second = worker_factory(second_settings, ready_timeout=120)
+    second = worker_factory(another_worker(settings), ready_timeout=120)
     produce(settings.topics.events, records[len(records) // 2:])
     _wait_until_consumed(wait_for, first, [settings.topics.events, f"{settings.worker.app_id}-contacts"])
     assert (first.health() or {}).get("assigned_partitions") and (second.health() or {}).get("assigned_partitions")

@@ -9,7 +9,7 @@ import pytest
 from cxpulse.processors.clock import SlaClock
 from cxpulse.processors.engine import CustomerState, Engine
 from cxpulse.processors.records import compact
-from cxpulse.processors.scoring import KEY_MISMATCH, OutputTopics, ScoringProcessor
+from cxpulse.processors.scoring import KEY_MISMATCH, BatchStats, OutputTopics, ScoringProcessor
 from cxpulse.processors.writer import key_partition
 
 from .conftest import HOUR, T0, ListSink
@@ -110,6 +110,27 @@ def test_the_stream_clock_breaches_a_silent_customers_ticket(events):
     assert [a["customer_id"] for a in breaches] == ["C-1"]
     assert datetime.fromisoformat(breaches[0]["triggered_at"]) == T0 + timedelta(hours=1)  # the due time
     assert sorted(r[1] for r in _on(state, "changelog")) == [b"C-1", b"C-2"]
+
+
+def test_customers_of_partitions_owned_elsewhere_are_dropped_and_never_swept(events):
+    batches = Batches(cache_size=10)
+    opened = [batches.of(events.ticket(0, f"T-{p}", customer=f"C-{p}", due=HOUR), partition=p) for p in (0, 1, 2)]
+    batches.run(opened)
+    assert batches.processor.retain({1, 2}) == 1  # partition 0 moved to another worker
+    assert sorted(batches.store) == [b"C-1", b"C-2"] and sorted(batches.processor.key_partitions) == [b"C-1", b"C-2"]
+
+    batches.processor.suspend()  # a rebalance begins: nothing is swept, even what is still stored
+    stats = BatchStats()
+    batches.processor.clock.advance((T0 + timedelta(hours=2)).timestamp())
+    effects = ListSink()
+    batches.processor.sweep({}, effects, "2025-03-03T11:00:00+00:00", stats)
+    assert (stats.alerts, effects.records) == (0, [])
+
+    batches.processor.retain({1})
+    _, effects, state = batches.run([batches.of(events.call(3 * HOUR, customer="C-1"), partition=1)])
+    breached = {orjson.loads(r[2])["customer_id"] for r in _on(effects, "alerts") if b"sla_breach" in r[2]}
+    assert breached == {"C-1"}  # C-0 and C-2 live on partitions owned elsewhere
+    assert sorted(r[1] for r in _on(state, "changelog")) == [b"C-1"]
 
 
 def test_the_live_state_cache_changes_no_output(events):
