@@ -45,7 +45,8 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
 
     async def _deliver_all(self, records: Any) -> None:
         callback, suspended = self.callback, self.suspend_flow.is_set
-        sinks = getattr(self.app, "direct_sinks", None)
+        app = self.app
+        sinks = getattr(app, "direct_sinks", None)
         read_offset = self._read_offset
         since_yield = 0
         async for tp, message in records:
@@ -69,6 +70,13 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
                 await self.wait_first(callback(message), self.suspend_flow.wait())
             else:
                 await callback(message)
+            if message.generation_id != app.consumer_generation_id:
+                # A whole rebalance happened while this record was handed over (a full
+                # queue waits for the flow to resume): faust has sought the partitions back
+                # to their committed offsets and set the read offsets to match. Recording
+                # this record's offset now would make the records between the committed
+                # offset and it look delivered: skipped, never acked, the commit stuck there.
+                return
             read_offset[tp] = offset
 
 
