@@ -1,57 +1,89 @@
-"""The worker's stream clock and SLA index.
+"""The worker's stream clocks and SLA index: one clock per partition of ``cx.events``.
 
-The stream clock is the largest ``occurred_at`` this worker has seen (event time, never
-the wall clock). Tickets with a due time go into the engine's :class:`SlaIndex`; when
-the clock passes a due time, that customer is checked with ``Engine.check_sla``. The
-index is rebuilt from the table after partitions are assigned and recovered.
+Each partition's clock is the largest ``occurred_at`` this worker has read from it (event
+time); a customer's tickets breach when the clock of the customer's partition passes
+their due time, so a partition read ahead of another (a backlog, a fast backfill) never
+breaches a ticket whose on-time resolution is still unread on a slower one. A partition
+with no record for ``engine.partition_idle_seconds`` of wall time is idle and follows the
+overall clock (the largest ``occurred_at`` of every partition), so a quiet partition's
+tickets still breach. The rules are the engine's (:class:`PartitionClocks`); this class
+adds the wall clock and the marks sent to the incident agent. Rebuilt from the table
+after partitions are assigned and recovered.
 """
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
-from cxpulse.processors.engine import CustomerState, SlaIndex
-from cxpulse.processors.engine.state import NEVER
+from cxpulse.processors.engine import CustomerState, PartitionClocks
 
 __all__ = ["SlaClock"]
 
 
 class SlaClock:
-    """Stream clock + SLA index + the partition each indexed customer lives on."""
+    """Partition clocks + SLA index, with ``wall`` (monotonic seconds) deciding idleness."""
 
-    def __init__(self) -> None:
-        self.now = NEVER
-        self._index = SlaIndex()
-        self._partitions: dict[str, int] = {}
+    def __init__(self, idle_seconds: float = 30.0, wall: Callable[[], float] = time.monotonic) -> None:
+        self.idle_seconds = idle_seconds
+        self.wall = wall
+        self.clocks = PartitionClocks(idle_seconds)
+        self._sent: dict | None = None
 
-    def advance(self, moment: float) -> None:
-        """Move the clock forward to ``moment`` (event time); it never goes back."""
-        if moment > self.now:
-            self.now = moment
+    @property
+    def now(self) -> float:
+        """The overall clock: the largest ``occurred_at`` read from any partition."""
+        return self.clocks.overall
+
+    def hear(self, partition: int, now: float) -> None:
+        """A valid record of ``partition`` was read at wall time ``now``."""
+        self.clocks.hear(partition, now)
+
+    def observe(self, partition: int, moment: float) -> None:
+        """Move ``partition``'s clock forward to ``moment`` (event time); it never goes back."""
+        self.clocks.observe(partition, moment)
 
     def note_due(self, due_at: float, customer_id: str, ticket_id: str, partition: int) -> None:
         """Remember that ``ticket_id`` of ``customer_id`` (on ``partition``) falls due at ``due_at``."""
-        self._index.push(due_at, customer_id, ticket_id)
-        self._partitions[customer_id] = partition
+        self.clocks.note_due(partition, due_at, customer_id, ticket_id)
 
-    def pop_due(self) -> list[str]:
-        """Customers with an entry due before the clock (each once); their entries are removed."""
-        due = self._index.next_due()
-        if due is None or due >= self.now:
-            return []
-        return self._index.pop_due(self.now)
+    def due(self, partition: int) -> bool:
+        """Whether a ticket on ``partition`` may be due before the partition's clock."""
+        return self.clocks.due(partition)
 
-    def partition_of(self, customer_id: str) -> int | None:
-        """The partition a customer in the index lives on."""
-        return self._partitions.get(customer_id)
+    def pop_due(self, partition: int) -> tuple[float, list[str]]:
+        """``(clock, customers)`` of ``partition`` with an entry due before its clock; entries removed."""
+        return self.clocks.pop_due(partition)
 
-    def rebuild(self, states: Iterable[tuple[CustomerState, int]]) -> int:
-        """Start over from the table's states (after recovery); returns the tickets indexed."""
-        self._index = SlaIndex()
-        self._partitions = {}
+    def refresh(self) -> list[int]:
+        """Mark partitions silent for the idle period idle (wall time); returns every partition."""
+        self.clocks.refresh(self.wall())
+        return list(self.clocks.partitions())
+
+    def marks(self) -> dict[int, float] | None:
+        """Each partition's clock for the incident watermark (``INF`` when idle), when it
+        changed since the last call; ``None`` when nothing changed."""
+        effective = self.clocks.effective()
+        if effective == self._sent:
+            return None
+        self._sent = effective
+        return effective
+
+    def rebuild(self, states: Iterable[tuple[CustomerState, int]], owned: Iterable[int] = ()) -> int:
+        """Start over from the table's states (after recovery); returns the tickets indexed.
+
+        Every owned partition counts as heard of now: it goes idle only after the idle period.
+        """
+        self.clocks = PartitionClocks(self.idle_seconds)
+        self._sent = None
+        now = self.wall()
+        for partition in owned:
+            self.clocks.add(partition, now)
         for state, partition in states:
-            self.advance(state.ref)
+            self.clocks.add(partition, now)
+            self.clocks.observe(partition, state.ref)
             for due_at, ticket_id in state.due_tickets():
-                self.note_due(due_at, state.customer_id, ticket_id, partition)
-        return len(self._index)
+                self.clocks.note_due(partition, due_at, state.customer_id, ticket_id)
+        return len(self.clocks)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self.clocks)
+

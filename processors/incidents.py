@@ -1,54 +1,125 @@
-"""One batch of contacts (repartitioned by service type) through the incident engine.
+"""One batch of the contacts topic (repartitioned by service type) through the incident engine.
 
 The ``detect_incidents`` agent reads the internal contacts topic, which the
 ``score_events`` agent writes keyed by service type, so one worker sees every contact of
 a service type and the per-customer path never waits for this count.
+
+Besides contacts, every scoring worker writes *marks* to every contacts partition: its
+partition clocks of ``cx.events`` (``null`` for an idle partition), after the contacts it
+wrote before them. A contacts partition's watermark is the smallest clock over every
+partition of ``cx.events`` (a partition not reported yet holds it back; idle ones do not):
+when a mark is read, every contact with a time before that watermark (less the late
+tolerance) has been read from this contacts partition too, so the incident windows there
+are decided exactly as the replay's :class:`EngineDriver` decides them.
 """
 
 from collections.abc import Iterable, MutableMapping
+from math import inf
 from typing import Any
 
 from cxpulse.processors.engine import IncidentEngine, IncidentState
+from cxpulse.processors.engine.state import NEVER
 
-from .records import Sink, alert_record, compact, contact_from_bytes
+from .records import Sink, alert_record, compact, contact_from_bytes, mark_from_bytes
+from .writer import key_partition
 
 __all__ = ["IncidentProcessor"]
 
 
 class IncidentProcessor:
-    """``store`` maps service type (bytes) to ``IncidentState.to_bytes()``."""
+    """``store`` maps service type (bytes) to ``IncidentState.to_bytes()``.
+
+    ``partitions`` is the contacts topic's partition count (to know which contacts
+    partition a stored service type lives on).
+    """
 
     def __init__(self, engine: IncidentEngine, store: MutableMapping[bytes, bytes], alerts_topic: str,
-                 changelog_topic: str) -> None:
+                 changelog_topic: str, partitions: int = 1) -> None:
         self.engine = engine
         self.store = store
         self.alerts_topic = alerts_topic
         self.changelog_topic = changelog_topic
+        self.partitions = partitions
+        self.marks: dict[int, dict[int, float]] = {}  # contacts partition -> source partition -> clock
+        self.sources: dict[int, int | None] = {}  # contacts partition -> partition count of cx.events
+        self._decided: dict[int, float] = {}  # contacts partition -> watermark last applied
+        self._partition_of: dict[bytes, int] = {}
+
+    def watermark(self, partition: int) -> float:
+        """The watermark of a contacts partition, from the marks read on it."""
+        marks = self.marks.get(partition)
+        if not marks:
+            return NEVER
+        count = self.sources.get(partition)
+        sources = range(count) if count else marks.keys()
+        return min((marks.get(p, NEVER) for p in sources), default=inf)
 
     def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str,
                 raised_alerts: list | None = None) -> int:
-        """Step every contact; queue incident alerts on ``effects``, new states on ``state``.
-
-        Returns the number of alerts raised; they are also appended to ``raised_alerts``.
-        """
+        """Add every contact, apply every mark; queue incident alerts on ``effects``, new
+        states on ``state``. Returns the number of alerts raised (also appended to ``raised_alerts``)."""
         touched: dict[bytes, tuple[IncidentState, int]] = {}
-        raised = 0
+        alerts: list = []
         for message in messages:
+            mark = mark_from_bytes(message.value)
+            if mark is not None:
+                self._mark(message.partition, *mark)
+                alerts += self._decide(message.partition, touched)
+                continue
             contact = contact_from_bytes(message.value)
             key = contact.service_type.encode("utf-8")
-            current = touched.get(key)
-            if current is None:
-                data = self.store.get(key)
-                current = (None if data is None else IncidentState.from_bytes(data), message.partition)
-            new_state, alerts = self.engine.step(current[0], contact)
+            current = self._load(key, touched, message.partition)
+            new_state, found = self.engine.add(current[0], contact)
             touched[key] = (new_state, message.partition)
-            for alert in alerts:
-                effects.add(self.alerts_topic, *alert_record(alert, emitted_at))
-            raised += len(alerts)
-            if alerts and raised_alerts is not None:
-                raised_alerts.extend(alerts)
+            alerts += found
+        for alert in alerts:
+            effects.add(self.alerts_topic, *alert_record(alert, emitted_at))
+        if alerts and raised_alerts is not None:
+            raised_alerts.extend(alerts)
         for key, (incident, partition) in touched.items():
             data = compact(incident.to_bytes())
             self.store[key] = data
             state.add(self.changelog_topic, key, data, partition)
-        return raised
+        return len(alerts)
+
+    def _mark(self, partition: int, clocks: dict[int, float], sources: int | None) -> None:
+        self.marks.setdefault(partition, {}).update(clocks)
+        if sources:
+            self.sources[partition] = sources
+
+    def _decide(self, partition: int, touched: dict[bytes, tuple[IncidentState, int]]) -> list:
+        """Decide the windows of every service type on ``partition`` up to its watermark."""
+        watermark = self.watermark(partition)
+        if watermark <= self._decided.get(partition, NEVER):
+            return []
+        self._decided[partition] = watermark
+        found: list = []
+        for key in self._keys(partition, touched):
+            current = self._load(key, touched, partition)
+            if current[0] is None:
+                continue
+            incident = current[0]
+            before = (incident.done, len(incident.contacts), incident.last_fire)
+            alerts = self.engine.advance(incident, watermark)
+            if alerts or before != (incident.done, len(incident.contacts), incident.last_fire):
+                touched[key] = (incident, partition)
+            found += alerts
+        return found
+
+    def _keys(self, partition: int, touched: dict[bytes, tuple[IncidentState, int]]) -> list[bytes]:
+        keys = [key for key in self.store.keys() if self._partition(key) == partition]
+        return keys + [key for key, (_, p) in touched.items() if p == partition and key not in self.store]
+
+    def _partition(self, key: bytes) -> int:
+        partition = self._partition_of.get(key)
+        if partition is None:
+            partition = self._partition_of[key] = key_partition(key, self.partitions)
+        return partition
+
+    def _load(self, key: bytes, touched: dict, partition: int) -> tuple[IncidentState | None, int]:
+        current = touched.get(key)
+        if current is not None:
+            return current
+        self._partition_of[key] = partition
+        data = self.store.get(key)
+        return (None if data is None else IncidentState.from_bytes(data)), partition

@@ -8,8 +8,8 @@ import orjson
 from cxpulse.processors.engine import Contact, CustomerState, Engine
 from cxpulse.schemas import Alert, dead_letter
 
-__all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_record", "dead_letter_record", "now_rfc3339",
-           "snapshot_record"]  # fmt: skip
+__all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_record", "dead_letter_record", "mark_from_bytes",
+           "mark_record", "now_rfc3339", "snapshot_record"]  # fmt: skip
 
 
 class Sink(Protocol):
@@ -54,6 +54,21 @@ def contact_from_bytes(value: bytes) -> Contact:
     """The inverse of :func:`contact_record`'s value."""
     service_type, customer_id, occurred_at, event_id = orjson.loads(value)
     return Contact(service_type, customer_id, float(occurred_at), event_id)
+
+
+def mark_record(clocks: dict[int, float], partitions: int | None) -> bytes:
+    """A *mark* on the contacts topic: the sending worker's partition clocks (``null`` = idle)
+    after the contacts it wrote before it, and the partition count of ``cx.events``."""
+    rows = [[p, None if c == float("inf") else c] for p, c in sorted(clocks.items())]
+    return orjson.dumps({"clocks": rows, "partitions": partitions})
+
+
+def mark_from_bytes(value: bytes) -> tuple[dict[int, float], int | None] | None:
+    """``(clocks, partition count)`` of a mark (idle partitions at ``inf``); ``None`` for a contact."""
+    if value[:1] != b"{":
+        return None
+    mark = orjson.loads(value)
+    return {int(p): float("inf") if c is None else float(c) for p, c in mark["clocks"]}, mark.get("partitions")
 
 
 def dead_letter_record(reason: str, message: Any) -> bytes:

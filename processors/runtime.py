@@ -58,7 +58,7 @@ class WorkerRuntime:
         self.incidents = incidents
         self.contacts_topic = contacts_topic
         self.engine = Engine(settings.engine)
-        self.clock = SlaClock()
+        self.clock = SlaClock(settings.engine.partition_idle_seconds)
         self.counters = WorkerCounters()
         self._partition_counts: dict[str, int] = {}
         self.registry = registry if registry is not None else worker_registry()
@@ -76,12 +76,14 @@ class WorkerRuntime:
                              contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name())
         store = self.customers.data
         return ScoringProcessor(self.engine, names, store, self.clock, self.settings.validation.max_future_seconds,
-                                self.settings.worker.state_cache, getattr(store, "_key_partition", None))
+                                self.settings.worker.state_cache, getattr(store, "_key_partition", None),
+                                source_partitions=topics.partitions, contacts_partitions=topics.partitions)
 
     @cached_property
     def incident_processor(self) -> IncidentProcessor:
         return IncidentProcessor(IncidentEngine(self.settings.engine), self.incidents.data,
-                                 self.settings.topics.alerts, self.incidents.changelog_topic.get_topic_name())
+                                 self.settings.topics.alerts, self.incidents.changelog_topic.get_topic_name(),
+                                 self.settings.topics.partitions)
 
     def writer(self) -> BatchWriter:
         return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts)
@@ -154,7 +156,7 @@ class WorkerRuntime:
         async with self.lock:
             owned = {tp.partition for tp in self._assigned() if tp.topic == self.settings.topics.events}
             dropped = self.scoring.retain(owned)
-            tickets = self.clock.rebuild(self.metrics.recount(self._states(), owned))
+            tickets = self.clock.rebuild(self.metrics.recount(self._states(), owned), owned)
             self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
         log.info("SLA index rebuilt after recovery: %d ticket(s) with a due time; %d customer(s) of partitions "
                  "owned elsewhere dropped", tickets, dropped)

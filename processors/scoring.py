@@ -6,10 +6,14 @@ Per batch, and in this order:
    future-timestamp rule is the Kafka record's timestamp, so a replay of the same
    records gives the same verdict); an invalid one becomes a dead letter;
 2. valid events step their customer's state (duplicates change nothing);
-3. the stream clock (largest ``occurred_at`` seen) sweeps customers with overdue tickets;
-4. alerts, dead letters and contacts for the incident agent go to ``effects``; then, per
-   changed customer, one new state for the table (store + changelog) and one score
-   snapshot go to ``state``.
+3. after each event, the clock of its partition (largest ``occurred_at`` read from that
+   partition) sweeps that partition's customers with overdue tickets, exactly where
+   ``EngineDriver`` does; at the end of the batch, idle partitions follow the overall
+   clock (``clock.py``);
+4. alerts, dead letters, contacts for the incident agent and, when the partition clocks
+   changed, one *mark* per contacts partition (the clocks, for the incident watermark) go
+   to ``effects``; then, per changed customer, one new state for the table (store +
+   changelog) and one score snapshot go to ``state``.
 
 The caller delivers ``effects`` before it sends ``state``: the changelog never says an
 event was seen while that event's alert could still be lost (see docs/reliability.md).
@@ -23,7 +27,7 @@ from cxpulse.processors.engine import CustomerState, Engine, StepResult
 from cxpulse.schemas import InvalidEvent, parse_event
 
 from .clock import SlaClock
-from .records import Sink, alert_record, compact, contact_record, dead_letter_record, snapshot_record
+from .records import Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record
 
 __all__ = ["BatchStats", "OutputTopics", "ScoringProcessor"]
 
@@ -70,11 +74,14 @@ class ScoringProcessor:
     keeps that map for what it recovers; :meth:`save` adds what the worker writes), so
     that :meth:`retain` can drop the customers of partitions this worker no longer owns.
     ``owned`` limits the SLA sweep to the partitions this worker owns (``None``: all).
+    ``source_partitions`` (the partition count of ``cx.events``) and ``contacts_partitions``
+    go into the marks for the incident agent.
     """
 
     def __init__(self, engine: Engine, topics: OutputTopics, store: MutableMapping[bytes, bytes],
                  clock: SlaClock, max_future_seconds: float, cache_size: int = 0,
-                 key_partitions: MutableMapping[bytes, int] | None = None) -> None:
+                 key_partitions: MutableMapping[bytes, int] | None = None, *,
+                 source_partitions: int | None = None, contacts_partitions: int = 1) -> None:
         self.engine = engine
         self.topics = topics
         self.store = store
@@ -83,6 +90,8 @@ class ScoringProcessor:
         self.cache_size = cache_size
         self.key_partitions: MutableMapping[bytes, int] = key_partitions if key_partitions is not None else {}
         self.owned: frozenset[int] | None = None
+        self.source_partitions = source_partitions
+        self.contacts_partitions = contacts_partitions
         self._cache: dict[bytes, CustomerState] = {}
 
     def forget(self) -> None:
@@ -109,11 +118,14 @@ class ScoringProcessor:
         ``offset``, ``timestamp``); queue its records on ``effects`` and ``state``."""
         stats = BatchStats()
         touched: dict[bytes, tuple[CustomerState, int]] = {}
+        now, clock = self.clock.wall(), self.clock
         for message in messages:
             stats.events += 1
-            result = self._step(message, touched, effects, stats)
+            result = self._step(message, touched, effects, stats, now)
             if result is not None:
                 self._emit(result, message.key, effects, emitted_at, stats)
+                if clock.due(message.partition):
+                    self._sweep_partition(message.partition, touched, effects, emitted_at, stats)
         self.sweep(touched, effects, emitted_at, stats)
         self.save(touched, state)
         stats.customers = len(touched)
@@ -122,14 +134,30 @@ class ScoringProcessor:
 
     def sweep(self, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink, emitted_at: str,
               stats: BatchStats) -> None:
-        """Breach the tickets of every customer whose due time the stream clock has passed."""
-        clock, owned = self.clock.now, self.owned
+        """Breach overdue tickets on every owned partition (idle ones by the overall clock),
+        then send the partition clocks to the incident agent when they changed."""
+        owned = self.owned
         if owned is not None and not owned:
             return  # a rebalance is under way: what this worker keeps is not known yet
-        for customer_id in self.clock.pop_due():
-            key, partition = customer_id.encode("utf-8"), self.clock.partition_of(customer_id)
+        for partition in self.clock.refresh():
             if owned is not None and partition not in owned:
-                continue  # its partition moved to another worker, which sweeps it
+                continue  # moved to another worker, which sweeps it
+            if self.clock.due(partition):
+                self._sweep_partition(partition, touched, effects, emitted_at, stats)
+        marks = self.clock.marks()
+        if marks is not None:
+            if owned is not None:
+                marks = {p: c for p, c in marks.items() if p in owned}
+            value = mark_record(marks, self.source_partitions)
+            for partition in range(self.contacts_partitions):
+                effects.add(self.topics.contacts, None, value, partition)
+
+    def _sweep_partition(self, partition: int, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink,
+                         emitted_at: str, stats: BatchStats) -> None:
+        """Breach the tickets of ``partition``'s customers whose due time its clock has passed."""
+        clock, due = self.clock.pop_due(partition)
+        for customer_id in due:
+            key = customer_id.encode("utf-8")
             loaded = self._load(key, touched, partition)
             if loaded is None:
                 continue
@@ -154,7 +182,7 @@ class ScoringProcessor:
             state.add(self.topics.changelog, key, data, partition)
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
 
-    def _step(self, message: Any, touched: dict, effects: Sink, stats: BatchStats) -> StepResult | None:
+    def _step(self, message: Any, touched: dict, effects: Sink, stats: BatchStats, now: float) -> StepResult | None:
         try:
             event = parse_event(message.value if message.value is not None else b"",
                                 now=message.timestamp, max_future_seconds=self.max_future_seconds)
@@ -163,6 +191,7 @@ class ScoringProcessor:
         key = message.key
         if key is None or key != event.customer_id.encode("utf-8"):
             return self._reject(KEY_MISMATCH, message, effects, stats)
+        self.clock.hear(message.partition, now)
         loaded = self._load(key, touched, message.partition)
         result = self.engine.step(None if loaded is None else loaded[0], event)
         stats.observed.append((message.timestamp, event, result))
@@ -172,7 +201,7 @@ class ScoringProcessor:
         touched[key] = (result.state, message.partition)
         for due_at, ticket_id in result.due:
             self.clock.note_due(due_at, event.customer_id, ticket_id, message.partition)
-        self.clock.advance(result.at)
+        self.clock.observe(message.partition, result.at)
         return result
 
     def _reject(self, reason: str, message: Any, effects: Sink, stats: BatchStats) -> None:

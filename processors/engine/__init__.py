@@ -5,9 +5,11 @@ rule, signal and setting.
 """
 
 from .alerting import alert_id
+from .clocks import INF, PartitionClocks
 from .driver import EngineDriver, StepHook
 from .engine import Engine
 from .incident import IncidentEngine, IncidentState
+from .partitioner import key_partition
 from .results import Contact, StepResult
 from .settings import EngineSettings, Weights
 from .sla import SlaIndex
@@ -21,6 +23,8 @@ __all__ = [
     "EngineSettings",
     "IncidentEngine",
     "IncidentState",
+    "INF",
+    "PartitionClocks",
     "SlaIndex",
     "StateError",
     "StepHook",
@@ -28,4 +32,5 @@ __all__ = [
     "Ticket",
     "Weights",
     "alert_id",
+    "key_partition",
 ]

@@ -66,6 +66,14 @@ class EngineSettings(BaseModel):
     incident_window_seconds: float = Field(15 * 60, gt=0)
     incident_customers: int = Field(25, ge=2)
     incident_cooldown_seconds: float = Field(HOUR, ge=0)
+    # A contact read up to this long after its partition's clock passed its time still
+    # counts in every window; incident alerts wait this long behind the watermark.
+    incident_late_tolerance_seconds: float = Field(60.0, ge=0)
+    incident_max_contacts: int = Field(2000, ge=4)  # per service type, undecided windows
+
+    # A partition with no record for this long (wall time in the worker, record time in a
+    # replay) follows the overall stream clock and no longer holds back the watermark.
+    partition_idle_seconds: float = Field(30.0, gt=0)
 
     cooldown_seconds: float = Field(DAY, ge=0)
 
@@ -91,4 +99,6 @@ class EngineSettings(BaseModel):
             raise ValueError("critical_below must not exceed healthy_at_or_above")
         if self.max_window_events < max(self.repeat_critical_at, self.sensitive_at):
             raise ValueError("max_window_events must hold repeat_critical_at and sensitive_at events")
+        if self.incident_max_contacts < 2 * self.incident_customers:
+            raise ValueError("incident_max_contacts must be at least twice incident_customers")
         return self

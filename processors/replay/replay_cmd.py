@@ -103,7 +103,8 @@ def _replay(settings: Settings, request: ReplayRequest, engine) -> tuple[ReplayR
             output = None if request.out is None else OutputDir(request.out, topic)
             streams = opened.streams if range_start is None else [range_start.track(s) for s in opened.streams]
             replayer = Replayer(engine, settings.validation.max_future_seconds, customer=request.customer,
-                                range_start=range_start, on_invalid=None if output is None else output.invalid)
+                                range_start=range_start, on_invalid=None if output is None else output.invalid,
+                                partitions=opened.partitions or settings.topics.partitions)
             progress.total(opened.total)
             with stop_on_signals(replayer):
                 result = replayer.run(merge_partitions(streams), tick=progress.counted)

@@ -1,7 +1,8 @@
 """The replay loop: records in, the live worker's verdicts, the engine, alerts and states out.
 
 :class:`Replayer` feeds valid events through one :class:`EngineDriver` in the order the
-source gives them. Records before the range (``--warmup``) rebuild state; only alerts
+source gives them, with their partition and record time (the driver keeps one stream clock
+per partition and finds idle partitions by record time, as the worker does by wall time). Records before the range (``--warmup``) rebuild state; only alerts
 caused by records in the range are reported. ``stop()`` (Ctrl-C) ends the loop between
 two records, so every customer's state is whole and the partial report is consistent.
 """
@@ -63,8 +64,9 @@ class Replayer:
     def __init__(self, settings: EngineSettings, max_future_seconds: float, *, customer: str | None = None,
                  range_start: RangeStart | None = None,
                  on_invalid: Callable[[SourceRecord, str], None] | None = None,
-                 on_step: StepHook | None = None) -> None:
-        self.driver = EngineDriver(settings, on_step=on_step, keep_alerts=False)
+                 on_step: StepHook | None = None, partitions: int | None = None) -> None:
+        # Records without a partition (plain event files) go where Kafka's partitioner puts their key.
+        self.driver = EngineDriver(settings, on_step=on_step, keep_alerts=False, partitions=partitions)
         self.max_future_seconds = max_future_seconds
         self.customer = customer
         self.key = None if customer is None else customer.encode("utf-8")
@@ -116,20 +118,21 @@ class Replayer:
                 if customer is not None and event.customer_id != customer:
                     counts.skipped += 1
                     continue
+                ts = record.timestamp
+                received = None if ts is None else ts / 1000.0
                 if not in_range:
                     counts.warmup += 1
                     before = driver.duplicates
-                    feed(event)
+                    feed(event, record.partition, received)
                     warm_duplicates += driver.duplicates - before
                     continue
                 valid += 1
-                ts = record.timestamp
                 if ts is not None:
                     if low is None or ts < low:
                         low = ts
                     if high is None or ts > high:
                         high = ts
-                caused = feed(event)
+                caused = feed(event, record.partition, received)
                 if caused:
                     alerts += caused
             if tick is not None:

@@ -2,8 +2,10 @@
 
 The customer's whole history is replayed (their state depends on all of it); the rows
 shown can then be narrowed to a time window. Records of other customers on the same
-partition are not scored, but their event times move the stream clock, so an SLA breach
-the live worker found by its clock shows up here too, where the clock passed the due time.
+partition are not scored, but their event times move the partition's stream clock, so an
+SLA breach the live worker found by that clock shows up here too, where it passed the due
+time. (An idle partition following the overall clock is not reproduced: that needs every
+partition.)
 """
 
 from collections.abc import Iterable
@@ -117,7 +119,7 @@ class TimelineBuilder:
         """Another customer's event moved the stream clock: breach what fell due before it."""
         if moment <= self.driver.clock:
             return
-        found = [a for a in self.driver.finish(moment) if a.customer_id == self.customer_id]
+        found = [a for a in self.driver.advance(moment) if a.customer_id == self.customer_id]
         if found:  # the score and band right after the breaches, as the alerts carry them
             rows.append(TimelineRow("clock", min(a.triggered_at for a in found), signals=("sla_breach",),
                                     score=found[-1].score, band=found[-1].risk_band, alerts=found))

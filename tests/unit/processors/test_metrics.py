@@ -165,7 +165,8 @@ def test_event_time_lag_and_latency_histograms(metrics_pipeline_factory, events)
 def test_incident_alerts_are_counted(metrics_pipeline_factory, events):
     settings = EngineSettings(incident_customers=3)
     pipeline = metrics_pipeline_factory(engine=settings)
-    pipeline.batch([events.call(i * 60, customer=f"O-{i}", service_type="outage") for i in range(3)])
+    pipeline.batch([events.call(i * 60, customer=f"O-{i}", service_type="outage") for i in range(3)]
+                   + [events.call(200, customer="B-1", service_type="billing")])  # the watermark passes 120 s + 60 s
 
     assert pipeline.detect_incidents() == 1
     assert pipeline.value("cxpulse_alerts_total", rule="incident", severity="critical", service_type="outage",

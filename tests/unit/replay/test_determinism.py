@@ -85,11 +85,11 @@ def test_replay_equals_the_live_worker_with_other_settings(values):
     assert by_id(alerts) == by_id(live.alerts()) and scores == live.scores()
 
 
-def test_the_edge_a_worker_clock_that_runs_ahead_of_a_partition():
-    """The stream clock is the largest event time seen. A worker catching up on one partition
-    while another lags may pass a ticket's due time before it reads the event that resolved
-    the ticket in time: it breaches, then withdraws the breach when the resolution arrives. A
-    replay reading partitions side by side by record time does not see that breach."""
+def test_a_worker_reading_one_partition_far_ahead_breaches_nothing_the_replay_does_not():
+    """Each partition has its own clock. A worker catching up on one partition while another
+    lags passes a ticket's due time on the fast partition only: the ticket on the slow one
+    is checked against its own partition's clock, so its on-time resolution is read first.
+    (With one clock over every partition, the worker breached it and withdrew the breach.)"""
     def event(eid, customer, hour, **fields):
         body = {"event_id": eid, "customer_id": customer, "occurred_at": f"2025-03-04T{hour:02d}:00:00Z",
                 "channel": "web", "service_type": "billing", **fields}
@@ -104,13 +104,10 @@ def test_the_edge_a_worker_clock_that_runs_ahead_of_a_partition():
     parts = [[SourceRecord(0, 0, written + 1, *opened), SourceRecord(0, 1, written + 2, *resolved)],
              [SourceRecord(1, 0, written + 3, *later)]]
     live = LiveModel()
-    live.batch([parts[0][0], parts[1][0]])  # partition 1 arrives first; the clock passes 12:00
+    live.batch([parts[0][0], parts[1][0]])  # partition 1 arrives first; its clock passes 12:00
     live.batch([parts[0][1]])
 
     _, alerts, scores, _ = replay(parts)
 
-    assert [(a["rule"], a["status"]) for a in live.alerts()] == [("sla_breach", "firing"), ("sla_breach", "resolved")]
-    assert "on time" in live.alerts()[1]["summary"]
-    assert alerts == []  # the withdrawn pair is the difference
-    final = [{k: s[k] for k in ("score", "risk_band", "open_tickets")} for s in (scores["C-A"], live.scores()["C-A"])]
-    assert final[0] == final[1]  # (the live state's updated_at stays at the withdrawn breach's due time)
+    assert live.alerts() == alerts == []
+    assert live.scores()["C-A"] == scores["C-A"]
