@@ -24,14 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cxpulse.processors.engine import CustomerState, Engine, StepResult
-from cxpulse.schemas import InvalidEvent, parse_event
 
 from .clock import SlaClock
 from .records import Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record
+from .validation import KEY_MISMATCH, validate_record
 
-__all__ = ["BatchStats", "OutputTopics", "ScoringProcessor"]
-
-KEY_MISMATCH = "key: the record key must be the event's customer_id (UTF-8), so one customer's events share a partition"
+__all__ = ["KEY_MISMATCH", "BatchStats", "OutputTopics", "ScoringProcessor"]
 
 
 @dataclass(frozen=True)
@@ -183,14 +181,10 @@ class ScoringProcessor:
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
 
     def _step(self, message: Any, touched: dict, effects: Sink, stats: BatchStats, now: float) -> StepResult | None:
-        try:
-            event = parse_event(message.value if message.value is not None else b"",
-                                now=message.timestamp, max_future_seconds=self.max_future_seconds)
-        except InvalidEvent as exc:
-            return self._reject(exc.reason, message, effects, stats)
         key = message.key
-        if key is None or key != event.customer_id.encode("utf-8"):
-            return self._reject(KEY_MISMATCH, message, effects, stats)
+        event = validate_record(key, message.value, message.timestamp, self.max_future_seconds)
+        if isinstance(event, str):
+            return self._reject(event, message, effects, stats)
         self.clock.hear(message.partition, now)
         loaded = self._load(key, touched, message.partition)
         result = self.engine.step(None if loaded is None else loaded[0], event)
