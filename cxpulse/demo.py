@@ -52,11 +52,12 @@ class Demo:
         self.console = console
         env = {"CXPULSE_CONFIG": str(options.config.resolve())} if options.config else {}
         self.children = Children(options.run_dir / "logs", env)
-        self.alerts: list[dict[str, Any]] = []
+        self.shown = 0  # alerts seen on the live feed
         self._inbox: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.web_ports = [settings.worker.web_port + i for i in range(options.workers)]
         self.ops_urls: dict[str, str] = {}
+        self.started_ms = int(time.time() * 1000)
 
     # -- steps ---------------------------------------------------------------------
 
@@ -132,23 +133,32 @@ class Demo:
             self._show_alerts(timeout=0.5)
             self._check_workers()
             if time.monotonic() - last_status > 10:
-                self.console.print(f"[dim]… {self._processed()} events processed, {len(self.alerts)} alerts[/]")
+                self.console.print(f"[dim]… {self._processed()} events processed, {self.shown} alerts[/]")
                 last_status = time.monotonic()
         if simulator.process.returncode != 0:
             raise CxpulseError(f"the simulator failed: {simulator.last_lines()}")
         return json.loads(truth_file.read_text(encoding="utf-8"))
 
-    def drain(self) -> None:
-        """Wait until the workers have committed every event, then collect the last alerts."""
+    def drain(self) -> list[dict[str, Any]]:
+        """Wait until the workers (and the router) have committed everything; return this run's alerts.
+
+        A worker writes a batch's alerts before it commits the batch's offsets, so once the
+        events topic has no lag every alert of the run is on the alerts topic: read them
+        back exactly rather than trusting the live feed to have caught up.
+        """
+        from cxpulse.processors.replay.live import read_live_alerts
         from cxpulse.topics import group_lag
 
+        topics, kafka = self.settings.topics, self.settings.kafka
         with self.console.status("waiting for the workers to catch up ..."):
-            self._wait(lambda: group_lag(self.settings.kafka, self.settings.worker.app_id,
-                                         self.settings.topics.events) == 0, 180,
-                       "the workers did not catch up within 3 minutes")  # fmt: skip
-            quiet_until = time.monotonic() + 3.0  # alerts written just before the last commit
-            while time.monotonic() < quiet_until:
-                self._show_alerts(timeout=0.2)
+            self._wait(lambda: group_lag(kafka, self.settings.worker.app_id, topics.events) == 0, 180,
+                       "the workers did not catch up within 3 minutes")
+            if self.ops_urls:
+                self._wait(lambda: group_lag(kafka, self.settings.alerts.group_id, topics.alerts) == 0, 120,
+                           "the alert router did not deliver every alert to Alertmanager within 2 minutes")
+            self._show_alerts(timeout=0.5)
+        alerts = read_live_alerts(self.settings, self.started_ms, None).alerts
+        return [alert.model_dump(mode="json") for alert in alerts]
 
     # -- alerts ------------------------------------------------------------------
 
@@ -178,8 +188,8 @@ class Demo:
         while True:
             if isinstance(item, Exception):
                 raise CxpulseError(f"reading alerts failed: {item}")
-            self.alerts.append(item)
-            shown = len(self.alerts)
+            self.shown += 1
+            shown = self.shown
             if shown <= self.options.max_alert_lines:
                 self.console.print(_colour(item, alert_line(item)), highlight=False)
             elif shown == self.options.max_alert_lines + 1:
@@ -191,19 +201,25 @@ class Demo:
 
     # -- summary -----------------------------------------------------------------
 
-    def summary(self, truth: dict[str, Any]) -> None:
+    def summary(self, truth: dict[str, Any], alerts: list[dict[str, Any]]) -> dict[str, Any]:
+        """Print what happened; return it as data (also written to ``summary.json``)."""
         from cxpulse.producers.evaluation import alert_quality
 
-        quality = alert_quality(truth, self.alerts)
+        quality = alert_quality(truth, alerts)
+        processed = self._processed()
         self.console.rule("[bold]What happened")
         self.console.print(
             f"{truth['emitted']['events']} events from {truth['customers']} customers, "
-            f"{len(quality.struggling)} made to struggle; {self._processed()} events processed, "
-            f"{len(self.alerts)} alerts."
+            f"{len(quality.struggling)} made to struggle; {processed} events processed, {len(alerts)} alerts."
         )
-        self.console.print(_rules_table(self.alerts))
+        self.console.print(_rules_table(alerts))
         self.console.print(_quality_line(quality))
+        if self.ops_urls:
+            self.console.print(f"The alert router delivered every alert to Alertmanager ({self.ops_urls['Alertmanager']}).")
         self.console.print(self._where_to_look(quality))
+        summary = _summary_data(truth, alerts, quality, processed, self.ops_urls)
+        (self.options.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        return summary
 
     def _where_to_look(self, quality: Any) -> str:
         example = min(quality.true_positives, default=None)
@@ -258,8 +274,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
             demo.step("Prometheus, Alertmanager, alert router", demo.start_ops)
         demo.follow_alerts()
         truth = demo.simulate()
-        demo.drain()
-        demo.summary(truth)
+        demo.summary(truth, demo.drain())
         if options.keep_running:
             console.print("\nThe pipeline keeps running; press [bold]Ctrl-C[/] to stop it.")
             while True:
@@ -267,6 +282,27 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
                 demo._check_workers()
     finally:
         demo.stop()
+
+
+def _summary_data(truth: dict[str, Any], alerts: list[dict[str, Any]], quality: Any, processed: int,
+                  ops_urls: dict[str, str]) -> dict[str, Any]:
+    firing = [alert for alert in alerts if alert.get("status") != "resolved"]
+    return {
+        "seed": truth.get("seed"),
+        "events": truth["emitted"]["events"],
+        "customers": truth["customers"],
+        "processed": processed,
+        "alerts": len(alerts),
+        "alerts_by_rule": dict(Counter(alert["rule"] for alert in firing)),
+        "struggling": len(quality.struggling),
+        "alerted_customers": len(quality.alerted),
+        "precision": quality.precision,
+        "recall": quality.recall,
+        "false_positives": sorted(quality.false_positives)[:50],
+        "missed": sorted(quality.missed)[:50],
+        "outage_detected": quality.outage_detected,
+        "delivered_to_alertmanager": bool(ops_urls),
+    }
 
 
 def _get_json(url: str) -> dict[str, Any] | None:

@@ -47,6 +47,8 @@ Factories and helpers (function scope):
         the test when the deadline passes. Use it instead of ``sleep``.
     unique_name(prefix="t") -> str
         A random name for a topic, consumer group or app id.
+    free_port() -> int
+        A TCP port on 127.0.0.1 that nothing listens on right now.
 """
 
 import json
@@ -102,6 +104,12 @@ def _wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: flo
 def wait_for() -> Callable[..., Any]:
     """``wait_for(predicate, timeout=30.0, interval=0.05, message=None)``: poll until truthy."""
     return _wait_for
+
+
+@pytest.fixture
+def free_port() -> Callable[[], int]:
+    """``free_port()``: a TCP port on 127.0.0.1 that nothing listens on right now."""
+    return _free_port
 
 
 @pytest.fixture
