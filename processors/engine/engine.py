@@ -166,6 +166,15 @@ def _breach_overdue(c: Compiled, state: CustomerState, clock: float, signals: li
     state.refresh_due()
 
 
+def _a(word: str) -> str:
+    """The indefinite article for ``word`` in a summary: "an outage event", "a billing event"."""
+    return "an" if word[:1].lower() in "aeiou" and word[:1] else "a"
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
 def _band(c: Compiled, penalty: float) -> int:
     """Band level of the score ``clamp(100 - penalty)``: 0 healthy, 1 at_risk, 2 critical."""
     score = 100.0 - penalty
@@ -261,7 +270,7 @@ def _inbound(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, se
     if passes_cooldown(state, "repeat_contact", svc, t, level, c.cooldown):
         pending.append(Pending(
             "repeat_contact", level, "firing", svc, t,
-            f"{cid} contacted {svc} {count} times within {c.repeat_span}",
+            f"{cid} contacted {svc} {_times(count)} within {c.repeat_span}",
             [e[1] for e in window[start:]], alert_id("repeat_contact", cid, svc, eid)))
 
 
@@ -288,7 +297,7 @@ def _grievance(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, 
     if passes_cooldown(state, "sensitive_customer", svc, t, level, c.cooldown):
         pending.append(Pending(
             "sensitive_customer", level, "firing", svc, t,
-            f"{cid} complained or was dissatisfied about {svc} {count} times within "
+            f"{cid} complained or was dissatisfied about {svc} {_times(count)} within "
             f"{c.sensitive_span}; sensitive for {c.sensitive_for_span}",
             ids, alert_id("sensitive_customer", cid, svc, eid)))
 
@@ -322,5 +331,5 @@ def _churn(c: Compiled, state: CustomerState, before: int, after: int, t: float,
     state.churn_open += ((aid, level, t, svc, trigger),)
     pending.append(Pending(
         "churn_risk", level, "firing", svc, t,
-        f"{cid}'s experience score fell from {BANDS[before]} to {BANDS[after]} after a {svc} event",
+        f"{cid}'s experience score fell from {BANDS[before]} to {BANDS[after]} after {_a(svc)} {svc} event",
         list(evidence), aid))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cxpulse.processors.engine import EngineSettings, alert_id
+from cxpulse.processors.engine import Engine, EngineSettings, alert_id
 
 from .factories import DAY, HOUR, EventFactory, run
 
@@ -84,3 +84,12 @@ def test_alert_fields():
     assert alert.evidence == [e.event_id for e in events]
     assert alert.risk_band == "at_risk"
     assert alert.summary.startswith("C-9's experience score fell from healthy to at_risk after a billing event")
+
+
+@pytest.mark.parametrize("service_type, article", [("outage", "an"), ("account", "an"), ("installation", "an"),
+                                                  ("billing", "a"), ("repair", "a")])
+def test_the_summary_uses_the_right_article(service_type, article):
+    f = EventFactory(customer_id="C-9", service_type=service_type)
+    result = Engine().step(None, f.feedback(0, "nps", 0, complaint=True))
+    alert = next(a for a in result.alerts if a.rule == "churn_risk")
+    assert f"to at_risk after {article} {service_type} event" in alert.summary
