@@ -27,6 +27,7 @@ class SlaClock:
         self.wall = wall
         self.clocks = PartitionClocks(idle_seconds)
         self._sent: dict | None = None
+        self.reported_idle = 0  # idle partitions in the last marks taken
 
     @property
     def now(self) -> float:
@@ -62,6 +63,7 @@ class SlaClock:
         """Each partition's clock for the incident watermark (``INF`` when idle), when it
         changed since the last call; ``None`` when nothing changed."""
         effective = self.clocks.effective()
+        self.reported_idle = sum(1 for c in effective.values() if c == float("inf"))
         if effective == self._sent:
             return None
         self._sent = effective

@@ -60,6 +60,7 @@ class WorkerRuntime:
         self.engine = Engine(settings.engine)
         self.clock = SlaClock(settings.engine.partition_idle_seconds)
         self.counters = WorkerCounters()
+        self.idle_partitions = 0  # idle partitions as the last delivered mark reported them
         self._partition_counts: dict[str, int] = {}
         self.registry = registry if registry is not None else worker_registry()
         self.metrics = WorkerMetrics(self.registry, settings.metrics.service_types, self.engine.band,
@@ -105,18 +106,22 @@ class WorkerRuntime:
             effects, state = self.writers()
             stats = self.scoring.process(messages, effects, state, now_rfc3339())
             await self._write(effects, state)
+            self.idle_partitions = self.clock.reported_idle  # its mark is delivered
             self._observe(stats, started)
         self.counters.add(stats)
         if stats.invalid:
             log.info("dead-lettered %d invalid record(s): %s", stats.invalid, stats.reasons[0])
 
     async def detect_incidents(self, events: Iterable[Any]) -> None:
-        """Process one batch of contacts from the repartition topic."""
+        """Process one batch of contacts from the repartition topic (faust events)."""
+        await self.detect_messages([e.message for e in events])
+
+    async def detect_messages(self, messages: list[Any]) -> None:
+        """Process one batch of contacts records from the repartition topic."""
         async with self.lock:
             started, alerts = time.perf_counter(), []
             effects, state = self.writers()
-            raised = self.incident_processor.process((e.message for e in events), effects, state, now_rfc3339(),
-                                                     alerts)
+            raised = self.incident_processor.process(messages, effects, state, now_rfc3339(), alerts)
             await self._write(effects, state)
             self.metrics.observe_incidents(alerts, time.perf_counter() - started)
         self.counters.incidents += raised
@@ -133,6 +138,7 @@ class WorkerRuntime:
             self.scoring.sweep(touched, effects, now_rfc3339(), stats)
             self.scoring.save(touched, state)
             await self._write(effects, state)
+            self.idle_partitions = self.clock.reported_idle
             self._observe(stats, started, "check_sla")
         self.counters.alerts += stats.alerts
 
@@ -186,6 +192,7 @@ class WorkerRuntime:
             "assigned_partitions": len(assigned),
             "stream_clock": self.clock.now if self.clock.now > 0 else None,
             "sla_index": len(self.clock),
+            "idle_partitions": self.idle_partitions,
             "customers_stored": len(self.customers.data),
             "owned_partitions": sorted(self.scoring.owned) if self.scoring.owned is not None else None,
             **self.counters.as_dict(),

@@ -10,7 +10,7 @@ from cxpulse.processors.engine import EngineDriver
 from cxpulse.schemas import parse_event
 from cxpulse.settings import Settings
 
-__all__ = ["alert_key", "consumed_everything", "expected_run", "lagging", "last_scores"]
+__all__ = ["alert_key", "consumed_everything", "expected_run", "lagging", "last_scores", "settled"]
 
 
 def alert_key(alert: dict[str, Any]) -> tuple[str, str | None, str]:
@@ -18,8 +18,9 @@ def alert_key(alert: dict[str, Any]) -> tuple[str, str | None, str]:
 
 
 def expected_run(settings: Settings, records: list[tuple[bytes, bytes]]) -> EngineDriver:
-    """The pure engine's verdict on the valid records, in the order they were produced."""
-    driver = EngineDriver(settings.engine)
+    """The pure engine's verdict on the valid records, in the order they were produced
+    (each on the partition Kafka's default partitioner gives its customer)."""
+    driver = EngineDriver(settings.engine, partitions=settings.topics.partitions)
     for _, value in records:
         driver.feed(parse_event(value))
     driver.finish()
@@ -63,3 +64,10 @@ def lagging(settings: Settings, topics: list[str]) -> dict[str, tuple[int | None
 
 def counts(alerts: list[dict[str, Any]]) -> Counter:
     return Counter(alert_key(a) for a in alerts)
+
+
+def settled(health: dict[str, Any] | None) -> bool:
+    """Whether every partition the worker owns is idle and its last mark delivered: the
+    final SLA sweep at the overall clock is done and the incident agent can decide every window."""
+    owned = (health or {}).get("owned_partitions") or []
+    return bool(owned) and health["idle_partitions"] >= len(owned)
