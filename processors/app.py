@@ -98,14 +98,23 @@ def create_app(settings: Settings) -> WorkerApp:
     batch = (worker.batch_max, worker.batch_within_seconds)
 
     if worker.fast_drain and worker.direct_delivery:
-        direct = DirectBatches(app, runtime.score_messages, worker.batch_max, worker.batch_within_seconds,
-                               worker.stream_buffer_maxsize)
-        app.direct_sinks = {settings.topics.events: direct.put}
+        # Contacts go the same way as events: through faust's streams they starved while a
+        # backlog of events was read (a full agent buffer takes its partition out of the
+        # fetch until the buffer drains; incidents were found only after the backlog).
+        direct, contacts = (DirectBatches(app, handle, worker.batch_max, worker.batch_within_seconds,
+                                          worker.stream_buffer_maxsize)
+                            for handle in (runtime.score_messages, runtime.detect_messages))
+        app.direct_sinks = {settings.topics.events: direct.put, contacts_topic.get_topic_name(): contacts.put}
 
         @app.task
         async def score_events_direct() -> None:
             """Direct delivery of ``cx.events`` (the ``score_events`` agent then stays idle)."""
             await direct.run()
+
+        @app.task
+        async def detect_incidents_direct() -> None:
+            """Direct delivery of contacts (the ``detect_incidents`` agent then stays idle)."""
+            await contacts.run()
 
     @app.agent(events_topic, name="score_events")
     async def score_events(stream: faust.StreamT) -> None:
