@@ -69,7 +69,7 @@ class EngineSettings(BaseModel):
     # A contact read up to this long after its partition's clock passed its time still
     # counts in every window; incident alerts wait this long behind the watermark.
     incident_late_tolerance_seconds: float = Field(60.0, ge=0)
-    incident_max_contacts: int = Field(2000, ge=4)  # per service type, undecided windows
+    incident_max_contacts: int = Field(5000, ge=4)  # per service type, undecided windows (~65 bytes each)
 
     # A partition with no record for this long (wall time in the worker, record time in a
     # replay) follows the overall stream clock and no longer holds back the watermark.
