@@ -62,8 +62,22 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(loglevel.upper())))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False, workdir=str(data_dir), loop=loop,
-           logging_config=None).execute_from_commandline()
+    _quiet_retries(Worker)(app, loglevel=loglevel, quiet=True, redirect_stdouts=False, workdir=str(data_dir),
+                           loop=loop, logging_config=None).execute_from_commandline()
+
+
+def _quiet_retries(worker_class: type) -> type:
+    """faust's ``Worker`` whose log handlers let each Kafka client message through once per 30 s."""
+    from cxpulse.logthrottle import throttle_logs
+
+    class QuietWorker(worker_class):  # type: ignore[misc, valid-type]
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            # While the broker is away aiokafka logs each connection error ~1,000 times a
+            # second across its clients (10,000 ERROR lines in an 8 s broker restart).
+            throttle_logs()
+
+    return QuietWorker
 
 
 def _use_uvloop() -> None:
