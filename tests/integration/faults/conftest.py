@@ -9,6 +9,12 @@ reference is always the pure engine on the same records (``expected_run``).
     assert_engine_outcome(got, driver)
         Fails unless ``got`` has exactly the driver's alerts (by ``alert_id`` and ``status``)
         and every customer's final score and ``events_seen``.
+    engine_on_topic(settings, records) -> (EngineDriver, verdicts)
+        The pure engine on the records as the topic holds them (``consume`` output): each
+        judged by the worker's own rule (``validate_record``: record time as "now", key
+        check), the valid ones fed with their partition and record time, partitions merged
+        by record time, then ``finish()``. ``verdicts`` maps ``(partition, offset)`` to the
+        event or the reason it is invalid.
     wait_consumed(wait_for, settings, timeout=180, workers=())
         Waits until the worker group has committed the events and contacts topics to their
         ends; on failure prints the lag and the workers' last log lines.
@@ -26,7 +32,7 @@ from cxpulse.settings import Settings
 from ..processors.conftest import WorkerProcess, another_worker, worker_factory  # noqa: F401 - fixtures reused
 from ..processors.helpers import consumed_everything, lagging, last_scores
 
-__all__ = ["Outcome", "assert_engine_outcome", "outcome", "source_topics", "wait_consumed"]
+__all__ = ["Outcome", "assert_engine_outcome", "engine_on_topic", "outcome", "source_topics", "wait_consumed"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,26 @@ def assert_engine_outcome(got: Outcome, driver: Any) -> None:
         snapshot = driver.engine.snapshot(state)
         assert got.scores[customer_id]["score"] == pytest.approx(snapshot.score, abs=1e-9), customer_id
         assert got.scores[customer_id]["events_seen"] == snapshot.events_seen, customer_id
+
+
+def engine_on_topic(settings: Settings, records: list) -> tuple[Any, dict[tuple[int, int], Any]]:
+    from cxpulse.processors.archive import SourceRecord
+    from cxpulse.processors.engine import EngineDriver
+    from cxpulse.processors.replay.ranges import merge_partitions
+    from cxpulse.processors.validation import validate_record
+
+    by_partition: dict[int, list] = {}
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        by_partition.setdefault(record.partition, []).append(SourceRecord.from_consumer(record))
+    driver, verdicts = EngineDriver(settings.engine), {}
+    for record in merge_partitions([iter(p) for _, p in sorted(by_partition.items())]):
+        verdict = validate_record(record.key, record.value_bytes(), record.timestamp / 1000,
+                                  settings.validation.max_future_seconds)
+        verdicts[record.partition, record.offset] = verdict
+        if not isinstance(verdict, str):
+            driver.feed(verdict, record.partition, record.timestamp / 1000)
+    driver.finish()
+    return driver, verdicts
 
 
 def source_topics(settings: Settings) -> list[str]:
