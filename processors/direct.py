@@ -55,16 +55,18 @@ class DirectBatches:
                 self._drop([m for m in batch if not self._current(m)])
             if live:
                 await self.handle(live)
-                ack = self.app.consumer.ack
+                ack, out = self.app.consumer.ack, self.app.sensors.on_message_out
                 for message in live:  # only now may their offsets be committed
                     ack(message)
+                    out(message.tp, message.offset, message)  # faust's monitor: no longer active
 
     def _drop(self, stale: list[Any]) -> None:
         # Read before a rebalance: never acked, so never committed; faust seeks the
         # partitions it keeps back to their committed offsets and reads them again.
-        unacked = self.app.consumer._unacked_messages
+        unacked, out = self.app.consumer._unacked_messages, self.app.sensors.on_message_out
         for message in stale:
             unacked.discard(message)
+            out(message.tp, message.offset, message)
 
     def _current(self, message: Any) -> bool:
         return self.app.flow_control.is_active() and message.generation_id == self.app.consumer_generation_id
