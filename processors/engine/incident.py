@@ -130,7 +130,7 @@ class IncidentEngine:
         contacts = state.contacts
         if not contacts or upto <= state.done:
             return []
-        alerts = self._decide(state, upto)
+        alerts = self._decide(state, upto) if self._may_fire(state, upto) else []
         if upto == inf:  # the end of the stream: decided up to the newest contact, later ones still count
             upto = nextafter(contacts[-1][0], inf) if contacts else state.done
         state.done = max(state.done, upto)
@@ -155,6 +155,24 @@ class IncidentEngine:
         contacts = state.contacts
         if contacts and contacts[0][0] < keep_from:
             del contacts[:bisect_left(contacts, (keep_from,))]
+
+    def _may_fire(self, state: IncidentState, upto: float) -> bool:
+        """A cheap bound: could a window ending at an undecided moment before ``upto`` hold
+        enough customers? (Counting contacts, not customers, over-counts: never misses.)"""
+        c = self._c
+        contacts, window, need = state.contacts, c.incident_window, c.incident_customers
+        first = bisect_left(contacts, (state.done - window,))
+        end = bisect_left(contacts, (upto,))
+        if end - first < need:
+            return False
+        lo = first
+        for hi in range(max(bisect_left(contacts, (state.done,)), first + need - 1), end):
+            start = contacts[hi][0] - window
+            while contacts[lo][0] < start:
+                lo += 1
+            if hi - lo + 1 >= need:
+                return True
+        return False
 
     def _decide(self, state: IncidentState, upto: float) -> list[Alert]:
         """Walk the undecided moments before ``upto`` in time order with a sliding window."""
