@@ -18,6 +18,10 @@ NEVER = -1.0e18  # the reference time of a customer with no events (decays any p
 NO_DUE = float("inf")
 
 
+_dumps = orjson.dumps
+_new = object.__new__
+
+
 class StateError(CxpulseError):
     """Bytes that are not a customer or incident state this version understands."""
 
@@ -111,14 +115,17 @@ class CustomerState:
 
     def to_bytes(self) -> bytes:
         """Compact, versioned JSON; :meth:`from_bytes` restores an identical state."""
-        return orjson.dumps([
+        # Written once per changed customer per batch by the worker: empty containers (the
+        # common case) skip their comprehension, and tuples go to orjson as they are.
+        tickets, cooldowns = self.tickets, self.cooldowns
+        return _dumps((
             STATE_VERSION, self.customer_id, self.penalty, self.ref, self.segment,
             self.events_seen, self.seen_ids, self.contacts, self.grievances,
             self.sensitive_since, self.sensitive_until,
-            {tid: tk.to_list() for tid, tk in self.tickets.items()},
-            self.closed, [[r, s, t, lvl] for (r, s), (t, lvl) in self.cooldowns.items()],
+            {tid: tk.to_list() for tid, tk in tickets.items()} if tickets else tickets,
+            self.closed, [(*key, *value) for key, value in cooldowns.items()] if cooldowns else (),
             self.churn_level, self.churn_open, self.recent, self.swept,
-        ])
+        ))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
@@ -133,22 +140,37 @@ class CustomerState:
 
     @classmethod
     def _from_row(cls, row: list[Any]) -> "CustomerState":
+        # Decoded for every customer the worker's live cache misses: no Python-level loop
+        # per entry (map/zip build the tuples in C), nothing done for empty containers.
         (_, cid, penalty, ref, segment, seen, ids, contacts, grievances, since, until,
          tickets, closed, cooldowns, churn_level, churn_open, recent, swept) = row
-        state = cls(cid)
+        if type(ids) is not list or type(contacts) is not dict or type(grievances) is not dict:
+            raise TypeError("malformed state row")
+        state = _new(cls)
+        state.customer_id = cid
         state.penalty, state.ref, state.segment, state.events_seen = penalty, ref, segment, seen
         state.seen_ids = ids
-        state.contacts = {svc: [tuple(e) for e in lst] for svc, lst in contacts.items()}
-        state.grievances = {svc: [tuple(e) for e in lst] for svc, lst in grievances.items()}
+        for svc, lst in contacts.items():
+            contacts[svc] = list(map(tuple, lst))
+        state.contacts = contacts
+        for svc, lst in grievances.items():
+            grievances[svc] = list(map(tuple, lst))
+        state.grievances = grievances
         state.sensitive_since, state.sensitive_until = since, until
-        state.tickets = {tid: Ticket.from_list(t) for tid, t in tickets.items()}
-        state.closed = {tid: tuple(v) for tid, v in closed.items()}
-        state.cooldowns = {(r, s): (t, lvl) for r, s, t, lvl in cooldowns}
+        due = NO_DUE
+        if tickets:
+            tickets = {tid: Ticket.from_list(t) for tid, t in tickets.items()}
+            for tk in tickets.values():
+                if tk.breached_due is None and tk.due_at is not None and tk.due_at < due:
+                    due = tk.due_at
+        state.tickets = tickets
+        state.closed = dict(zip(closed, map(tuple, closed.values()))) if closed else closed
+        state.cooldowns = {(r, s): (t, lvl) for r, s, t, lvl in cooldowns} if cooldowns else {}
         state.churn_level = churn_level
-        state.churn_open = tuple(tuple(e) for e in churn_open)
-        state.recent = tuple(tuple(e) for e in recent)
+        state.churn_open = tuple(map(tuple, churn_open))
+        state.recent = tuple(map(tuple, recent))
         state.swept = swept
-        state.refresh_due()
+        state.due_min = due
         return state
 
     def _fields(self) -> tuple[Any, ...]:
