@@ -10,7 +10,7 @@ from math import exp
 
 from cxpulse.schemas import Alert, Event, ScoreSnapshot
 
-from .alerting import Pending, alert_id, escalate, materialise, passes_cooldown
+from .alerting import Pending, alert_id, build_snapshot, escalate, materialise, passes_cooldown
 from .compiled import BANDS, Compiled
 from .results import Contact, StepResult
 from .score import add_points, score_of
@@ -129,12 +129,12 @@ class Engine:
     def snapshot(self, state: CustomerState) -> ScoreSnapshot:
         """The customer's row on ``cx.scores`` and in the read API."""
         score = score_of(state)
-        return ScoreSnapshot(
-            customer_id=state.customer_id, score=score, risk_band=BANDS[self._c.band(score)],
-            sensitive=state.is_sensitive(), open_tickets=len(state.tickets),
-            updated_at=datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
-            events_seen=state.events_seen,
-        )
+        return build_snapshot({
+            "customer_id": state.customer_id, "score": score, "risk_band": BANDS[self._c.band(score)],
+            "sensitive": state.is_sensitive(), "open_tickets": len(state.tickets),
+            "updated_at": datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
+            "events_seen": state.events_seen,
+        })
 
     def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
         score = score_of(state)
