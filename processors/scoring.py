@@ -19,6 +19,7 @@ The caller delivers ``effects`` before it sends ``state``: the changelog never s
 event was seen while that event's alert could still be lost (see docs/reliability.md).
 """
 
+from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +91,9 @@ class ScoringProcessor:
         self.owned: frozenset[int] | None = None
         self.source_partitions = source_partitions
         self.contacts_partitions = contacts_partitions
-        self._cache: dict[bytes, CustomerState] = {}
+        # Least recently saved first. An OrderedDict, not a dict: evicting a dict's first key
+        # scans the slots its earlier deletions left (microseconds per event at 20,000 entries).
+        self._cache: OrderedDict[bytes, CustomerState] = OrderedDict()
 
     def forget(self) -> None:
         """Drop the live objects (after a rebalance or recovery changed the store underneath)."""
@@ -173,10 +176,10 @@ class ScoringProcessor:
             self.store[key] = data
             partitions[key] = partition
             if self.cache_size:
-                cache.pop(key, None)
-                cache[key] = customer  # most recent last
+                cache[key] = customer
+                cache.move_to_end(key)  # most recent last
                 if len(cache) > self.cache_size:
-                    del cache[next(iter(cache))]
+                    cache.popitem(last=False)
             state.add(self.topics.changelog, key, data, partition)
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
 
