@@ -8,6 +8,7 @@ simulator's ground truth and says where to look next.
 
 import json
 import queue
+import shutil
 import threading
 import time
 import urllib.request
@@ -41,6 +42,7 @@ class DemoOptions:
     max_alert_lines: int = 40
     keep_running: bool = True
     ops: bool = True
+    fresh: bool = True  # wipe the demo's own broker data and worker state first
 
 
 class Demo:
@@ -58,6 +60,7 @@ class Demo:
         self.web_ports = [settings.worker.web_port + i for i in range(options.workers)]
         self.ops_urls: dict[str, str] = {}
         self.started_ms = int(time.time() * 1000)
+        self.own_broker: Any = None  # the LocalBroker this run started, stopped at the end
 
     # -- steps ---------------------------------------------------------------------
 
@@ -68,16 +71,29 @@ class Demo:
         self.console.print(f"[green]✓[/] {label}: {detail} [dim]({time.monotonic() - began:.1f} s)[/]")
 
     def ensure_broker(self) -> str:
+        """Use a broker that answers; else run the demo's own one, with fresh data unless told not to.
+
+        Fresh matters: a pipeline that already saw a simulated period has its partitions'
+        event-time clocks at its end, so a new period over the same days would look like a
+        late backfill (tickets breached at once, outage contacts too late to count).
+        """
         from cxpulse.broker import LocalBroker, broker_answers
 
+        own = LocalBroker(self.settings.broker.model_copy(update={"data_dir": self.options.run_dir / "kafka"}))
+        own.stop()  # left over from a run that did not end cleanly
         address = self.settings.kafka.bootstrap_servers
         if broker_answers(address, 3.0, self.settings.kafka):
-            return f"using the broker at {address}"
-        broker = LocalBroker(self.settings.broker)
-        if address != broker.bootstrap_servers:
+            return f"using the broker at {address} (its existing data and the workers' state are kept)"
+        if address != own.bootstrap_servers:
             raise CxpulseError(f"no Kafka broker answers at {address}, and it is not the local rig's address")
-        started = broker.start()
-        return f"started the local broker on {started.bootstrap_servers} (stop it with 'cxpulse kafka down')"
+        if self.options.fresh:
+            own.wipe()
+            for old in self.options.run_dir.glob("worker-*"):
+                shutil.rmtree(old, ignore_errors=True)
+        started = own.start()
+        self.own_broker = own
+        kept = "" if self.options.fresh else ", data kept from the last run"
+        return f"started a broker for this run on {started.bootstrap_servers} ({own.data_dir.name}/ in the run directory{kept}; it stops with the demo)"
 
     def ensure_topics(self) -> str:
         from cxpulse.topics import ensure_topics, topic_specs
@@ -261,6 +277,8 @@ class Demo:
         self._stop.set()
         with self.console.status("stopping the processes the demo started ..."):
             self.children.stop_all()
+            if self.own_broker is not None:
+                self.own_broker.stop()
 
 
 def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None:

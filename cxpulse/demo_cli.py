@@ -21,14 +21,15 @@ def demo(
     run_dir: Annotated[Path, typer.Option(help="Where logs, worker data and the ground truth go.")] = Path("var/demo"),
     ops: Annotated[bool, typer.Option("--ops/--no-ops", help="Also start Prometheus, Alertmanager and the alert router when installed.")] = True,
     keep_running: Annotated[bool, typer.Option("--keep-running/--exit", help="After the summary, keep the pipeline running until Ctrl-C.")] = True,
+    fresh: Annotated[bool, typer.Option("--fresh/--keep-data", help="Start the demo's own broker with empty data (and fresh worker state) each run.")] = True,
     max_alert_lines: Annotated[int, typer.Option(min=0, help="Alerts printed one per line before the rest are only counted.")] = 40,
 ) -> None:
     """Run the pipeline end to end: broker, topics, workers, traffic, alerts.
 
-    Starts the local Kafka broker when none answers at the configured
-    address; it keeps running afterwards ('cxpulse kafka down' stops it).
-    Everything else the demo starts stops when it ends (Ctrl-C, or --exit
-    after the summary).
+    Uses the Kafka broker at the configured address when one answers;
+    otherwise runs its own local broker with its data in the run directory
+    (empty each run unless --keep-data). Everything the demo starts stops
+    when it ends (Ctrl-C, or --exit after the summary).
     """
     from cxpulse.demo import DemoOptions, run_demo
 
@@ -36,6 +37,6 @@ def demo(
     options = DemoOptions(
         customers=customers, days=days, rate=rate, seed=int(time.time()) % 1_000_000 if seed is None else seed, workers=workers, run_dir=run_dir,
         config=state.config_path if state else None, keep_running=keep_running, ops=ops,
-        max_alert_lines=max_alert_lines,
+        max_alert_lines=max_alert_lines, fresh=fresh,
     )  # fmt: skip
     run_demo(settings_of(ctx), options, console)
