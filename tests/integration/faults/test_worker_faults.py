@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from ..processors.helpers import expected_run
+from ..processors.helpers import committed_total, expected_run
 from ..processors.scenario import scripted
 from .conftest import another_worker, assert_engine_outcome, outcome, wait_consumed
 
@@ -26,12 +26,14 @@ def _processed(*workers) -> int:
 
 def test_a_worker_killed_mid_stream_and_restarted_ends_as_the_engine(settings_factory, produce, consume,
                                                                      worker_factory, wait_for):
-    settings = settings_factory(partitions=3, worker=FAST_FAILOVER)
+    settings = settings_factory(partitions=3, worker={**FAST_FAILOVER, "commit_interval_seconds": 0.2})
     records = scripted(background_customers=400, background_events=12_000, seed=11).records()
     produce(settings.topics.events, records)
 
     first = worker_factory(settings)
     wait_for(lambda: _processed(first) >= len(records) // 4, timeout=120, message="a quarter processed")
+    # killed only after a commit landed, so the restart provably resumes from committed offsets
+    wait_for(lambda: committed_total(settings, settings.topics.events) > 0, timeout=120, message="a first commit")
     first.stop(signal.SIGKILL)
     again = worker_factory(settings)  # same data directory: the state comes back from the changelog
     wait_consumed(wait_for, settings, workers=[again])

@@ -10,7 +10,7 @@ from cxpulse.processors.engine import EngineDriver
 from cxpulse.schemas import parse_event
 from cxpulse.settings import Settings
 
-__all__ = ["alert_key", "consumed_everything", "expected_run", "lagging", "last_scores", "settled"]
+__all__ = ["alert_key", "consumed_everything", "expected_run", "committed_total", "lagging", "last_scores", "settled"]
 
 
 def alert_key(alert: dict[str, Any]) -> tuple[str, str | None, str]:
@@ -59,6 +59,19 @@ def lagging(settings: Settings, topics: list[str]) -> dict[str, tuple[int | None
                 for tp, end in ends.items() if not done(tp, end)}
     finally:
         consumer.close()
+        admin.close()
+
+
+def committed_total(settings: Settings, topic: str) -> int:
+    """Sum of the worker group's committed offsets on ``topic`` (0 before its first commit)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(**kafka_python_config(settings.kafka))
+    try:
+        group = settings.worker.app_id
+        committed = admin.list_group_offsets({group: None}).get(group, {})
+        return sum(meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset > 0)
+    finally:
         admin.close()
 
 
