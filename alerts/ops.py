@@ -11,7 +11,6 @@
 starter) or :class:`DetachedProcesses` (they outlive it; ``cxpulse ops down`` stops them).
 """
 
-import os
 import shutil
 import signal
 import socket
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 
 from cxpulse.errors import CxpulseError
 from cxpulse.settings import Settings
+from cxpulse.supervisor import Child, cxpulse_command, pid_alive, read_pid, signal_group
 
 from .ops_render import find_deploy_dir, render_alertmanager, render_prometheus
 
@@ -99,7 +99,6 @@ class OpsStack:
 
     def commands(self) -> dict[str, list[str]]:
         """Process name -> argv, in start order."""
-        from cxpulse.supervisor import cxpulse_command
 
         alertmanager = next((shutil.which(n) for n in ALERTMANAGER_BINARIES if shutil.which(n)), ALERTMANAGER_BINARIES[0])
         prom, am = self.run_dir / "prometheus", self.run_dir / "alertmanager"
@@ -175,46 +174,27 @@ def _check_free(host: str, port: int, name: str) -> None:
             raise CxpulseError(f"{name}: port {port} on {host} is in use (already running? 'cxpulse ops status')")
 
 
-@dataclass
-class DetachedChild:
-    """A process started by :class:`DetachedProcesses`."""
-
-    name: str
-    process: subprocess.Popen
-    log: Path
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def last_lines(self, count: int = 5) -> str:
-        try:
-            lines = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
-            return ""
-        return " | ".join(line.strip() for line in lines[-count:] if line.strip())
-
-
 class DetachedProcesses:
     """Processes that outlive their starter; ``<name>.pid`` and ``logs/<name>.log`` in ``run_dir``."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
 
-    def start(self, name: str, argv: list[str]) -> DetachedChild:
+    def start(self, name: str, argv: list[str]) -> Child:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         log = self.run_dir / "logs" / f"{name}.log"
         with log.open("ab") as sink:
             process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        start_new_session=True)
         (self.run_dir / f"{name}.pid").write_text(f"{process.pid}\n")
-        return DetachedChild(name, process, log)
+        return Child(name, process, log)
 
     def running(self) -> dict[str, int]:
         """name -> pid of every recorded process still alive (stale pid files are removed)."""
         alive = {}
         for pid_file in sorted(self.run_dir.glob("*.pid")):
-            pid = _read_pid(pid_file)
-            if pid is not None and _alive(pid):
+            pid = read_pid(pid_file)
+            if pid is not None and pid_alive(pid):
                 alive[pid_file.stem] = pid
             else:
                 pid_file.unlink(missing_ok=True)
@@ -224,45 +204,12 @@ class DetachedProcesses:
         """SIGTERM each recorded process, SIGKILL after ``grace``; returns the names stopped."""
         running = self.running()
         for pid in running.values():
-            _signal(pid, signal.SIGTERM)
+            signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         for name, pid in running.items():
-            while _alive(pid) and time.monotonic() < deadline:
+            while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)  # waiting for a process to exit
-            if _alive(pid):
-                _signal(pid, signal.SIGKILL)
+            if pid_alive(pid):
+                signal_group(pid, signal.SIGKILL)
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
         return list(running)
-
-
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
-        if finished == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)  # its own session: the whole group
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass

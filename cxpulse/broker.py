@@ -11,7 +11,6 @@ The broker runs detached in its own session, so it outlives the command that sta
 it; ``broker.pid`` in ``data_dir`` is how ``down`` and ``status`` find it again.
 """
 
-import os
 import re
 import shutil
 import signal
@@ -26,6 +25,7 @@ from pathlib import Path
 from cxpulse.broker_files import find_java, format_storage, libs_dir, resolve_jars, storage_formatted, write_config
 from cxpulse.errors import BrokerError
 from cxpulse.settings import BrokerSettings, KafkaSettings
+from cxpulse.supervisor import pid_alive, read_pid, signal_group
 
 __all__ = ["BrokerStatus", "LocalBroker", "StartResult", "broker_answers", "port_in_use"]
 
@@ -130,9 +130,9 @@ class LocalBroker:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         if not self._wait_gone(pid, time.monotonic() + grace):
-            _signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             self._wait_gone(pid, time.monotonic() + 10)
         self.pid_file.unlink(missing_ok=True)
         self._child = None
@@ -141,7 +141,7 @@ class LocalBroker:
     def status(self, timeout: float = 5.0) -> BrokerStatus:
         """Look the broker up by its pid file and ask it for metadata."""
         pid = self._our_pid()
-        recorded = _read_pid(self.pid_file)
+        recorded = read_pid(self.pid_file)
         stale = recorded if recorded is not None and pid is None else None
         if pid is None:
             return BrokerStatus(None, None, False, stale_pid=stale)
@@ -217,8 +217,8 @@ class LocalBroker:
                 raise BrokerError(f"port {port} on {self.settings.host} is in use; choose another with {name}")
 
     def _our_pid(self) -> int | None:
-        pid = _read_pid(self.pid_file)
-        if pid is None or not _alive(pid):
+        pid = read_pid(self.pid_file)
+        if pid is None or not pid_alive(pid):
             return None
         return pid if _is_our_broker(pid, self.data_dir / "server.properties") else None
 
@@ -227,7 +227,7 @@ class LocalBroker:
             if self._child is not None and self._child.pid == pid:
                 if self._child.poll() is not None:
                     return True
-            elif not _alive(pid):
+            elif not pid_alive(pid):
                 return True
             time.sleep(0.1)
         return False
@@ -330,29 +330,7 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-def _read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
 
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return _signal_ok(pid)  # no procfs (macOS): fall back to signal 0
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
-
-
-def _signal_ok(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _is_our_broker(pid: int, server: Path) -> bool:
@@ -363,15 +341,6 @@ def _is_our_broker(pid: int, server: Path) -> bool:
         return True  # no procfs: trust the pid file
     return b"kafka.Kafka" in cmdline and str(server).encode() in cmdline
 
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)  # the broker leads its own session, so its group id is its pid
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 _CAUSE = re.compile(r"\b[\w.$]*(Exception|Error): ")  # "org.apache...KafkaException: <why>"

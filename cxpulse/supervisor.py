@@ -1,4 +1,8 @@
-"""Child processes that a command starts and must stop: the demo's workers, router, servers."""
+"""Child processes that a command starts and must stop: the demo's workers, router, servers.
+
+Also the pid helpers every process owner shares (the broker rig, ``cxpulse ops``):
+``read_pid(path)``, ``pid_alive(pid)``, ``signal_group(pid, sig)``.
+"""
 
 import os
 import signal
@@ -10,7 +14,7 @@ from pathlib import Path
 
 from cxpulse.errors import CxpulseError
 
-__all__ = ["Child", "ChildDied", "Children", "cxpulse_command"]
+__all__ = ["Child", "ChildDied", "Children", "cxpulse_command", "pid_alive", "read_pid", "signal_group"]
 
 
 class ChildDied(CxpulseError):
@@ -87,7 +91,48 @@ class Children:
 
 def _signal(child: Child, sig: signal.Signals) -> None:
     if child.alive():
+        signal_group(child.process.pid, sig)
+
+
+def read_pid(path: Path) -> int | None:
+    """The pid recorded in ``path``; None when the file is missing or not a number."""
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """The process runs (an exited child of ours is reaped; a zombie counts as gone)."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return _signal_zero(pid)  # no procfs (macOS), or it is gone
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _signal_zero(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def signal_group(pid: int, sig: int) -> None:
+    """Signal the process group ``pid`` leads (its own session), else the process; gone is fine."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
         try:
-            os.killpg(child.process.pid, sig)
+            os.kill(pid, sig)
         except ProcessLookupError:
             pass
