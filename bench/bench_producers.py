@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cxpulse.producers.fileimport import import_records, read_jsonl
+from cxpulse.producers.produce_cmd import CheckOnlySink
 from cxpulse.producers.runner import RunLimits, run_events
 from cxpulse.producers.simulator import Simulation, SimulationConfig
 from cxpulse.producers.sink import DeliveryReport, EventSink, JsonlSink, KafkaSink
@@ -94,17 +95,6 @@ def timed_import(path: Path, sink: EventSink) -> tuple[int, float, float, Delive
     return result.produced, time.perf_counter() - began, time.process_time() - cpu, report
 
 
-class CheckSink:
-    def __init__(self) -> None:
-        self.report = DeliveryReport()
-
-    def send(self, key: bytes, value: bytes) -> None:
-        self.report.sent += 1
-
-    def close(self) -> DeliveryReport:
-        return self.report
-
-
 def row(case: str, events: int, seconds: float, cpu: float, report: DeliveryReport | None = None) -> str:
     """Wall-clock rate, and events per CPU-second of this process (all its threads): less load-dependent."""
     failed = f", {report.failed} failed" if report is not None and report.failed else ""
@@ -143,7 +133,7 @@ def main() -> None:
         with jsonl.open("wb") as stream:
             n, seconds, cpu, _ = timed_simulation(args, JsonlSink(stream))
         rows.append(row("`simulate --dry-run` (generate + encode + write)", n, seconds, cpu))
-        n, seconds, cpu, _ = timed_import(jsonl, CheckSink())
+        n, seconds, cpu, _ = timed_import(jsonl, CheckOnlySink())
         rows.append(row("`produce --check` (read + validate)", n, seconds, cpu))
         with broker(args.bootstrap, workdir) as bootstrap:
             stamp = int(time.time())

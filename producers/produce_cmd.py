@@ -16,7 +16,7 @@ from .errors import ImportAborted, ProducerError
 from .fileimport import ImportResult, Record, format_of, import_records, read_csv, read_jsonl
 from .sink import DeliveryReport, EventSink, KafkaSink
 
-__all__ = ["ProduceRequest", "connect_kafka", "run_produce"]
+__all__ = ["CheckOnlySink", "ProduceRequest", "connect_kafka", "run_produce"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class ProduceRequest:
     topic: str | None = None
 
 
-class _CheckOnly:
+class CheckOnlySink:
     """The sink of ``--check``: counts what would have been produced."""
 
     def __init__(self) -> None:
@@ -49,7 +49,7 @@ def run_produce(settings: Settings, request: ProduceRequest) -> None:
     with _open(request.file) as (stream, size):
         kind = format_of(request.file, request.format)
         records = read_csv(stream) if kind == "csv" else read_jsonl(stream)  # a bad CSV header fails here
-        sink: EventSink = _CheckOnly() if request.check else connect_kafka(settings, topic)
+        sink: EventSink = CheckOnlySink() if request.check else connect_kafka(settings, topic)
         try:
             result = _import(records, sink, settings, request, size)
         finally:

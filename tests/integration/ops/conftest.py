@@ -34,6 +34,8 @@ from cxpulse.alerts.sink import WebhookSink
 from cxpulse.settings import KafkaSettings, Settings
 from cxpulse.supervisor import Child, Children, cxpulse_command
 
+from ...conftest import _wait_for
+
 SEED = 1
 ANCHOR = "2026-01-15T18:00:00+00:00"  # fixed: the same events, hence the same alerts, every run
 CUSTOMERS = 400
@@ -56,14 +58,7 @@ def free_ports(count: int) -> list[int]:
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"condition not met within {timeout:g} s: {message}")
-        time.sleep(interval)
+    return _wait_for(predicate, timeout, interval, message)
 
 
 def get_json(url: str) -> Any:
