@@ -17,7 +17,7 @@ from cxpulse.schemas import Alert, ScoreSnapshot
 from .compiled import BANDS, ESCALATING_SEGMENTS, SEVERITIES, Compiled, span
 from .state import CustomerState
 
-__all__ = ["Pending", "alert_id", "build_alert", "build_snapshot", "escalate", "materialise", "passes_cooldown",
+__all__ = ["Pending", "alert_id", "build_alert", "build_snapshot", "escalate", "materialise", "passes_cooldown", "score_text",
            "span"]
 
 ALERT_ID_PREFIX = "cxa-"
@@ -116,12 +116,16 @@ build_snapshot: Callable[[dict], ScoreSnapshot] = _self_check(ScoreSnapshot, {
 })
 
 
+def score_text(score: float) -> str:
+    """A score to one decimal, floored: 69.96 (at risk) never reads as 70.0 (healthy)."""
+    return f"{floor(score * 10) / 10:.1f}"
+
+
 def materialise(c: Compiled, state: CustomerState, pending: list[Pending], segment: str,
                 score: float, band: int) -> list[Alert]:
     """Turn pending alerts into ``Alert`` records and remember them for the read API."""
     band_name = BANDS[band]
-    # Floored, so 69.96 (at_risk) never reads as 70.0.
-    suffix = f" (score {floor(score * 10) / 10:.1f}, {band_name})"
+    suffix = f" (score {score_text(score)}, {band_name})"
     alerts = []
     for p in pending:
         alerts.append(build_alert({

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cxpulse.console import console, err_console, settings_of
+from cxpulse.console import settings_of
 
 from .errors import ReplayError
 from .timerange import parse_duration, parse_range

@@ -8,6 +8,7 @@ import typer
 
 from cxpulse.console import console
 from cxpulse.settings import Settings
+from cxpulse.processors.engine.alerting import score_text
 
 from .interrupt import stop_on_signals
 from .progress import replay_progress
@@ -70,5 +71,5 @@ def _before(timeline, window: TimeRange) -> None:
     earlier = [r for r in timeline.rows if r.at < window.since and r.score is not None]
     if earlier:
         last = earlier[-1]
-        console.print(f"before {_when(window.since)}: {len(earlier)} earlier record(s); score {last.score:.1f} "
+        console.print(f"before {_when(window.since)}: {len(earlier)} earlier record(s); score {score_text(last.score)} "
                       f"({last.band}) after the last of them, at {_when(last.at)}")

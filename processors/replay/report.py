@@ -5,6 +5,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from cxpulse.processors.engine.alerting import score_text
+
 from .diff import AlertDiff
 from .summary import BANDS, SEVERITIES
 
@@ -79,7 +81,7 @@ def _top(data: dict[str, Any]) -> Table:
         rules = ", ".join(f"{rule} x{n}" if n > 1 else rule for rule, n in row["rules"].items())
         band = row["risk_band"] or ""
         table.add_row(row["customer_id"], str(row["alerts"]), rules,
-                      "" if row["score"] is None else f"{row['score']:.1f}",
+                      "" if row["score"] is None else score_text(row["score"]),
                       f"[{BAND_STYLE.get(band, '')}]{band}[/]" if band else "")
     return table
 
@@ -135,7 +137,7 @@ def _what(change) -> str:
         elif c.field == "triggered_at":
             parts.append(f"triggered {c.live:%m-%d %H:%M:%S} -> {c.replay:%m-%d %H:%M:%S}")
         elif c.field == "score" and c.live is not None and c.replay is not None:
-            parts.append(f"score {c.live:.1f} -> {c.replay:.1f}")
+            parts.append(f"score {score_text(c.live)} -> {score_text(c.replay)}")
         elif c.field != "summary":
             parts.append(f"{c.field} {c.live} -> {c.replay}")
     return ", ".join(parts) or "summary text"

@@ -85,7 +85,7 @@ class Replayer:
         alerts: list[Alert] = []
         span = [None, None]
         with fewer_collections():
-            seen = self._loop(records, counts, alerts, span, tick)
+            self._loop(records, counts, alerts, span, tick)
         partial = self.stopping
         if not partial:
             alerts += self.driver.finish()

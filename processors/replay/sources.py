@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cxpulse.processors.archive.errors import ArchiveError
 from cxpulse.processors.archive.reader import ArchiveReader, archive_file_records, looks_like_archive_line
 from cxpulse.processors.archive.record import SourceRecord
 from cxpulse.settings import Settings

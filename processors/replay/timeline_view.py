@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cxpulse.schemas import Alert, Event
+from cxpulse.processors.engine.alerting import score_text
 
 from .timeline import Timeline, TimelineRow
 
@@ -57,7 +58,7 @@ def _alert_cell(alerts: list[Alert]) -> str:
 
 
 def _cells(row: TimelineRow) -> list[str]:
-    score = "" if row.score is None else f"{row.score:.1f}"
+    score = "" if row.score is None else score_text(row.score)
     band = f"[{BAND_STYLE.get(row.band or '', '')}]{row.band}[/]" if row.band else ""
     if row.kind == "invalid":
         return [_when(row.at), "[red]invalid record[/]", "", "", row.reason or "", "", "", "", ""]
@@ -104,7 +105,7 @@ def _final(console: Console, timeline: Timeline) -> None:
     final = timeline.final
     if final is None:
         return
-    console.print(f"After all {final.events_seen} events: score {final.score:.1f} "
+    console.print(f"After all {final.events_seen} events: score {score_text(final.score)} "
                   f"([{BAND_STYLE[final.risk_band]}]{final.risk_band}[/]), "
                   f"{'sensitive' if final.sensitive else 'not sensitive'}, {final.open_tickets} open ticket(s)"
                   + "".join(f"; {tid} due {_when(datetime.fromtimestamp(due, UTC))}" for tid, due in
