@@ -3,12 +3,13 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap test unit kafka-up kafka-down demo
+.PHONY: help bootstrap test unit soak kafka-up kafka-down demo
 
 help:
 	@echo "make demo        install what is missing, then run the whole pipeline with simulated traffic and live alerts"
 	@echo "make test        install what is missing, then run the whole test suite (starts its own Kafka)"
 	@echo "make unit        only the unit tests (no broker)"
+	@echo "make soak        the load test: 2,000 events/s for 11 minutes through one worker (opt-in, not in make test)"
 	@echo "make kafka-up    start the local Kafka broker (cxpulse kafka up)"
 	@echo "make kafka-down  stop it"
 	@echo "make bootstrap   Java 17+, Maven and .venv with cxpulse installed"
@@ -21,6 +22,10 @@ test: bootstrap
 
 unit: bootstrap
 	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)
+
+# SOAK_RATE, SOAK_SECONDS, SOAK_CUSTOMERS, SOAK_REPORT (JSON samples) tune it; see tests/integration/faults/test_soak.py
+soak: bootstrap
+	$(PYTHON) -m pytest -m soak -s tests/integration/faults/test_soak.py $(PYTEST_ARGS)
 
 kafka-up: bootstrap
 	$(VENV)/bin/cxpulse kafka up

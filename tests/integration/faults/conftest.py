@@ -1,7 +1,8 @@
 """Fixtures and checks for the fault, bad-input and load tests: real broker, real ``cxpulse`` processes.
 
 The worker processes are the processor tests' (``worker_factory``, ``another_worker``); the
-reference is always the pure engine on the same records (``expected_run``).
+reference is always the pure engine on the same records (``expected_run``). Tests marked
+``soak`` are deselected unless the ``-m`` expression names them (``make soak``).
 
     outcome(consume, settings) -> Outcome
         What the pipeline wrote: every ``(alert_id, status)`` on the alerts topic (and how many
@@ -33,6 +34,16 @@ from ..processors.conftest import WorkerProcess, another_worker, worker_factory 
 from ..processors.helpers import consumed_everything, lagging, last_scores
 
 __all__ = ["Outcome", "assert_engine_outcome", "engine_on_topic", "outcome", "source_topics", "wait_consumed"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Soak tests run only when asked for (``-m soak``, ``make soak``): ``make test`` leaves them out."""
+    if "soak" in (config.getoption("markexpr") or ""):
+        return
+    soak = [item for item in items if item.get_closest_marker("soak") is not None]
+    if soak:
+        config.hook.pytest_deselected(items=soak)
+        items[:] = [item for item in items if item.get_closest_marker("soak") is None]
 
 
 @dataclass(frozen=True)
