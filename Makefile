@@ -9,7 +9,7 @@ help:
 	@echo "make demo        install what is missing, then run the whole pipeline with simulated traffic and live alerts"
 	@echo "make test        install what is missing, then run the whole test suite (starts its own Kafka)"
 	@echo "make unit        only the unit tests (no broker)"
-	@echo "make soak        the load test: 2,000 events/s for 11 minutes through one worker (opt-in, not in make test)"
+	@echo "make soak        the load test: 2,000 events/s for 16 minutes through one worker (opt-in, not in make test)"
 	@echo "make kafka-up    start the local Kafka broker (cxpulse kafka up)"
 	@echo "make kafka-down  stop it"
 	@echo "make bootstrap   Java 17+, Maven and .venv with cxpulse installed"
