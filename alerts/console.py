@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from cxpulse.processors.engine.alerting import score_text
 from cxpulse.settings import Settings
 
 __all__ = ["alert_line", "alert_time", "follow_alerts", "score_band"]
@@ -45,7 +46,7 @@ def score_band(alert: dict[str, Any]) -> str:
     score, band = alert.get("score"), alert.get("risk_band")
     if not isinstance(score, (int, float)):
         return band or "-"
-    return f"{score:.1f} {band or ''}".strip()
+    return f"{score_text(score)} {band or ''}".strip()
 
 
 def follow_alerts(settings: Settings, *, from_beginning: bool = False, stop: Callable[[], bool] = lambda: False,

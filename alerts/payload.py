@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from cxpulse.processors.engine.alerting import score_text
 from cxpulse.schemas import Alert
 
 __all__ = ["alert_payload", "identity_labels", "rfc3339"]
@@ -58,7 +59,7 @@ def _annotations(alert: Alert, customer_url: str) -> dict[str, str]:
     notes = {"summary": alert.summary, "evidence": ", ".join(alert.evidence),
              "triggered_at": rfc3339(alert.triggered_at)}
     if alert.score is not None:
-        notes["score"] = f"{alert.score:.1f}"
+        notes["score"] = score_text(alert.score)
     if alert.risk_band is not None:
         notes["risk_band"] = alert.risk_band
     link = _link(alert, customer_url)

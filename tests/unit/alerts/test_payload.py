@@ -24,11 +24,12 @@ def test_labels_identify_and_route_the_alert(alert_factory):
 
 
 def test_annotations_carry_what_a_supervisor_reads(alert_factory):
+    # 43.456 shows as 43.4: floored like the alert summary, so a score never reads as the next band
     payload = alert_payload(_alert(alert_factory, customer_id="C-7", score=43.456, risk_band="at_risk",
                                    evidence=["e1", "e2"], summary="C-7 contacted billing 3 times"), NOW, 3600, URL)
 
     assert payload["annotations"] == {
-        "summary": "C-7 contacted billing 3 times", "evidence": "e1, e2", "score": "43.5", "risk_band": "at_risk",
+        "summary": "C-7 contacted billing 3 times", "evidence": "e1, e2", "score": "43.4", "risk_band": "at_risk",
         "triggered_at": "2025-03-03T09:00:00.000Z", "customer_url": "http://worker:6066/customers/C-7",
     }
     assert payload["generatorURL"] == "http://worker:6066/customers/C-7"
