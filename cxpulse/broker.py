@@ -246,36 +246,9 @@ class LocalBroker:
         return re.search(r"^advertised\.listeners=(\w+)://(\S+)$", text, re.MULTILINE)
 
 
-# Runs detached: when the watched process is gone, stop the broker (TERM, then KILL).
-_WATCHDOG = """
-import os, signal, sys, time
-watched, broker = int(sys.argv[1]), int(sys.argv[2])
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-while alive(broker) and alive(watched):
-    time.sleep(1)
-for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 0)):
-    if not alive(broker):
-        break
-    try:
-        os.killpg(broker, sig)
-    except ProcessLookupError:
-        break
-    deadline = time.monotonic() + grace
-    while alive(broker) and time.monotonic() < deadline:
-        time.sleep(0.2)
-"""
-
-
 def _watch(watched: int, broker: int) -> None:
     subprocess.Popen(
-        [sys.executable, "-c", _WATCHDOG, str(watched), str(broker)],
+        [sys.executable, "-m", "cxpulse.watchdog", str(watched), str(broker)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
 
