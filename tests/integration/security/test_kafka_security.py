@@ -175,12 +175,15 @@ def test_the_simulator_and_file_import_produce_over_scram_tls(secure_kafka, conf
         "talk_seconds": 2.0, "outcome": "resolved"}) for n in range(5)]  # fmt: skip
     events.write_text("\n".join(lines) + "\n")
 
-    simulated = subprocess.run([*_cxpulse(), "--config", str(config), "simulate", "--count", "40", "--customers", "20"],
-                               capture_output=True, text=True, timeout=180)  # fmt: skip
+    # A fixed anchor and enough customers: the run stops at --count (with the default anchor,
+    # today, 20 customers made 39 events on a Sunday and the test failed).
+    simulated = subprocess.run([*_cxpulse(), "--config", str(config), "simulate", "--count", "40", "--customers", "200",
+                                "--anchor", "2025-03-10T00:00:00Z"], capture_output=True, text=True, timeout=180)  # fmt: skip
     imported = subprocess.run([*_cxpulse(), "--config", str(config), "produce", str(events)],
                               capture_output=True, text=True, timeout=180)  # fmt: skip
 
     assert simulated.returncode == 0, simulated.stderr
+    assert "stopped by --count" in simulated.stdout + simulated.stderr
     assert imported.returncode == 0, imported.stderr
     records = _read_all(settings.kafka, settings.topics.events, 45)
     assert len(records) == 45
