@@ -8,98 +8,28 @@ own interleaving of partitions changes nothing. The worker is left until every p
 is idle (its last sweep and incident decisions), as a replay ends with ``finish()``.
 """
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import urllib.error
-import urllib.request
-
 import orjson
 import pytest
 
-from cxpulse.clients import kafka_python_config
-
-from ..processors.helpers import settled
+from ..processors.conftest import worker_factory  # noqa: F401 - the processor tests' worker processes
+from ..processors.helpers import consumed_everything, settled
 
 pytestmark = pytest.mark.timeout(420)
-
-
-class Worker:
-    def __init__(self, settings, config, log) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("CXPULSE_", "KAFKA_BOOTSTRAP"))}
-        self.settings = settings
-        self.log = log
-        self._out = log.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-c", "from cxpulse.cli import main; main()",
-                                         "--config", str(config), "worker", "--loglevel", "warning"],
-                                        stdout=self._out, stderr=subprocess.STDOUT, env=env)
-
-    def health(self) -> dict | None:
-        if self.process.poll() is not None:
-            raise AssertionError(f"worker exited: {self.log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.worker.web_port}/healthz", timeout=5) as r:
-                return json.loads(r.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._out.close()
-
-
-@pytest.fixture
-def worker(config_file_factory, tmp_path, wait_for):
-    started = []
-
-    def start(settings) -> Worker:
-        w = Worker(settings, config_file_factory(settings), tmp_path / f"worker-{len(started)}.log")
-        started.append(w)
-        wait_for(lambda: (h := w.health()) and h["assigned_partitions"] > 0 and not h["rebalancing"], timeout=120,
-                 message="worker ready")
-        return w
-
-    yield start
-    for w in started:
-        w.stop()
-
-
-def committed_to_the_end(settings, topics: list[str]) -> bool:
-    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-
-    config = kafka_python_config(settings.kafka)
-    admin, consumer = KafkaAdminClient(**config), KafkaConsumer(**config, group_id=None)
-    try:
-        committed = admin.list_group_offsets({settings.worker.app_id: None}).get(settings.worker.app_id, {})
-        wanted = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
-        ends = consumer.end_offsets(wanted)
-        return bool(wanted) and all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
-    finally:
-        consumer.close()
-        admin.close()
 
 
 def without_emitted(alert: dict) -> dict:
     return {k: v for k, v in alert.items() if k != "emitted_at"}
 
 
-def live_and_replayed(settings, records, send_records, read_topic, worker, cli, wait_for, tmp_path):
-    live = worker(settings)
+def live_and_replayed(settings, records, send_records, read_topic, worker_factory, cli, wait_for, tmp_path):
+    live = worker_factory(settings, ready_timeout=120)
     send_records(settings.topics.events, records)
     wait_for(lambda: live.health()["events"] == len(records), timeout=180, message="the worker read every record")
     # Every partition idle (engine.partition_idle_seconds of silence): the last SLA sweep ran at
     # the overall clock and the incident watermark is open, as at the end of a replay.
     wait_for(lambda: settled(live.health()), timeout=120, message="every partition idle")
     contacts = f"{settings.worker.app_id}-contacts"
-    wait_for(lambda: committed_to_the_end(settings, [settings.topics.events, contacts]), timeout=120,
+    wait_for(lambda: consumed_everything(settings, [settings.topics.events, contacts]), timeout=120,
              message="the worker committed everything it read")
     live.stop()
     alerts = {(a["alert_id"], a["status"]): without_emitted(a)
@@ -130,50 +60,53 @@ def replayed(directory) -> tuple[dict, dict]:
             {s["customer_id"]: s for s in scores})
 
 
-def test_one_partition_every_rule(settings_factory, scenario, send_records, read_topic, worker, cli, wait_for,
-                                  tmp_path):
-    settings = settings_factory(partitions=1)
-    records = scenario(customers=400, days=6, seed=61, partitions=1)
-
-    alerts, scores = live_and_replayed(settings, records, send_records, read_topic, worker, cli, wait_for, tmp_path)
-
+def assert_both_replays_match(tmp_path, alerts: dict, scores: dict) -> None:
+    """The replays from Kafka (``k``) and from the archive (``a``) equal the live run."""
     for source in ("k", "a"):
         replay_alerts, replay_scores = replayed(tmp_path / source)
         assert replay_alerts == alerts, explain(replay_alerts, alerts)
         assert replay_scores == scores, explain(replay_scores, scores)
+
+
+def test_one_partition_every_rule(settings_factory, scenario, send_records, read_topic, worker_factory, cli, wait_for,
+                                  tmp_path):
+    settings = settings_factory(partitions=1)
+    records = scenario(customers=400, days=6, seed=61, partitions=1)
+
+    alerts, scores = live_and_replayed(settings, records, send_records, read_topic, worker_factory, cli, wait_for,
+                                       tmp_path)
+
+    assert_both_replays_match(tmp_path, alerts, scores)
     assert {rule for _, rule in ((k, a["rule"]) for k, a in alerts.items())} == {
         "repeat_contact", "sensitive_customer", "sensitive_contact", "detractor", "sla_breach", "churn_risk",
         "incident"}
 
 
-def test_three_partitions_every_rule(settings_factory, scenario, send_records, read_topic, worker, cli, wait_for,
+def test_three_partitions_every_rule(settings_factory, scenario, send_records, read_topic, worker_factory, cli,
+                                     wait_for,
                                      tmp_path):
     settings = settings_factory(partitions=3)
     records = scenario(customers=500, days=6, seed=63, partitions=3)
 
-    alerts, scores = live_and_replayed(settings, records, send_records, read_topic, worker, cli, wait_for, tmp_path)
+    alerts, scores = live_and_replayed(settings, records, send_records, read_topic, worker_factory, cli, wait_for,
+                                       tmp_path)
 
-    for source in ("k", "a"):
-        replay_alerts, replay_scores = replayed(tmp_path / source)
-        assert replay_alerts == alerts, explain(replay_alerts, alerts)
-        assert replay_scores == scores, explain(replay_scores, scores)
+    assert_both_replays_match(tmp_path, alerts, scores)
     rules = {a["rule"] for a in alerts.values()}
     assert {"sla_breach", "incident", "churn_risk", "repeat_contact"} <= rules
     assert sum(a["rule"] == "sla_breach" for a in alerts.values()) > 5
 
 
-def test_three_partitions_without_due_times(settings_factory, scenario, send_records, read_topic, worker, cli,
+def test_three_partitions_without_due_times(settings_factory, scenario, send_records, read_topic, worker_factory, cli,
                                             wait_for, tmp_path):
     settings = settings_factory(partitions=3)
     records = [r for r in scenario(customers=500, days=6, seed=62, outage_customers=0)]
     records = [_without_due(r) for r in records]
 
-    alerts, scores = live_and_replayed(settings, records, send_records, read_topic, worker, cli, wait_for, tmp_path)
+    alerts, scores = live_and_replayed(settings, records, send_records, read_topic, worker_factory, cli, wait_for,
+                                       tmp_path)
 
-    for source in ("k", "a"):
-        replay_alerts, replay_scores = replayed(tmp_path / source)
-        assert replay_alerts == alerts, explain(replay_alerts, alerts)
-        assert replay_scores == scores, explain(replay_scores, scores)
+    assert_both_replays_match(tmp_path, alerts, scores)
     assert len(alerts) > 50 and len(scores) > 400
 
 
