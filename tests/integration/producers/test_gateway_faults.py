@@ -55,17 +55,23 @@ def private_broker(tmp_path):
     broker.stop()
 
 
-def test_a_broker_that_stops_gets_503s_and_the_gateway_resumes_when_it_returns(
-    private_broker, gateway_factory, wait_healthy, wait_for
-):
+def _gateway_on(broker, gateway_factory, wait_healthy, gateway_settings: GatewaySettings):
+    """A healthy gateway on ``broker`` with fresh one-partition topics; ``(gateway, settings)``."""
     run = uuid.uuid4().hex[:8]
     topics = TopicSettings(events=f"f-{run}.events", alerts=f"f-{run}.alerts", scores=f"f-{run}.scores",
                            dlq=f"f-{run}.dlq", partitions=1)  # fmt: skip
-    settings = Settings(kafka=private_broker.client_settings("cxpulse-tests"), topics=topics,
-                        gateway=GatewaySettings(delivery_timeout_seconds=4, health_timeout_seconds=2))  # fmt: skip
+    settings = Settings(kafka=broker.client_settings("cxpulse-tests"), topics=topics, gateway=gateway_settings)
     ensure_topics(settings.kafka, topic_specs(topics))
     gateway = gateway_factory(settings)
     wait_healthy(gateway)
+    return gateway, settings
+
+
+def test_a_broker_that_stops_gets_503s_and_the_gateway_resumes_when_it_returns(
+    private_broker, gateway_factory, wait_healthy, wait_for
+):
+    gateway, settings = _gateway_on(private_broker, gateway_factory, wait_healthy,
+                                    GatewaySettings(delivery_timeout_seconds=4, health_timeout_seconds=2))
     answered: dict[str, int] = {}
 
     def post(event_id: str) -> int:
@@ -82,7 +88,7 @@ def test_a_broker_that_stops_gets_503s_and_the_gateway_resumes_when_it_returns(
 
     assert set(answered.values()) <= {202, 503}
     accepted = {event_id for event_id, status in answered.items() if status == 202}
-    written = _event_ids(settings.kafka, topics.events)
+    written = _event_ids(settings.kafka, settings.topics.events)
     assert accepted <= written  # nothing accepted without being in the log
 
 
@@ -110,14 +116,8 @@ def _event_ids(kafka: KafkaSettings, topic: str) -> set[str]:
 def test_sigterm_lets_a_request_in_flight_finish_before_exiting(private_broker, gateway_factory, wait_healthy, wait_for):
     import threading
 
-    run = uuid.uuid4().hex[:8]
-    topics = TopicSettings(events=f"g-{run}.events", alerts=f"g-{run}.alerts", scores=f"g-{run}.scores",
-                           dlq=f"g-{run}.dlq", partitions=1)  # fmt: skip
-    settings = Settings(kafka=private_broker.client_settings("cxpulse-tests"), topics=topics,
-                        gateway=GatewaySettings(delivery_timeout_seconds=6, shutdown_timeout_seconds=30))  # fmt: skip
-    ensure_topics(settings.kafka, topic_specs(topics))
-    gateway = gateway_factory(settings)
-    wait_healthy(gateway)
+    gateway, settings = _gateway_on(private_broker, gateway_factory, wait_healthy,
+                                    GatewaySettings(delivery_timeout_seconds=6, shutdown_timeout_seconds=30))
     private_broker.stop()  # the next delivery waits for its acknowledgement until the timeout
     answers: list = []
     sender = threading.Thread(target=lambda: answers.append(gateway.post(_call("inflight-1"))))

@@ -83,8 +83,7 @@ def test_one_partition_every_rule(settings_factory, scenario, send_records, read
 
 
 def test_three_partitions_every_rule(settings_factory, scenario, send_records, read_topic, worker_factory, cli,
-                                     wait_for,
-                                     tmp_path):
+                                     wait_for, tmp_path):
     settings = settings_factory(partitions=3)
     records = scenario(customers=500, days=6, seed=63, partitions=3)
 
