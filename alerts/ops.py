@@ -80,13 +80,17 @@ class OpsStack:
             gone.append("prometheus-alertmanager")
         return gone
 
+    def _servers(self) -> list[tuple[str, str, str, str]]:
+        """``(process name, display name, base URL, readiness path)`` of each server started."""
+        servers = [("prometheus", "Prometheus", f"http://{self.host}:{self.prometheus_port}", "/-/ready"),
+                   ("alertmanager", "Alertmanager", f"http://{self.host}:{self.alertmanager_port}", "/-/ready")]
+        if self.sink_port:
+            servers.append(("alert-sink", "webhook sink", f"http://{self.host}:{self.sink_port}", "/"))
+        return servers
+
     @property
     def urls(self) -> dict[str, str]:
-        urls = {"Prometheus": f"http://{self.host}:{self.prometheus_port}",
-                "Alertmanager": f"http://{self.host}:{self.alertmanager_port}"}
-        if self.sink_port:
-            urls["webhook sink"] = f"http://{self.host}:{self.sink_port}"
-        return urls
+        return {shown: url for _, shown, url, _ in self._servers()}
 
     def prepare(self) -> dict[str, Path]:
         """Render the configs into the run directory; returns their paths (edit them before ``start``)."""
@@ -142,11 +146,7 @@ class OpsStack:
         return {name: _answers(url) for name, url in self._ready_urls().items()}
 
     def _ready_urls(self) -> dict[str, str]:
-        urls = {"prometheus": f"http://{self.host}:{self.prometheus_port}/-/ready",
-                "alertmanager": f"http://{self.host}:{self.alertmanager_port}/-/ready"}
-        if self.sink_port:
-            urls["alert-sink"] = f"http://{self.host}:{self.sink_port}/"
-        return urls
+        return {name: url + path for name, _, url, path in self._servers()}
 
     def _wait_ready(self, name: str, child: Any) -> None:
         url = self._ready_urls()[name]
