@@ -133,7 +133,7 @@ def _lifecycle(rng: random.Random, cust: int, svc: str, t: float, out: list) -> 
         out.append((done + rng.uniform(3600, 86400), cust, {**base, "action": "reopened", "due_at": _iso(due + 86400)}))
 
 
-def timed(label: str, fn, n: int) -> float:
+def timed(label: str, fn, n: int) -> tuple[float, float]:
     """Run ``fn`` and print events/s by wall clock and by this process's CPU time.
 
     CPU time is the steadier figure on a shared machine: it leaves out time spent waiting
@@ -145,7 +145,7 @@ def timed(label: str, fn, n: int) -> float:
     elapsed, used = time.perf_counter() - start, time.process_time() - cpu
     print(f"{label:<8} {n / elapsed:>10,.0f} events/s wall ({elapsed * 1e6 / n:6.2f} µs/event)   "
           f"{n / used:>10,.0f} events/s CPU ({used * 1e6 / n:6.2f} µs/event)")
-    return elapsed
+    return elapsed, used
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ import orjson
 from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_engine import generate  # noqa: E402  (the same stream as the engine benchmark)
+from bench_engine import generate, timed as measure  # noqa: E402  (the same stream and timer as the engine bench)
 
 from cxpulse.processors.archive import Manifest, SourceRecord  # noqa: E402
 from cxpulse.processors.archive.store import open_for_writing  # noqa: E402
@@ -71,17 +71,6 @@ def write_archive(root: Path, lines: list[bytes]) -> None:
         writer.checkpoint()
     finally:
         lock.release()
-
-
-def measure(label: str, fn, n: int) -> tuple[float, float]:
-    """Wall and CPU seconds of ``fn()``; prints events/s by both."""
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    fn()
-    wall, used = time.perf_counter() - start, time.process_time() - cpu
-    print(f"{label:<9} {n / wall:>9,.0f} events/s wall ({wall * 1e6 / n:5.2f} µs/event)   "
-          f"{n / used:>9,.0f} events/s CPU ({used * 1e6 / n:5.2f} µs/event)")
-    return wall, used
 
 
 def read_only(root: Path, verdict: bool) -> None:
