@@ -8,7 +8,22 @@ half of faust's per-record CPU time (docs/benchmarks.md, "Worker").
 
 :class:`FastDrainConsumer` awaits the callback directly while the flow is running and
 keeps faust's ``wait_first`` only while the flow is suspended (during a rebalance).
-Everything else — offsets, gaps, commits, read offsets — is faust's code, unchanged.
+Two of faust's offset rules are hardened (both are races faust's own loop has too):
+
+- A seek to the committed offsets (faust's ``perform_seek`` at the end of a rebalance,
+  awaited while the fetcher may already be delivering the partitions it resumed) resets
+  the read offsets. A delivery loop still handing over a fetch from before the seek then
+  saw its next record far beyond the reset read offset and recorded a *gap* over records
+  it had just delivered. :class:`FastDrainConsumer` counts these seeks; for the rest of a
+  fetch that spans one, a hole is measured from the fetch's previous record of the same
+  partition. (The rest is still handed over: aiokafka does not move a partition without a
+  committed offset, so those records would not be fetched again.)
+- faust's ``_new_offset`` fills gaps into the acked list without removing duplicates, and
+  its run of consecutive offsets stops at the first duplicate: each commit then moved the
+  committed offset by one record (faust-streaming issues #559, #625). Here the acked
+  offsets are a set, so a commit reaches the end of the acked run.
+
+Everything else — acks, gaps, commits, read offsets — is faust's code, unchanged.
 With ``worker.direct_delivery``, records of the topics in ``app.direct_sinks`` skip the
 conductor and the streams entirely (``processors/direct.py``).
 This leans on faust internals: the module is pinned to faust-streaming < 0.16 by
@@ -16,15 +31,62 @@ This leans on faust internals: the module is pinned to faust-streaming < 0.16 by
 """
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-__all__ = ["FastDrainConsumer", "FastDrainTransport"]
+__all__ = ["FastDrainConsumer", "FastDrainTransport", "next_commit"]
+
+
+def next_commit(acked: Iterable[int], committed: int | None, gaps: Any = None) -> tuple[int | None, list[int]]:
+    """``(offset to commit or None, acked offsets left for later)`` for one partition.
+
+    faust's rule (``Consumer._new_offset``): gaps (offsets that do not exist) up to the
+    largest acked offset count as acked; the commit is one past the run of consecutive
+    offsets from the lowest, unless that run starts more than one past the committed
+    offset (a record in between is still in flight). Unlike faust's, duplicates do not
+    cut the run short and offsets below the committed one are dropped. ``gaps`` is
+    faust's ``IntervalTree``; the intervals used are chopped from it.
+    """
+    offsets = {offset for offset in acked if committed is None or offset >= committed}
+    if not offsets:
+        return None, []
+    if gaps:
+        top = max(offsets)
+        spans = gaps.overlap(0, top)
+        if spans:
+            end = top + 1
+            for span in spans:
+                offsets.update(range(max(span.begin, committed or 0), span.end))
+                end = max(end, span.end)
+            gaps.chop(0, end)
+    low = min(offsets)
+    if committed and low - committed > 1:
+        return None, sorted(offsets)
+    high = low
+    while high + 1 in offsets:
+        high += 1
+    return high + 1, sorted(o for o in offsets if o > high)
 
 
 class FastDrainConsumer(faust_aiokafka.Consumer):
     """faust's aiokafka consumer without the two-task wrapper per record."""
+
+    _seeks = 0  # seeks to the committed offsets so far
+
+    async def perform_seek(self) -> None:
+        self._seeks += 1  # before the await: records handed over while it runs count as after it
+        await faust_aiokafka.Consumer.perform_seek(self)
+
+    def _new_offset(self, tp: Any) -> int | None:
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        offset, left = next_commit(acked, self._committed_offset[tp], self._gap.get(tp))
+        self._acked_index[tp].difference_update(set(acked).difference(left))
+        acked[:] = left
+        return offset
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - timing path
         should_stop, fetcher_stopped = self._stopped.is_set, fetcher._stopped.is_set
@@ -46,6 +108,8 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
     async def _deliver_all(self, records: Any) -> None:
         callback, suspended = self.callback, self.suspend_flow.is_set
         app = self.app
+        seeks = self._seeks
+        previous: dict[Any, int] = {}  # per partition, the offset of the last record handed over from this fetch
         sinks = getattr(app, "direct_sinks", None)
         read_offset = self._read_offset
         since_yield = 0
@@ -57,6 +121,10 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
             offset, last = message.offset, read_offset[tp]
             if last is not None and offset < last:
                 continue  # already delivered (faust drops these too)
+            if self._seeks != seeks:
+                # The read offsets were reset under this fetch, while the records up to
+                # this one were being handed over: a hole is measured within the fetch.
+                last = previous.get(tp)
             if last and offset - last > 1 and self.app.topics.acks_enabled_for(message.topic):
                 await self._add_gap(tp, last + 1, offset)
             if self._commit_every is not None and self._n_acked >= self._commit_every:
@@ -77,7 +145,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
                 # this record's offset now would make the records between the committed
                 # offset and it look delivered: skipped, never acked, the commit stuck there.
                 return
-            read_offset[tp] = offset
+            read_offset[tp] = previous[tp] = offset
 
 
 class FastDrainTransport(faust_aiokafka.Transport):
