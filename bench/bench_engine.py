@@ -33,6 +33,7 @@ from pathlib import Path
 import orjson
 
 from cxpulse.processors.engine import EngineDriver
+from cxpulse.processors.replay.run import fewer_collections
 from cxpulse.schemas import parse_event
 
 START = datetime(2025, 3, 3, tzinfo=timezone.utc)
@@ -192,14 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     timed("total", total, n)
     # The same with the cyclic GC tuned as a long replay would (collections are mostly
     # wasted work here: engine state has no reference cycles).
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
+    with fewer_collections():
         timed("total/gc", total, n)
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
     print(f"alerts: {alerts}")
     if args.profile:
         profiler = cProfile.Profile()

@@ -23,7 +23,6 @@ class SlaClock:
     """Partition clocks + SLA index, with ``wall`` (monotonic seconds) deciding idleness."""
 
     def __init__(self, idle_seconds: float = 30.0, wall: Callable[[], float] = time.monotonic) -> None:
-        self.idle_seconds = idle_seconds
         self.wall = wall
         self.clocks = PartitionClocks(idle_seconds)
         self._sent: dict | None = None
@@ -74,16 +73,13 @@ class SlaClock:
 
         Every owned partition counts as heard of now: it goes idle only after the idle period.
         """
-        self.clocks = PartitionClocks(self.idle_seconds)
+        self.clocks = PartitionClocks(self.clocks.idle_after)
         self._sent = None
         now = self.wall()
         for partition in owned:
             self.clocks.add(partition, now)
         for state, partition in states:
-            self.clocks.add(partition, now)
-            self.clocks.observe(partition, state.ref)
-            for due_at, ticket_id in state.due_tickets():
-                self.clocks.note_due(partition, due_at, state.customer_id, ticket_id)
+            self.clocks.load(partition, state, now)
         return len(self.clocks)
 
     def __len__(self) -> int:

@@ -11,16 +11,11 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from aiokafka.partitioner import murmur2
+from cxpulse.processors.engine.partitioner import key_partition, murmur2
 
 __all__ = ["BatchWriter", "key_partition"]
 
 PartitionCount = Callable[[str], int]
-
-
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (Java and aiokafka alike) picks for ``key``."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class BatchWriter:

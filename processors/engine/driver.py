@@ -8,7 +8,6 @@ follows the overall clock, and incidents are decided behind the watermark.
 """
 
 from collections.abc import Callable, Hashable, Iterable
-from math import inf
 
 from cxpulse.schemas import Alert
 
@@ -61,7 +60,7 @@ class EngineDriver:
         self._late = float(self.settings.incident_late_tolerance_seconds)
         self._partition_of: dict[str, int] = {}
         self._idle_check_at = NEVER
-        self._incident_next = inf  # earliest undecided contact time (a lower bound)
+        self._incident_next = INF  # earliest undecided contact time (a lower bound)
         self._incident_check_at = NEVER
 
     @property
@@ -77,17 +76,13 @@ class EngineDriver:
         driver = cls(settings, **kwargs)
         clocks = driver.clocks
         for state in states:
-            cid = state.customer_id
-            driver.states[cid] = state
-            partition = driver._partition(cid)
-            clocks.observe(partition, state.ref)
-            for due, tid in state.due_tickets():
-                clocks.note_due(partition, due, cid, tid)
+            driver.states[state.customer_id] = state
+            clocks.load(driver._partition(state.customer_id), state)
         if driver.partitions is None:  # one stream: its clock is the saved clock
             clocks.observe(None, clock)
         clocks.overall = max(clocks.overall, clock)
         driver.incident_states = {s.service_type: s for s in incident_states}
-        driver._incident_next = min((s.next_moment() for s in driver.incident_states.values()), default=inf)
+        driver._incident_next = driver._next_undecided()
         return driver
 
     def feed(self, event, partition: Hashable | None = None, received: float | None = None) -> list[Alert]:
@@ -131,6 +126,12 @@ class EngineDriver:
         """Move a partition's clock (every partition's, when ``None``) to ``clock``; returns
         the breaches found. The clock never goes back. For a caller that reads event times
         it does not feed, e.g. the timeline (other customers' events on the partition)."""
+        alerts = self._advance(clock, partition)
+        if alerts and self.keep_alerts:
+            self.alerts.extend(alerts)
+        return alerts
+
+    def _advance(self, clock: float, partition: Hashable | None = None) -> list[Alert]:
         clocks = self.clocks
         targets = [partition] if partition is not None else (list(clocks.partitions()) or [None])
         alerts: list[Alert] = []
@@ -138,8 +139,6 @@ class EngineDriver:
             clocks.observe(target, clock)
             if clocks.due(target):
                 alerts += self._sweep(target)
-        if alerts and self.keep_alerts:
-            self.alerts.extend(alerts)
         return alerts
 
     def finish(self, until: float | None = None) -> list[Alert]:
@@ -147,14 +146,10 @@ class EngineDriver:
         tickets are checked at the overall clock (or ``until``, e.g. the end of a replay
         range, when later) and every incident window is decided."""
         end = self.clocks.overall if until is None else max(self.clocks.overall, until)
-        keep, self.keep_alerts = self.keep_alerts, False
-        try:
-            alerts = self.advance(end)
-        finally:
-            self.keep_alerts = keep
+        alerts = self._advance(end)
         for state in self.incident_states.values():
             alerts += self.incidents.advance(state, INF)
-        self._incident_next = min((s.next_moment() for s in self.incident_states.values()), default=inf)
+        self._incident_next = self._next_undecided()
         if alerts and self.keep_alerts:
             self.alerts.extend(alerts)
         return alerts
@@ -206,5 +201,9 @@ class EngineDriver:
         for state in self.incident_states.values():
             if state.next_moment() < upto:
                 found += self.incidents.advance(state, watermark)
-        self._incident_next = min((s.next_moment() for s in self.incident_states.values()), default=inf)
+        self._incident_next = self._next_undecided()
         return found
+
+    def _next_undecided(self) -> float:
+        """The earliest moment an incident state still has to decide (``INF``: none)."""
+        return min((s.next_moment() for s in self.incident_states.values()), default=INF)

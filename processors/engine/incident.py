@@ -137,14 +137,6 @@ class IncidentEngine:
         self._trim(state)
         return alerts
 
-    def step(self, state: IncidentState | None, contact: Contact,
-             watermark: float | None = None) -> tuple[IncidentState, list[Alert]]:
-        """:meth:`add` one contact, then :meth:`advance` to ``watermark`` when one is given."""
-        state, alerts = self.add(state, contact)
-        if watermark is not None:
-            alerts += self.advance(state, watermark)
-        return state, alerts
-
     def _forgotten(self, state: IncidentState) -> float:
         """Contacts before this time cannot be in any undecided window."""
         c = self._c

@@ -157,20 +157,17 @@ class CustomerState:
             grievances[svc] = list(map(tuple, lst))
         state.grievances = grievances
         state.sensitive_since, state.sensitive_until = since, until
-        due = NO_DUE
-        if tickets:
-            tickets = {tid: Ticket.from_list(t) for tid, t in tickets.items()}
-            for tk in tickets.values():
-                if tk.breached_due is None and tk.due_at is not None and tk.due_at < due:
-                    due = tk.due_at
-        state.tickets = tickets
+        state.tickets = {tid: Ticket.from_list(t) for tid, t in tickets.items()} if tickets else tickets
         state.closed = dict(zip(closed, map(tuple, closed.values()))) if closed else closed
         state.cooldowns = {(r, s): (t, lvl) for r, s, t, lvl in cooldowns} if cooldowns else {}
         state.churn_level = churn_level
         state.churn_open = tuple(map(tuple, churn_open))
         state.recent = tuple(map(tuple, recent))
         state.swept = swept
-        state.due_min = due
+        if tickets:
+            state.refresh_due()
+        else:
+            state.due_min = NO_DUE
         return state
 
     def _fields(self) -> tuple[Any, ...]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cxpulse.processors.archive.record import SourceRecord
+from cxpulse.processors.engine import key_partition
 
 __all__ = ["PartitionRange", "RangeStart", "clip", "key_partition", "merge_partitions", "plan_ranges"]
 
@@ -74,13 +75,6 @@ def clip(records: Iterable[SourceRecord], since_ms: int | None, until_ms: int | 
         if record.timestamp is not None and record.timestamp >= until_ms:
             return
         yield record
-
-
-def key_partition(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner gives ``key`` (murmur2, as in the Java client)."""
-    from kafka.partitioner.default import murmur2
-
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def _merge_key(record: SourceRecord) -> tuple[int, int]:
