@@ -7,6 +7,7 @@ simulator's ground truth and says where to look next.
 """
 
 import json
+import os
 import queue
 import shutil
 import threading
@@ -90,7 +91,7 @@ class Demo:
             own.wipe()
             for old in self.options.run_dir.glob("worker-*"):
                 shutil.rmtree(old, ignore_errors=True)
-        started = own.start()
+        started = own.start(stop_with=os.getpid())  # a killed demo takes its broker with it
         self.own_broker = own
         kept = "" if self.options.fresh else ", data kept from the last run"
         return f"started a broker for this run on {started.bootstrap_servers} ({own.data_dir.name}/ in the run directory{kept}; it stops with the demo)"

@@ -101,8 +101,7 @@ def create_app(settings: Settings) -> WorkerApp:
         # Contacts go the same way as events: through faust's streams they starved while a
         # backlog of events was read (a full agent buffer takes its partition out of the
         # fetch until the buffer drains; incidents were found only after the backlog).
-        direct, contacts = (DirectBatches(app, handle, worker.batch_max, worker.batch_within_seconds,
-                                          worker.stream_buffer_maxsize)
+        direct, contacts = (DirectBatches(app, handle, *batch, worker.stream_buffer_maxsize)
                             for handle in (runtime.score_messages, runtime.detect_messages))
         app.direct_sinks = {settings.topics.events: direct.put, contacts_topic.get_topic_name(): contacts.put}
 

@@ -50,9 +50,9 @@ class DirectBatches:
         """Collect, process and ack batches until the app stops."""
         while not self.app.should_stop:
             batch = await self._collect()
-            live = [m for m in batch if self._current(m)]
-            if len(live) < len(batch):
-                self._drop([m for m in batch if not self._current(m)])
+            live, stale = self._split(batch)
+            if stale:
+                self._drop(stale)
             if live:
                 await self.handle(live)
                 ack, out = self.app.consumer.ack, self.app.sensors.on_message_out
@@ -68,8 +68,15 @@ class DirectBatches:
             unacked.discard(message)
             out(message.tp, message.offset, message)
 
-    def _current(self, message: Any) -> bool:
-        return self.app.flow_control.is_active() and message.generation_id == self.app.consumer_generation_id
+    def _split(self, batch: list[Any]) -> tuple[list[Any], list[Any]]:
+        """``(live, stale)``: stale are records of a past generation, or all while the flow is suspended."""
+        if not self.app.flow_control.is_active():
+            return [], batch
+        generation = self.app.consumer_generation_id
+        live = [m for m in batch if m.generation_id == generation]
+        if len(live) == len(batch):
+            return live, []
+        return live, [m for m in batch if m.generation_id != generation]
 
     async def _collect(self) -> list[Any]:
         queue = self.queue

@@ -95,10 +95,6 @@ class ScoringProcessor:
         # scans the slots its earlier deletions left (microseconds per event at 20,000 entries).
         self._cache: OrderedDict[bytes, CustomerState] = OrderedDict()
 
-    def forget(self) -> None:
-        """Drop the live objects (after a rebalance or recovery changed the store underneath)."""
-        self._cache.clear()
-
     def suspend(self) -> None:
         """Partitions are being revoked: own nothing (no sweep) until :meth:`retain` says what is kept."""
         self.owned = frozenset()
@@ -214,12 +210,10 @@ class ScoringProcessor:
         if result.contact is not None:
             effects.add(self.topics.contacts, *contact_record(result.contact))
 
-    def _load(self, key: bytes, touched: dict, partition: int | None) -> tuple[CustomerState, int] | None:
+    def _load(self, key: bytes, touched: dict, partition: int) -> tuple[CustomerState, int] | None:
         loaded = touched.get(key)
         if loaded is not None:
             return loaded
-        if partition is None:
-            partition = -1
         cached = self._cache.get(key)
         if cached is not None:
             return cached, partition
