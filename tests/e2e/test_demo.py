@@ -14,6 +14,8 @@ import pytest
 from cxpulse.alerts.ops import ALERTMANAGER_BINARIES
 from cxpulse.supervisor import cxpulse_command
 
+pytestmark = pytest.mark.timeout(660)  # the demo's own deadline below is 600 s
+
 OPS_INSTALLED = bool(shutil.which("prometheus")) and any(shutil.which(name) for name in ALERTMANAGER_BINARIES)
 
 

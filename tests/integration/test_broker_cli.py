@@ -14,13 +14,9 @@ from cxpulse.broker import port_in_use
 from cxpulse.settings import load_settings
 from cxpulse.topics import list_topics
 
+from ..conftest import _free_port
+
 CLI = [sys.executable, "-c", "from cxpulse.cli import main; main()"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def cxpulse(*args: str, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess:

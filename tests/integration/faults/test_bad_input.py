@@ -59,7 +59,9 @@ def check_every_record(settings, sent: list[FuzzRecord], consume, worker, wait_f
         assert letter["source_topic"] == settings.topics.events
         assert letter.get("key") == (None if record.key is None else record.key.decode("utf-8", "replace"))
         assert _raw(letter) == record.value
-    assert_engine_outcome(outcome(consume, settings), driver)
+    got = outcome(consume, settings)
+    assert_engine_outcome(got, driver)
+    assert got.alert_records == len(got.alerts)  # one worker, no fault: no alert written twice
     health = worker.health()  # raises if the worker exited
     assert health["status"] == "ok" and health["invalid"] == len(invalid)
     return {"records": len(records), "invalid": len(invalid), "events": driver.events - driver.duplicates}

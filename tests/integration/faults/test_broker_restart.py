@@ -7,7 +7,6 @@ so ``settings_factory``, ``produce`` and ``consume`` all talk to this broker.
 """
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,13 +21,9 @@ from ..processors.helpers import expected_run
 from ..processors.scenario import scripted
 from .conftest import assert_engine_outcome, outcome, wait_consumed
 
+from ...conftest import _free_port
+
 pytestmark = pytest.mark.timeout(300)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RestartableBroker:
@@ -128,6 +123,7 @@ def test_the_broker_restarts_under_load_and_the_pipeline_resumes_by_itself(
     wait_for(lambda: (worker.health() or {}).get("events", 0) >= len(records) // 4, timeout=120,
              message="a quarter of the stream processed")
 
+    assert producer.is_alive(), f"the load ended before the restart ({producer.sent} records sent)"
     restartable.restart()
     producer.join(timeout=180)
     assert producer.error is None and not producer.is_alive(), producer.error

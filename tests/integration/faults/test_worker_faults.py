@@ -40,7 +40,7 @@ def test_a_worker_killed_mid_stream_and_restarted_ends_as_the_engine(settings_fa
 
     got = outcome(consume, settings)
     assert_engine_outcome(got, expected_run(settings, records))
-    assert (again.health() or {}).get("events", 0) < len(records)  # it resumed from the committed offsets
+    assert wait_for(again.health, message="health")["events"] < len(records)  # it resumed from the committed offsets
 
 
 def test_one_of_two_workers_killed_its_partitions_move_and_recover_from_the_changelog(

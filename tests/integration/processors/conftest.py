@@ -15,13 +15,7 @@ import pytest
 
 from cxpulse.settings import Settings
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from ...conftest import _free_port
 
 
 class WorkerProcess:

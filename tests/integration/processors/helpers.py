@@ -1,16 +1,20 @@
 """Reading the worker's outputs and progress from the broker."""
 
 from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import pytest
 
 from cxpulse.clients import kafka_python_config
 from cxpulse.processors.engine import EngineDriver
 from cxpulse.schemas import parse_event
 from cxpulse.settings import Settings
 
-__all__ = ["alert_key", "consumed_everything", "expected_run", "committed_total", "lagging", "last_scores", "settled"]
+__all__ = ["Outcome", "alert_key", "assert_engine_outcome", "committed_total", "consumed_everything", "expected_run",
+           "lagging", "last_scores", "outcome", "settled", "source_topics", "wait_consumed"]
 
 
 def alert_key(alert: dict[str, Any]) -> tuple[str, str | None, str]:
@@ -84,3 +88,50 @@ def settled(health: dict[str, Any] | None) -> bool:
     final SLA sweep at the overall clock is done and the incident agent can decide every window."""
     owned = (health or {}).get("owned_partitions") or []
     return bool(owned) and health["idle_partitions"] >= len(owned)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline wrote for one run."""
+
+    alerts: set[tuple[str, str]]
+    alert_records: int
+    scores: dict[str, dict[str, Any]]
+
+
+def outcome(consume: Callable[..., list], settings: Settings) -> Outcome:
+    """What the pipeline wrote: every ``(alert_id, status)`` on the alerts topic (and how many
+    records carried them) and the last ``cx.scores`` snapshot per customer."""
+    alerts = [orjson.loads(r.value) for r in consume(settings.topics.alerts)]
+    return Outcome({(a["alert_id"], a["status"]) for a in alerts}, len(alerts),
+                   last_scores(consume(settings.topics.scores)))
+
+
+def assert_engine_outcome(got: Outcome, driver: Any) -> None:
+    """``got`` equals the pure engine's run: the same alert set and every final score."""
+    wanted = {(a.alert_id, a.status) for a in driver.alerts}
+    assert got.alerts == wanted, f"missing {sorted(wanted - got.alerts)[:5]}, extra {sorted(got.alerts - wanted)[:5]}"
+    assert got.scores.keys() == driver.states.keys()
+    for customer_id, state in driver.states.items():
+        snapshot = driver.engine.snapshot(state)
+        assert got.scores[customer_id]["score"] == pytest.approx(snapshot.score, abs=1e-9), customer_id
+        assert got.scores[customer_id]["events_seen"] == snapshot.events_seen, customer_id
+
+
+def source_topics(settings: Settings) -> list[str]:
+    """The topics the worker group reads: the events and its internal contacts topic."""
+    return [settings.topics.events, f"{settings.worker.app_id}-contacts"]
+
+
+def wait_consumed(wait_for: Callable[..., Any], settings: Settings, timeout: float = 180,
+                  workers: Iterable[Any] = ()) -> None:
+    """Wait until the worker group has committed the events and contacts topics to their ends;
+    on failure print the lag and the workers' last log lines."""
+    try:
+        wait_for(lambda: consumed_everything(settings, source_topics(settings)), timeout=timeout,
+                 interval=0.5, message="the worker group committed every record")
+    except BaseException:
+        print("lagging:", lagging(settings, source_topics(settings)))
+        for worker in workers:
+            print(f"--- {worker.log_path.name}:\n{worker.log()}")
+        raise

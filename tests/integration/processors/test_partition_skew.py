@@ -45,7 +45,7 @@ def test_a_backlog_over_six_partitions_gives_the_engines_alerts_and_no_false_bre
     truth_file = tmp_path / "truth.json"
     subprocess.run([sys.executable, "-c", "from cxpulse.cli import main; main()", "--config",
                     str(config_file_factory(settings)), "simulate", "--customers", "2000", "--days", "3",
-                    "--rate", "0", "--seed", "5", "--ground-truth", str(truth_file)],
+                    "--rate", "0", "--seed", "5", "--anchor", "2025-03-10T00:00:00Z", "--ground-truth", str(truth_file)],
                    check=True, capture_output=True, timeout=240)
     records = consume(settings.topics.events)
     truth = orjson.loads(truth_file.read_bytes())

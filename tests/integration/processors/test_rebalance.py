@@ -8,7 +8,7 @@ import pytest
 from cxpulse.processors.writer import key_partition
 
 from .conftest import another_worker
-from .helpers import consumed_everything, expected_run, lagging, last_scores
+from .helpers import expected_run, last_scores, wait_consumed
 from .scenario import T0, Scenario
 
 pytestmark = pytest.mark.timeout(300)
@@ -59,12 +59,7 @@ def test_a_worker_keeps_no_customer_of_a_partition_that_moved_away(settings_fact
     second = worker_factory(another_worker(settings), ready_timeout=120)
     wait_for(lambda: _both_settled([first, second], partitions), timeout=120, message="partitions split, recovered")
     produce(settings.topics.events, later.records())
-    topics = [settings.topics.events, f"{settings.worker.app_id}-contacts"]
-    try:
-        wait_for(lambda: consumed_everything(settings, topics), timeout=120, message="all consumed")
-    except BaseException:
-        print("lagging:", lagging(settings, topics), first.log(), second.log())
-        raise
+    wait_consumed(wait_for, settings, timeout=120, workers=[first, second])
 
     bodies = _both_settled([first, second], partitions)
     assert bodies, "a rebalance happened after the split"

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from .conftest import another_worker
-from .helpers import alert_key, consumed_everything, expected_run, lagging, last_scores
+from .helpers import alert_key, assert_engine_outcome, expected_run, last_scores, outcome, wait_consumed
 from .scenario import BAD_RECORDS, scripted
 
 pytestmark = pytest.mark.timeout(300)
@@ -16,17 +16,10 @@ def _alerts(consume, settings) -> list[dict]:
     return [orjson.loads(r.value) for r in consume(settings.topics.alerts)]
 
 
-def _wait_until_consumed(wait_for, worker, topics: list[str], timeout: float = 180) -> None:
-    try:
-        wait_for(lambda: consumed_everything(worker.settings, topics), timeout=timeout, message="all consumed")
-    except BaseException:
-        print("lagging:", lagging(worker.settings, topics), "health:", worker.health(), "log:", worker.log())
-        raise
-
-
+@pytest.mark.parametrize("delivery", [{}, {"direct_delivery": False}], ids=["direct", "faust-streams"])
 def test_scripted_stream_gives_exactly_the_engines_alerts(settings_factory, produce, consume, worker_factory,
-                                                           wait_for):
-    settings = settings_factory(partitions=3)
+                                                           wait_for, delivery):
+    settings = settings_factory(partitions=3, worker=delivery)
     scenario = scripted()
     records = scenario.records()
     expected = expected_run(settings, records)
@@ -101,7 +94,7 @@ def test_scores_and_read_api(settings_factory, produce, consume, worker_factory,
 
 
 def test_a_second_worker_joining_mid_stream_loses_no_alert(settings_factory, produce, consume, worker_factory,
-                                                           wait_for, unique_name):
+                                                           wait_for):
     settings = settings_factory(partitions=6, worker={"session_timeout_seconds": 10.0})
     records = scripted(background_customers=300, background_events=16_000, seed=5).records()
     expected = expected_run(settings, records)
@@ -109,11 +102,7 @@ def test_a_second_worker_joining_mid_stream_loses_no_alert(settings_factory, pro
     produce(settings.topics.events, records[: len(records) // 2])
     second = worker_factory(another_worker(settings), ready_timeout=120)
     produce(settings.topics.events, records[len(records) // 2:])
-    _wait_until_consumed(wait_for, first, [settings.topics.events, f"{settings.worker.app_id}-contacts"])
+    wait_consumed(wait_for, settings, workers=[first, second])
     assert (first.health() or {}).get("assigned_partitions") and (second.health() or {}).get("assigned_partitions")
-
-    got = {(a["alert_id"], a["status"]) for a in _alerts(consume, settings)}
-    assert got == {(a.alert_id, a.status) for a in expected.alerts}  # incidents included (decided behind the watermark)
-    scores = last_scores(consume(settings.topics.scores))
-    for customer_id, state in expected.states.items():
-        assert scores[customer_id]["score"] == pytest.approx(expected.engine.snapshot(state).score, abs=1e-9)
+    # the alert set (incidents included: decided behind the watermark) and every final score
+    assert_engine_outcome(outcome(consume, settings), expected)

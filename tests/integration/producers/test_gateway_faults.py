@@ -1,6 +1,5 @@
 """The gateway when Kafka is missing or goes away: 503, never a silent accept, and it recovers."""
 
-import socket
 import time
 import uuid
 
@@ -12,11 +11,7 @@ from cxpulse.producers.settings import GatewaySettings
 from cxpulse.settings import KafkaSettings, Settings, TopicSettings, load_settings
 from cxpulse.topics import ensure_topics, topic_specs
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from ...conftest import _free_port
 
 
 def _call(event_id: str) -> dict:

@@ -1,7 +1,6 @@
 """``cxpulse kafka up --secure`` from the command line: usable client settings, and it stays secured."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +10,7 @@ import pytest
 from cxpulse.broker import broker_answers
 from cxpulse.settings import KafkaSettings
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from ...conftest import _free_port
 
 
 @pytest.fixture

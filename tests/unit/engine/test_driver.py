@@ -69,6 +69,32 @@ def test_the_end_of_the_stream_decides_every_incident_window():
 # --- partition clocks ---------------------------------------------------------------
 
 
+def test_duplicates_are_counted_and_silent():
+    f = EventFactory()
+    driver = EngineDriver()
+    event = f.feedback(0, "csat", 1)
+    assert len(driver.feed(event)) == 1
+    assert driver.feed(event) == []
+    assert driver.events == 2 and driver.duplicates == 1
+
+
+def test_hook_sees_every_event_with_its_score_and_alerts():
+    seen = []
+    driver = EngineDriver(on_step=lambda event, result, alerts: seen.append(
+        (event.event_id, round(result.score, 1), [a.rule for a in alerts])))
+    f = EventFactory()
+    driver.feed(f.call(0, event_id="x"))
+    driver.feed(f.feedback(1, "csat", 1, event_id="y"))
+    driver.feed(f.feedback(1, "csat", 1, event_id="y"))
+    assert seen == [("x", 98.0, []), ("y", 83.0, ["detractor"]), ("y", 83.0, [])]
+
+
+def test_keep_alerts_false_keeps_memory_flat():
+    driver = EngineDriver(keep_alerts=False)
+    assert len(driver.feed(EventFactory().feedback(0, "csat", 1))) == 1
+    assert driver.alerts == []
+
+
 def test_a_ticket_breaches_by_its_own_partitions_clock_not_a_faster_one():
     a, b = EventFactory(customer_id="A"), EventFactory(customer_id="B")
     driver = EngineDriver()
