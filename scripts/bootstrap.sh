@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this machine for cxpulse: Java 17+ and Maven (for the local Kafka broker),
-# a virtualenv in .venv with cxpulse installed editable with its test extras.
+# a virtualenv in .venv with cxpulse installed editable with its test extras, every
+# version from the lock file constraints.txt.
 #
 # Missing Debian packages are installed with apt-get when running as root; otherwise
 # the script says what to install. Safe to run again: it only does what is missing.
@@ -13,6 +14,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
 EXTRAS="${EXTRAS:-test}"
 JAVA_MIN=17
+PIP_VERSION=26.3
 
 # Debian packages by purpose: "command-to-check:package[|fallback package]".
 DEBIAN_NEEDS=(
@@ -145,13 +147,14 @@ ensure_venv() {
 ensure_install() {
   # Reinstall only when the dependencies changed: pip is slow even when nothing is to do.
   local stamp="$VENV/.cxpulse-installed" want
-  want="$(cat "$ROOT/pyproject.toml" <(echo "$EXTRAS") | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" <(echo "$EXTRAS") | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  say "pip install -e '.[$EXTRAS]' (log: $VENV/pip.log)"
-  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[$EXTRAS]"; } >"$VENV/pip.log" 2>&1; then
+  # Every version comes from the lock (constraints.txt; scripts/lock.sh regenerates it).
+  say "pip install -c constraints.txt -e '.[$EXTRAS]' (log: $VENV/pip.log)"
+  if ! { "$VENV/bin/python" -m pip install -q "pip==$PIP_VERSION" &&
+    "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[$EXTRAS]"; } >"$VENV/pip.log" 2>&1; then
     tail -n 25 "$VENV/pip.log" >&2
     die "pip install failed (full log: $VENV/pip.log)"
   fi
