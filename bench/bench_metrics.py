@@ -20,11 +20,11 @@ from types import SimpleNamespace
 
 from prometheus_client import generate_latest
 
-from cxpulse.processors.clock import SlaClock
+from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.engine import Engine
-from cxpulse.processors.metrics import WorkerMetrics, worker_registry
-from cxpulse.processors.scoring import OutputTopics, ScoringProcessor
-from cxpulse.processors.writer import key_partition
+from cxpulse.processors.worker.metrics import WorkerMetrics, worker_registry
+from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
+from cxpulse.processors.worker.faustapp.writer import key_partition
 from cxpulse.settings import MetricsSettings
 
 HERE = Path(__file__).resolve().parent

@@ -1,6 +1,6 @@
 """The ``cxpulse`` command: one entry point, a subcommand per job.
 
-Subcommands live beside the code they drive (``producers/cli.py``, ``processors/cli.py``,
+Subcommands live beside the code they drive (``producers/cli.py``, ``processors/worker/faustapp/cli.py``,
 ...) and are registered here. Heavy imports (faust, kafka clients) happen inside the
 commands, so ``cxpulse --help`` stays fast.
 """
@@ -75,7 +75,7 @@ def _register() -> None:
     from cxpulse.alerts.ops_cli import ops_app
     from cxpulse.broker_cli import kafka_app
     from cxpulse.demo_cli import demo
-    from cxpulse.processors.cli import worker
+    from cxpulse.processors.worker.faustapp.cli import worker
     from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
     from cxpulse.producers.gateway_cli import ingest_app

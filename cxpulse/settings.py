@@ -21,7 +21,7 @@ from cxpulse.alerts.settings import AlertsSettings, OpsSettings
 from cxpulse.errors import ConfigError
 from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.engine.settings import EngineSettings
-from cxpulse.processors.settings import WorkerSettings
+from cxpulse.processors.worker.settings import WorkerSettings
 from cxpulse.producers.settings import GatewaySettings, ProducerSettings
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 A draft is ``(occurred_at in ms, body)``. The id is added when the event is emitted,
 so ids follow the emission order and stay identical for identical runs. Bodies keep
-the wire field order of DOMAIN.md section 2, and carry optional fields only when set.
+the wire field order of docs/rules.md, and carry optional fields only when set.
 """
 
 import random

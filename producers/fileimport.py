@@ -4,7 +4,7 @@ Readers turn a byte stream into numbered :class:`Record`\\ s (JSON bytes, or the
 the line cannot be one); :func:`import_records` validates each with ``parse_event`` and
 hands only valid ones to a sink. Exactly the bytes that were validated are produced.
 
-CSV: the first row names the columns, which are event fields (DOMAIN.md section 2).
+CSV: the first row names the columns, which are event fields (docs/rules.md).
 An empty cell means the field is absent; a cell holding exactly ``null`` is JSON null;
 ``wait_seconds``, ``talk_seconds`` and ``sentiment`` are numbers, ``score`` and
 ``schema_version`` integers, ``is_complaint`` is ``true``/``false`` (or ``1``/``0``);

@@ -283,7 +283,7 @@ def _is_inbound(body: dict[str, Any]) -> bool:
 
 
 def _raise_for_segment(struggle: Struggle) -> None:
-    """VIP, key and vulnerable customers' alerts are one level more severe (DOMAIN.md section 4)."""
+    """VIP, key and vulnerable customers' alerts are one level more severe (docs/rules.md)."""
     if struggle.segment in ("vip", "key", "vulnerable") and "severity" in struggle.detail:
         struggle.detail["severity"] = "critical"
 

@@ -1,4 +1,4 @@
-"""The wire contract of cxpulse (DOMAIN.md sections 2 and 5) as pydantic models."""
+"""The wire contract of cxpulse (docs/rules.md) as pydantic models."""
 
 from .events import (
     CallEvent,

@@ -1,4 +1,4 @@
-"""Customer-contact events: the input contract (DOMAIN.md section 2).
+"""Customer-contact events: the input contract (docs/rules.md, "Events").
 
 Every producer writes, and every consumer reads, one JSON object per Kafka record on
 ``cx.events``. :func:`parse_event` is the one way in: it turns raw bytes into a typed

@@ -1,4 +1,4 @@
-"""What cxpulse writes: alerts, score snapshots and dead letters (DOMAIN.md section 5)."""
+"""What cxpulse writes: alerts, score snapshots and dead letters (docs/rules.md, "Outputs")."""
 
 import base64
 from typing import Annotated, Literal

@@ -318,7 +318,7 @@ def settings_factory(kafka_settings: KafkaSettings, tmp_path: Path) -> Callable[
 
 def _worker_defaults(run: str, data_dir: Path) -> dict[str, Any]:
     """Per-test worker identity, for whichever of these fields ``WorkerSettings`` has."""
-    from cxpulse.processors.settings import WorkerSettings
+    from cxpulse.processors.worker.settings import WorkerSettings
 
     wanted = {"app_id": f"cxpulse-test-{run}", "web_port": _free_port(), "data_dir": str(data_dir)}
     return {key: value for key, value in wanted.items() if key in WorkerSettings.model_fields}

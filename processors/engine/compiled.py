@@ -130,7 +130,7 @@ def _nps(score: int, w) -> tuple[str, float]:
 
 
 def _ces(score: int, w) -> tuple[str, float]:
-    # CES 4 is neutral: DOMAIN.md gives weights for 1-3 and 5-7 only.
+    # CES 4 is neutral: docs/rules.md gives weights for 1-3 and 5-7 only.
     if score <= 3:
         return "ces_low", float(w.ces_low)
     return ("ces_neutral", 0.0) if score == 4 else ("ces_high", float(w.ces_high))

@@ -26,7 +26,7 @@ _tuple = tuple.__new__  # build named tuples without their Python-level __new__
 
 
 class Engine:
-    """Scores customers and applies every per-customer rule of DOMAIN.md sections 3–4."""
+    """Scores customers and applies every per-customer rule of docs/rules.md."""
 
     __slots__ = ("settings", "_c")
 

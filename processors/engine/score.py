@@ -1,4 +1,4 @@
-"""The decayed penalty behind the experience score (DOMAIN.md section 3).
+"""The decayed penalty behind the experience score (docs/rules.md).
 
 The penalty ``P`` refers to time ``ref``; a signal of ``w`` points at event time ``t``
 contributes ``w * 2^(-(ref - t)/h)`` at ``ref``. Because every contribution is decayed

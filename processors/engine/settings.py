@@ -1,4 +1,4 @@
-"""Every threshold, weight, window and cooldown of the engine, with DOMAIN.md's defaults.
+"""Every threshold, weight, window and cooldown of the engine, with the defaults of docs/rules.md.
 
 Durations are in seconds. Users change these in the ``[engine]`` section of the config
 file (or ``CXPULSE_ENGINE__...`` environment variables); ``cxpulse replay --settings``
@@ -14,7 +14,7 @@ DAY = 24 * HOUR
 
 
 class Weights(BaseModel):
-    """Penalty points per signal (negative = credit), DOMAIN.md section 3."""
+    """Penalty points per signal (negative = credit), docs/rules.md."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

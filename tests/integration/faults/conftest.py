@@ -21,8 +21,8 @@ import pytest
 
 from cxpulse.settings import Settings
 
-from ..processors.conftest import another_worker, worker_factory  # noqa: F401 - fixtures reused
-from ..processors.helpers import Outcome, assert_engine_outcome, outcome, source_topics, wait_consumed  # noqa: F401
+from ..worker.conftest import another_worker, worker_factory  # noqa: F401 - fixtures reused
+from ..worker.helpers import Outcome, assert_engine_outcome, outcome, source_topics, wait_consumed  # noqa: F401
 
 __all__ = ["Outcome", "assert_engine_outcome", "engine_on_topic", "outcome", "source_topics", "wait_consumed"]
 

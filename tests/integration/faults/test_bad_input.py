@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings as hypothesis_setting
 from .conftest import assert_engine_outcome, engine_on_topic, outcome, wait_consumed
 from .fuzz import CUSTOMERS, FuzzRecord, fuzz_batches
 
-from ..processors.helpers import settled
+from ..worker.helpers import settled
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -17,8 +17,8 @@ import pytest
 
 from cxpulse.settings import KafkaSettings
 
-from ..processors.helpers import expected_run
-from ..processors.scenario import scripted
+from ..worker.helpers import expected_run
+from ..worker.scenario import scripted
 from .conftest import assert_engine_outcome, outcome, wait_consumed
 
 from ...conftest import _free_port

@@ -39,7 +39,7 @@ import pytest
 
 from cxpulse.settings import KafkaSettings
 
-from ..processors.helpers import lagging
+from ..worker.helpers import lagging
 from .conftest import wait_consumed
 
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(3600)]

@@ -11,8 +11,8 @@ import signal
 
 import pytest
 
-from ..processors.helpers import committed_total, expected_run
-from ..processors.scenario import scripted
+from ..worker.helpers import committed_total, expected_run
+from ..worker.scenario import scripted
 from .conftest import another_worker, assert_engine_outcome, outcome, wait_consumed
 
 pytestmark = pytest.mark.timeout(300)

@@ -320,10 +320,10 @@ def worker_metrics_text() -> str:
     from datetime import datetime, timedelta, timezone
     from types import SimpleNamespace
 
-    from cxpulse.processors.clock import SlaClock
+    from cxpulse.processors.worker.clock import SlaClock
     from cxpulse.processors.engine import Engine
-    from cxpulse.processors.metrics import WorkerMetrics, worker_registry
-    from cxpulse.processors.scoring import OutputTopics, ScoringProcessor
+    from cxpulse.processors.worker.metrics import WorkerMetrics, worker_registry
+    from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
 
     registry = worker_registry()
     engine = Engine()

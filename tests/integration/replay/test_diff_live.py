@@ -9,7 +9,7 @@ import orjson
 
 from cxpulse.processors.archive import SourceRecord
 from cxpulse.processors.engine import EngineDriver, EngineSettings
-from cxpulse.processors.records import alert_record
+from cxpulse.processors.worker.records import alert_record
 from cxpulse.schemas import InvalidEvent, parse_event
 
 NEW = {"repeat_warning_at": 4, "weights": {"complaint": 30.0}}

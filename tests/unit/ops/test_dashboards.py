@@ -10,8 +10,8 @@ from ruamel.yaml import YAML
 
 from cxpulse.alerts.router_metrics import RouterMetrics
 from cxpulse.dashboards import DATASOURCE_UID, build_all
-from cxpulse.processors.faust_metrics import FaustCollector
-from cxpulse.processors.metrics import WorkerMetrics, worker_registry
+from cxpulse.processors.worker.faustapp.collector import FaustCollector
+from cxpulse.processors.worker.metrics import WorkerMetrics, worker_registry
 
 ROOT = Path(__file__).resolve().parents[3]
 GRAFANA = ROOT / "deploy" / "grafana"

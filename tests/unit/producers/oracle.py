@@ -1,4 +1,4 @@
-"""A plain reference reading of DOMAIN.md section 4, used to check the simulator's ground truth.
+"""A plain reference reading of the rules in docs/rules.md, used to check the simulator's ground truth.
 
 Deliberately independent of the generator's own bookkeeping: it looks only at the
 events. It answers "would this rule fire at all for this customer" (no cooldowns).

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import orjson
 
 from cxpulse.processors.archive import SourceRecord
-from cxpulse.processors.clock import SlaClock
+from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.engine import Engine, EngineSettings, IncidentEngine
-from cxpulse.processors.incidents import IncidentProcessor
-from cxpulse.processors.scoring import OutputTopics, ScoringProcessor
+from cxpulse.processors.worker.incidents import IncidentProcessor
+from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
 
 __all__ = ["LiveModel", "Message"]
 

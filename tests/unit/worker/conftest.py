@@ -18,13 +18,13 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from cxpulse.processors.clock import SlaClock
+from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.engine import Engine, EngineSettings, IncidentEngine
-from cxpulse.processors.incidents import IncidentProcessor
-from cxpulse.processors.metrics import WorkerMetrics
-from cxpulse.processors.records import contact_from_bytes  # noqa: F401 - re-exported for tests
-from cxpulse.processors.scoring import OutputTopics, ScoringProcessor
-from cxpulse.processors.writer import key_partition
+from cxpulse.processors.worker.incidents import IncidentProcessor
+from cxpulse.processors.worker.metrics import WorkerMetrics
+from cxpulse.processors.worker.records import contact_from_bytes  # noqa: F401 - re-exported for tests
+from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
+from cxpulse.processors.worker.faustapp.writer import key_partition
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 HOUR = 3600.0

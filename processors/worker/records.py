@@ -13,7 +13,7 @@ __all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_rec
 
 
 class Sink(Protocol):
-    """Where a batch's records go (a :class:`~cxpulse.processors.writer.BatchWriter`)."""
+    """Where a batch's records go (a :class:`~cxpulse.processors.worker.faustapp.writer.BatchWriter`)."""
 
     def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None: ...
 

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry
 
-from cxpulse.processors.faust_metrics import FaustCollector, consumer_lag
+from cxpulse.processors.worker.faustapp.collector import FaustCollector, consumer_lag
 
 
 class TP(tuple):

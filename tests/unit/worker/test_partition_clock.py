@@ -8,11 +8,11 @@ from types import SimpleNamespace
 
 import orjson
 
-from cxpulse.processors.clock import SlaClock
+from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.engine import Engine, EngineSettings, IncidentEngine
-from cxpulse.processors.incidents import IncidentProcessor
-from cxpulse.processors.records import mark_from_bytes
-from cxpulse.processors.scoring import BatchStats, OutputTopics, ScoringProcessor
+from cxpulse.processors.worker.incidents import IncidentProcessor
+from cxpulse.processors.worker.records import mark_from_bytes
+from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
 
 from .conftest import HOUR, ListSink
 

@@ -11,8 +11,8 @@ from types import SimpleNamespace
 
 from cxpulse.processors.engine import EngineSettings, IncidentEngine, IncidentState
 from cxpulse.processors.engine.results import Contact
-from cxpulse.processors.incidents import IncidentProcessor
-from cxpulse.processors.records import contact_record, mark_record
+from cxpulse.processors.worker.incidents import IncidentProcessor
+from cxpulse.processors.worker.records import contact_record, mark_record
 
 from .conftest import ListSink
 

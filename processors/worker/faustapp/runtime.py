@@ -12,16 +12,17 @@ from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
-from cxpulse.processors.engine import CustomerState, Engine, IncidentEngine
+from cxpulse.processors.engine import CustomerState, Engine, IncidentEngine, key_partition
 from cxpulse.settings import Settings
 
-from .clock import SlaClock
-from .incidents import IncidentProcessor
-from .metrics import WorkerMetrics, worker_registry
-from .readmodel import customer_view
-from .records import now_rfc3339
-from .scoring import BatchStats, OutputTopics, ScoringProcessor
-from .writer import BatchWriter, key_partition
+from cxpulse.processors.worker.clock import SlaClock
+from cxpulse.processors.worker.incidents import IncidentProcessor
+from cxpulse.processors.worker.metrics import WorkerMetrics, worker_registry
+from cxpulse.processors.worker.readmodel import customer_view
+from cxpulse.processors.worker.records import now_rfc3339
+from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
+
+from .writer import BatchWriter
 
 __all__ = ["WorkerCounters", "WorkerRuntime"]
 

@@ -25,7 +25,7 @@ Two of faust's offset rules are hardened (both are races faust's own loop has to
 
 Everything else — acks, gaps, commits, read offsets — is faust's code, unchanged.
 With ``worker.direct_delivery``, records of the topics in ``app.direct_sinks`` skip the
-conductor and the streams entirely (``processors/direct.py``).
+conductor and the streams entirely (``processors/worker/faustapp/direct.py``).
 This leans on faust internals: the module is pinned to faust-streaming < 0.16 by
 ``pyproject.toml`` and the worker can run without it (``worker.fast_drain = false``).
 """
@@ -133,7 +133,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
             direct = sinks.get(message.topic) if sinks else None
             if direct is not None:
                 if not suspended():  # suspended: a rebalance; the record is read again after it
-                    await direct(message)  # see processors/direct.py
+                    await direct(message)  # see processors/worker/faustapp/direct.py
             elif suspended():
                 await self.wait_first(callback(message), self.suspend_flow.wait())
             else:

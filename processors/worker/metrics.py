@@ -2,8 +2,8 @@
 
 The worker calls :class:`WorkerMetrics` once per batch with what the batch did; nothing
 here runs per record inside the processor. Counters and histograms live in plain dicts
-and lists (:mod:`cxpulse.processors.metric_families`) and become Prometheus families
-when scraped. Labels are bounded (DOMAIN.md section 6): event type, channel, service
+and lists (:mod:`cxpulse.processors.worker.metric_families`) and become Prometheus families
+when scraped. Labels are bounded (docs/operations.md): event type, channel, service
 type (beyond ``[metrics] service_types``: ``other``), rule, severity, risk band, segment,
 score range — never a customer id. ``docs/operations.md`` lists every metric.
 

@@ -181,7 +181,7 @@ def test_recount_counts_only_owned_partitions(metrics_pipeline_factory, events):
                for b in ("healthy", "at_risk", "critical")) == 40
 
     from cxpulse.processors.engine import CustomerState
-    from cxpulse.processors.writer import key_partition
+    from cxpulse.processors.worker.faustapp.writer import key_partition
 
     states = [(CustomerState.from_bytes(v), key_partition(k, 4)) for k, v in pipeline.scoring.store.items()]
     passed = list(pipeline.metrics.recount(states, owned_partitions=[0, 1]))

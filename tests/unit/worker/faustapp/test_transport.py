@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from faust.types import TP as FaustTP
 from intervaltree import IntervalTree
 
-from cxpulse.processors.transport import FastDrainConsumer, next_commit
+from cxpulse.processors.worker.faustapp.transport import FastDrainConsumer, next_commit
 
 TP = FaustTP("cx.events", 0)
 

@@ -3,7 +3,7 @@
 import asyncio
 from types import SimpleNamespace
 
-from cxpulse.processors.direct import DirectBatches
+from cxpulse.processors.worker.faustapp.direct import DirectBatches
 
 
 class FakeApp:

@@ -5,7 +5,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from cxpulse.processors.writer import key_partition
+from cxpulse.processors.worker.faustapp.writer import key_partition
 
 from .conftest import another_worker
 from .helpers import expected_run, last_scores, wait_consumed

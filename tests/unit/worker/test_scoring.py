@@ -6,11 +6,11 @@ from types import SimpleNamespace
 import orjson
 import pytest
 
-from cxpulse.processors.clock import SlaClock
+from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.engine import CustomerState, Engine
-from cxpulse.processors.records import compact
-from cxpulse.processors.scoring import KEY_MISMATCH, BatchStats, OutputTopics, ScoringProcessor
-from cxpulse.processors.writer import key_partition
+from cxpulse.processors.worker.records import compact
+from cxpulse.processors.worker.scoring import KEY_MISMATCH, BatchStats, OutputTopics, ScoringProcessor
+from cxpulse.processors.worker.faustapp.writer import key_partition
 
 from .conftest import HOUR, T0, ListSink
 

@@ -28,14 +28,14 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatch
 from aiokafka.structs import RecordMetadata, TopicPartition
 
-from cxpulse.processors.app import WorkerApp, create_app
+from cxpulse.processors.worker.faustapp.app import WorkerApp, create_app
 from cxpulse.processors.engine import CustomerState, Engine, EngineDriver, IncidentEngine
-from cxpulse.processors.scoring import KEY_MISMATCH
-from cxpulse.processors.writer import key_partition
+from cxpulse.processors.worker.scoring import KEY_MISMATCH
+from cxpulse.processors.worker.faustapp.writer import key_partition
 from cxpulse.schemas import DeadLetter, ScoreSnapshot, parse_event
 from cxpulse.settings import Settings
 
-from .conftest import DAY, HOUR, T0, Events
+from ..conftest import DAY, HOUR, T0, Events
 
 PARTITIONS = 2  # of every topic: customers on both partitions of cx.events, each with its own clock
 

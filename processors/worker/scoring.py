@@ -28,7 +28,7 @@ from cxpulse.processors.engine import CustomerState, Engine, StepResult
 
 from .clock import SlaClock
 from .records import Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record
-from .validation import KEY_MISMATCH, validate_record
+from cxpulse.processors.validation import KEY_MISMATCH, validate_record
 
 __all__ = ["KEY_MISMATCH", "BatchStats", "OutputTopics", "ScoringProcessor"]
 
@@ -54,7 +54,7 @@ class BatchStats:
     alerts: int = 0
     customers: int = 0
     reasons: list[str] = field(default_factory=list)
-    # For the metrics, read once per batch (cxpulse.processors.metrics):
+    # For the metrics, read once per batch (cxpulse.processors.worker.metrics):
     # (record timestamp, event, StepResult) per valid event, (None, None, StepResult) per SLA check that breached;
     observed: list[tuple[Any, Any, StepResult]] = field(default_factory=list)
     # the changed customers, key -> (state, partition).

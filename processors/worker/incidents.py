@@ -17,11 +17,10 @@ from collections.abc import Iterable, MutableMapping
 from math import inf
 from typing import Any
 
-from cxpulse.processors.engine import IncidentEngine, IncidentState
+from cxpulse.processors.engine import IncidentEngine, IncidentState, key_partition
 from cxpulse.processors.engine.state import NEVER
 
 from .records import Sink, alert_record, compact, contact_from_bytes, mark_from_bytes
-from .writer import key_partition
 
 __all__ = ["IncidentProcessor"]
 

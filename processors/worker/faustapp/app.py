@@ -1,7 +1,7 @@
 """The faust app of ``cxpulse worker``: topics, tables, two thin agents, a timer, three pages (read API, health, metrics).
 
 ``create_app(settings)`` builds it; nothing connects until the worker starts. The work
-itself is in :class:`~cxpulse.processors.runtime.WorkerRuntime` and the pure engine.
+itself is in :class:`~cxpulse.processors.worker.faustapp.runtime.WorkerRuntime` and the pure engine.
 """
 
 import re
@@ -14,7 +14,7 @@ from cxpulse.clients import faust_broker_config
 from cxpulse.settings import Settings
 from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES
 
-from .faust_metrics import FaustCollector
+from .collector import FaustCollector
 from .direct import DirectBatches
 from .runtime import WorkerRuntime
 from .transport import FastDrainTransport
