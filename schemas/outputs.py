@@ -75,6 +75,8 @@ class DeadLetter(BaseModel):
     key: str | None
     raw: str
     raw_encoding: Literal["base64"] | None = None
+    # The source mapping (docs/sources.md) that could not map ``raw``; absent for an invalid event.
+    source: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 def dead_letter(
@@ -85,6 +87,7 @@ def dead_letter(
     partition: int | None,
     offset: int | None,
     key: bytes | None,
+    source: str | None = None,
 ) -> DeadLetter:
     """Build the DLQ record for ``raw``: text when it is UTF-8, base64 otherwise."""
     try:
@@ -99,4 +102,5 @@ def dead_letter(
         key=None if key is None else key.decode("utf-8", errors="replace"),
         raw=text,
         raw_encoding=encoding,
+        source=source,
     )
