@@ -79,6 +79,7 @@ def _register() -> None:
     from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
     from cxpulse.producers.gateway_cli import ingest_app
+    from cxpulse.producers.mapping.cli import register as register_sources
     from cxpulse.schemas.cli import schemas_app
     from cxpulse.topics_cli import topics_app
 
@@ -87,6 +88,7 @@ def _register() -> None:
     register_producers(app)
     app.command("worker")(worker)
     register_replay(app)
+    register_sources(app)
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")
