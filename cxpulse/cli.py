@@ -78,6 +78,7 @@ def _register() -> None:
     from cxpulse.processors.worker.faustapp.cli import worker
     from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
+    from cxpulse.producers.dlq.cli import dlq_app
     from cxpulse.producers.gateway_cli import ingest_app
     from cxpulse.producers.mapping.cli import register as register_sources
     from cxpulse.schemas.cli import schemas_app
@@ -92,6 +93,7 @@ def _register() -> None:
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")
+    app.add_typer(dlq_app, name="dlq")
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(ops_app, name="ops")
     app.add_typer(schemas_app, name="schemas")
