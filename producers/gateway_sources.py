@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from aiohttp import web
 
-from cxpulse.schemas import dead_letter
+from cxpulse.schemas import dead_letter, dead_letter_json
 
 from .gateway_http import error, json_response
 from .gateway_kafka import KafkaUnavailable
@@ -126,7 +126,7 @@ class SourceRoutes:
 def _letter(name: str, item: Any, outcome: Failed) -> tuple[None, bytes]:
     letter = dead_letter(outcome.reason, orjson.dumps(item), source_topic=webhook_origin(name),
                          partition=None, offset=None, key=None, source=name)  # fmt: skip
-    return None, letter.model_dump_json(exclude_none=True).encode("utf-8")
+    return None, dead_letter_json(letter)
 
 
 def add_source_routes(app: web.Application, gateway: "Gateway") -> None:

@@ -32,7 +32,8 @@ def source_schemas() -> dict[str, Any]:
         "type": "object", "additionalProperties": False, "required": ["error", "detail", *counts],
         "properties": {"error": {"const": "unmappable"}, "detail": {"type": "string"}, **counts},
     }  # fmt: skip
-    return {"SourceItemResult": result, "SourceReport": report, "SourceRejection": rejection}
+    either = {"oneOf": [_ref("Error"), _ref("SourceRejection")]}
+    return {"SourceItemResult": result, "SourceReport": report, "SourceRejection": rejection, "SourceBadRequest": either}
 
 
 def source_paths(limits: GatewaySettings) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def source_paths(limits: GatewaySettings) -> dict[str, Any]:
     responses["400"] = {
         "description": "The body is unusable (as for /v1/events: `Error`), or no record could be mapped "
         "(`SourceRejection`: each record is in the dead-letter topic with its reason).",
-        "content": {"application/json": {"schema": {"oneOf": [_ref("Error"), _ref("SourceRejection")]}}},
+        "content": {"application/json": {"schema": _ref("SourceBadRequest")}},
     }
     responses["404"] = _error_response("The gateway serves no source of that name (`sources.webhooks`).")
     return {"/v1/sources/{name}": {"post": {

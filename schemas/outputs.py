@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .types import CustomerId, EventId, RiskBand, Segment, ServiceType, Severity, Timestamp
 
-__all__ = ["RULES", "Alert", "DeadLetter", "Rule", "ScoreSnapshot", "dead_letter"]
+__all__ = ["RULES", "Alert", "DeadLetter", "Rule", "ScoreSnapshot", "dead_letter", "dead_letter_json"]
 
 Rule = Literal[
     "repeat_contact",
@@ -104,3 +104,10 @@ def dead_letter(
         raw_encoding=encoding,
         source=source,
     )
+
+
+def dead_letter_json(letter: DeadLetter) -> bytes:
+    """The letter as the DLQ topic's value: the nullable required fields kept (``"key": null``), the
+    optional ones only when set (``exclude_none`` would drop a null key and break the schema)."""
+    unset = {name for name in ("raw_encoding", "source") if getattr(letter, name) is None}
+    return letter.model_dump_json(exclude=unset).encode("utf-8")

@@ -5,6 +5,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 from pydantic import ValidationError
 
 from cxpulse.processors.archive.record import SourceRecord
@@ -57,10 +58,13 @@ class Letter:
 
 def parse_letter(record: SourceRecord) -> Letter:
     """The :class:`Letter` of one dead-letter record; a record that is no letter is kept, marked."""
-    value = record.value_bytes()
     try:
-        letter = DeadLetter.model_validate_json(value or b"")
-    except ValidationError:
+        data = orjson.loads(record.value_bytes() or b"")
+        if isinstance(data, dict):  # letters written before dead_letter_json left out a null key
+            for name in ("partition", "offset", "key"):
+                data.setdefault(name, None)
+        letter = DeadLetter.model_validate(data)
+    except (orjson.JSONDecodeError, ValidationError):
         return Letter(record.partition or 0, record.offset or 0, record.timestamp, None, "not a dead-letter record")
     return Letter(record.partition or 0, record.offset or 0, record.timestamp, letter)
 

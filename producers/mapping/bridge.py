@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxpulse.schemas import dead_letter
+from cxpulse.schemas import dead_letter, dead_letter_json
 from cxpulse.settings import Settings
 
 from ..errors import ProducerError
@@ -147,7 +147,7 @@ class Bridge:
         letter = dead_letter(outcome.reason, record.value if record.value is not None else b"",
                              source_topic=record.topic, partition=record.partition, offset=record.offset,
                              key=record.key, source=self.mapper.name)  # fmt: skip
-        return [(self.settings.topics.dlq, record.key, letter.model_dump_json(exclude_none=True).encode("utf-8"))]
+        return [(self.settings.topics.dlq, record.key, dead_letter_json(letter))]
 
 
 def _caught_up(consumer: Any) -> bool:

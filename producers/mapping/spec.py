@@ -116,7 +116,10 @@ def parse_mapping(data: dict[str, Any], origin: str, default_name: str) -> Mappi
     try:
         return MappingFile.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
+        errors = exc.errors(include_url=False, include_input=False)
+        # A field spec is a union (text, table or list): its own rule's message beats "should be a string".
+        first = next((e for e in errors if e["type"] == "value_error"), None) or \
+            next((e for e in errors if "Alternative" in e["loc"]), errors[0])
         where = ".".join(str(part) for part in first["loc"] if not _is_branch(part)) or "the file"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"source mapping {origin}: {where}: {message}") from None
