@@ -19,7 +19,7 @@ _FOLDS = (
     (re.compile(r", got [^;]*"), ""),
     (re.compile(r"'[^']*'"), "'…'"),
     (re.compile(r"0x[0-9a-fA-F]+"), "0x…"),
-    (re.compile(r"\b(position|line|column|char|byte) \d+"), r"\1 N"),
+    (re.compile(r"\b(position|line|column|char|byte) \d+\b"), r"\1 N"),
 )
 
 
