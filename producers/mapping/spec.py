@@ -23,17 +23,27 @@
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cxpulse.errors import ConfigError
+from cxpulse.schemas import Event
 
 __all__ = ["Alternative", "EventRule", "FieldSpec", "MappingFile", "load_mapping_file", "parse_mapping"]
 
 Conversion = Literal["string", "integer", "number", "boolean", "timestamp", "epoch_seconds", "epoch_ms"]
 HashKind = Literal["text", "email", "phone"]
 Scalar = str | int | float | bool
+
+
+def _event_types() -> tuple[str, ...]:
+    """The contract's event types, read from the Event union (a new type needs no change here)."""
+    union = get_args(Event)[0]
+    return tuple(value for model in get_args(union) for value in get_args(model.model_fields["event_type"].annotation))
+
+
+EVENT_TYPES = _event_types()
 
 
 class Alternative(BaseModel):
@@ -69,8 +79,15 @@ class EventRule(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     when: str | None = None
-    event_type: Literal["call", "ticket", "feedback"]
+    event_type: str
     fields: dict[str, FieldSpec]
+
+    @field_validator("event_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in EVENT_TYPES:
+            raise ValueError(f"must be one of {', '.join(EVENT_TYPES)}")
+        return value
 
     @model_validator(mode="after")
     def _has_identity(self) -> "EventRule":
