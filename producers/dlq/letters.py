@@ -93,6 +93,4 @@ class Selection:
             return False
         if self.source is not None and (letter.source or "-") != self.source:
             return False
-        if self.origin_topic is not None and (letter.letter is None or letter.letter.source_topic != self.origin_topic):
-            return False
-        return True
+        return self.origin_topic is None or (letter.letter is not None and letter.letter.source_topic == self.origin_topic)

@@ -14,15 +14,15 @@ __all__ = ["bridge", "register", "sources_app"]
 
 sources_app = typer.Typer(help="Source mappings: other systems' JSON into events (docs/sources.md).", no_args_is_help=True)
 
-_BRIDGE_HELP = "\n\n".join((
-    "Map a raw topic of another system's records into cx.events, continuously.",
+_BRIDGE_HELP = (
+    "Map a raw topic of another system's records into cx.events, continuously.\n\n"
     "A consumer group (default <sources.bridge_group_prefix>.<source>.<raw topic>) reads --from-topic; each batch's "
     "records are mapped with --source, their events produced to cx.events (key = customer_id, acks=all) and the "
     "records that cannot be mapped to cx.events.dlq with the reason. Offsets are committed only after all of that "
     "was acknowledged (at least once: a restarted bridge maps the last batch again, and its events de-duplicate "
     "downstream by event_id). SIGINT or SIGTERM end it after the current batch; --until-end ends it once it has "
-    "caught up with the raw topic.",
-))  # fmt: skip
+    "caught up with the raw topic."
+)
 
 
 def bridge(

@@ -35,7 +35,7 @@ def committed(settings, group: str, topic: str) -> dict[int, int]:
 
 def run_bridge(config: Path, raw: str, cwd: Path) -> subprocess.CompletedProcess:
     argv = cxpulse_command("--config", str(config), "bridge", "--source", "salesforce-case", "--from-topic", raw, "--until-end")
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def cli(capfd, *argv: str) -> tuple[int, str, str]:
