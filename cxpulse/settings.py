@@ -9,7 +9,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +29,7 @@ from cxpulse.errors import ConfigError
 from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.worker.settings import WorkerSettings
+from cxpulse.producers.mapping.settings import SourcesSettings
 from cxpulse.producers.settings import GatewaySettings, ProducerSettings
 
 __all__ = [
@@ -136,6 +144,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
 
     @classmethod
     def settings_customise_sources(

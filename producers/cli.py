@@ -43,6 +43,9 @@ _PRODUCE_HELP = "\n\n".join(
         "cell leaves the field out; a cell that is exactly 'null' is JSON null; wait_seconds, talk_seconds "
         'and sentiment are numbers, score and schema_version integers, is_complaint true/false (or 1/0); all '
         'other fields are text as written.',
+        "--source NAME: each line is a record of another system (a preset such as amazon-connect, zendesk, "
+        "salesforce-case, or a mapping file in sources.dir, or a path to one), mapped to events first "
+        '(docs/sources.md); records the mapping ignores are counted as skipped.',
     )
 )
 
@@ -96,10 +99,12 @@ def produce(
     on_error: Annotated[OnError, typer.Option("--on-error", help="On a bad line: continue with the next, or stop.")] = OnError.cont,
     check: Annotated[bool, typer.Option("--check", help="Only validate; produce nothing.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to produce to (default: topics.events).", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Map each line from this source system first (docs/sources.md).", show_default=False)] = None,
 ) -> None:
     from .produce_cmd import ProduceRequest, run_produce
 
-    request = ProduceRequest(file=file, format=format.value if format else None, on_error=on_error.value, check=check, topic=topic)
+    request = ProduceRequest(file=file, format=format.value if format else None, on_error=on_error.value, check=check,
+                             topic=topic, source=source)  # fmt: skip
     run_produce(settings_of(ctx), request)
 
 

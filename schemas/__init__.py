@@ -11,7 +11,7 @@ from .events import (
     is_inbound_contact,
     parse_event,
 )
-from .outputs import Alert, DeadLetter, ScoreSnapshot, dead_letter
+from .outputs import Alert, DeadLetter, ScoreSnapshot, dead_letter, dead_letter_json
 
 __all__ = [
     "Alert",
@@ -24,6 +24,7 @@ __all__ = [
     "ScoreSnapshot",
     "TicketEvent",
     "dead_letter",
+    "dead_letter_json",
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",
