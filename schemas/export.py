@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import BaseModel, TypeAdapter
 
 from .events import AccountEvent, CallEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .outcomes import Outcome
 from .outputs import Alert, DeadLetter, ScoreSnapshot
 
 __all__ = ["SCHEMA_DIR", "render_schemas", "stale_schemas", "write_schemas"]
@@ -19,6 +20,7 @@ _INPUTS: dict[str, TypeAdapter | type[BaseModel]] = {
     "ticket-event": TicketEvent,
     "feedback-event": FeedbackEvent,
     "account-event": AccountEvent,
+    "outcome": Outcome,
 }
 _OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert,
