@@ -20,6 +20,7 @@ from pydantic_settings import (
 from cxpulse.alerts.settings import AlertsSettings, OpsSettings
 from cxpulse.errors import ConfigError
 from cxpulse.processors.archive.settings import ArchiveSettings
+from cxpulse.processors.backtest.settings import BacktestSettings
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.worker.settings import WorkerSettings
 from cxpulse.producers.settings import GatewaySettings, ProducerSettings
@@ -136,6 +137,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -67,7 +67,7 @@ class Collector:
         self.driver: EngineDriver | None = None
         self.customers: dict[str, CustomerRecord] = {}
         self.outcomes: list[tuple[str, float, str, str | None]] = []  # (customer, at, action, reason)
-        self.alert_counts: dict[str, int] = {}  # firing alerts by rule, incidents included
+        self.alert_times: dict[str, list[float]] = {}  # triggered_at of firing alerts by rule, incidents included
         self.snapshots: dict[float, list[Snapshot]] = {}
         self.first_at: float | None = None
         self.last_at: float | None = None
@@ -102,7 +102,7 @@ class Collector:
         for alert in alerts:
             if alert.status != "firing":
                 continue
-            self.alert_counts[alert.rule] = self.alert_counts.get(alert.rule, 0) + 1
+            self.alert_times.setdefault(alert.rule, []).append(alert.triggered_at.timestamp())
             owner = self.customers.get(alert.customer_id) if alert.customer_id else None
             if owner is not None:
                 owner.alerts.append((alert.rule, alert.triggered_at.timestamp()))

@@ -32,10 +32,11 @@ def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
-def observations(collector: Collector, index: OutcomeIndex, horizon: float) -> list[Observation]:
-    """Every active customer at every cut-off, with its outcome."""
+def observations(collector: Collector, index: OutcomeIndex, horizon: float,
+                 cutoffs: Iterable[float] | None = None) -> list[Observation]:
+    """Every active customer at every cut-off (of ``cutoffs``, default all), with its outcome."""
     found = []
-    for cutoff in collector.cutoffs:
+    for cutoff in collector.cutoffs if cutoffs is None else cutoffs:
         for row in collector.snapshots.get(cutoff, ()):
             if index.active_at(row.customer_id, cutoff):
                 left = index.churn_after(row.customer_id, cutoff, horizon) is not None
@@ -100,14 +101,14 @@ def _calibration(rows: list[Observation]) -> list[dict[str, Any]]:
 
 
 def _rules(collector: Collector, index: OutcomeIndex, horizon: float, until: float,
-           base_rate: float | None) -> dict[str, Any]:
+           base_rate: float | None, since: float) -> dict[str, Any]:
     per_rule: dict[str, dict[str, Any]] = {}
     for cid, record in collector.customers.items():
         firsts: dict[str, float] = {}
         for rule, at in sorted(record.alerts, key=lambda item: item[1]):
             firsts.setdefault(rule, at)
         for rule, at in firsts.items():
-            if at + horizon > until or not index.active_at(cid, at):
+            if at < since or at + horizon > until or not index.active_at(cid, at):
                 continue
             cell = per_rule.setdefault(rule, {"alerted": 0, "churned": 0, "leads": []})
             cell["alerted"] += 1
@@ -116,12 +117,12 @@ def _rules(collector: Collector, index: OutcomeIndex, horizon: float, until: flo
                 cell["churned"] += 1
                 cell["leads"].append((left - at) / DAY)
     customers = len(collector.customers)
-    days = max((collector.last_at or 0) - (collector.first_at or 0), 0.0) / DAY
+    days = max((collector.last_at or 0) - since, 0.0) / DAY
     result = {}
-    for rule in sorted(set(per_rule) | set(collector.alert_counts)):
+    for rule in sorted(set(per_rule) | set(collector.alert_times)):
         cell = per_rule.get(rule, {"alerted": 0, "churned": 0, "leads": []})
         precision = cell["churned"] / cell["alerted"] if cell["alerted"] else None
-        alerts = collector.alert_counts.get(rule, 0)
+        alerts = sum(1 for at in collector.alert_times.get(rule, ()) if at >= since)
         result[rule] = {
             "alerted_customers": cell["alerted"], "churned": cell["churned"], "precision": precision,
             "lift": precision / base_rate if precision is not None and base_rate else None,
@@ -132,8 +133,8 @@ def _rules(collector: Collector, index: OutcomeIndex, horizon: float, until: flo
     return result
 
 
-def _lead_times(collector: Collector, index: OutcomeIndex, horizon: float) -> dict[str, Any]:
-    start = collector.first_at or 0.0
+def _lead_times(collector: Collector, index: OutcomeIndex, horizon: float, since: float) -> dict[str, Any]:
+    start = max(collector.first_at or 0.0, since)
     leads, churners = [], 0
     for cid, left in index.churns():
         if left - horizon < start:
@@ -154,13 +155,20 @@ def _lead_times(collector: Collector, index: OutcomeIndex, horizon: float) -> di
 
 
 def evaluate(collector: Collector, index: OutcomeIndex, settings: EngineSettings, horizon: float,
-             until: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The whole report as a JSON-ready dict."""
-    late = [c for c in collector.cutoffs if c + horizon > until]
+             until: float, extra: dict[str, Any] | None = None, cutoffs: list[float] | None = None,
+             since: float | None = None) -> dict[str, Any]:
+    """The whole report as a JSON-ready dict.
+
+    ``cutoffs`` limits the score figures to some of the collector's cut-offs; ``since``
+    limits rules and lead times to alerts and departures from then on (a held-out range).
+    """
+    cutoffs = list(collector.cutoffs if cutoffs is None else cutoffs)
+    since = collector.first_at or 0.0 if since is None else since
+    late = [c for c in cutoffs if c + horizon > until]
     if late:
         raise BacktestError(f"cut-off {_iso(late[0])} plus the horizon ({horizon / DAY:g} d) ends after "
                             f"{_iso(until)}, the end of what was observed: outcomes are not known that far")
-    rows = observations(collector, index, horizon)
+    rows = observations(collector, index, horizon, cutoffs)
     overall = score_figures(rows, settings)
     segments = {}
     for segment in SEGMENTS:
@@ -171,7 +179,8 @@ def evaluate(collector: Collector, index: OutcomeIndex, settings: EngineSettings
     return {
         **(extra or {}),
         "period": {"first_event": _iso(collector.first_at), "last_event": _iso(collector.last_at),
-                   "observed_until": _iso(until), "cutoffs": [_iso(c) for c in collector.cutoffs],
+                   "observed_until": _iso(until), "cutoffs": [_iso(c) for c in cutoffs],
+                   "alerts_since": _iso(since),
                    "horizon_days": horizon / DAY},
         "customers_seen": len(collector.customers),
         "join": {"stream_outcomes": counts.stream, "file_outcomes": counts.file, "kept": counts.kept,
@@ -180,8 +189,8 @@ def evaluate(collector: Collector, index: OutcomeIndex, settings: EngineSettings
                  "reasons": dict(sorted(counts.reasons.items()))},
         "overall": overall,
         "segments": segments,
-        "rules": _rules(collector, index, horizon, until, overall["rate"]),
-        "lead_time": _lead_times(collector, index, horizon),
+        "rules": _rules(collector, index, horizon, until, overall["rate"], since),
+        "lead_time": _lead_times(collector, index, horizon, since),
     }
 
 

@@ -28,7 +28,8 @@ from .errors import BacktestError
 from .evaluate import evaluate, outcome_events
 from .outcomes import OutcomeIndex
 
-__all__ = ["BacktestRequest", "Collected", "collect", "run_backtest", "stream_span"]
+__all__ = ["BacktestRequest", "Collected", "collect", "default_cutoff", "observed_until", "outcome_index", "report",
+           "run_backtest", "stream_span"]
 
 DAY = 86400.0
 
@@ -116,15 +117,26 @@ def default_cutoff(settings: Settings, request: BacktestRequest) -> float:
     return until - request.horizon.total_seconds()
 
 
-def report(collected: Collected, request: BacktestRequest, engine: EngineSettings,
-           base: EngineSettings | None = None) -> dict[str, Any]:
-    """The backtest's figures for one collection."""
+def outcome_index(collected: Collected, request: BacktestRequest) -> OutcomeIndex:
+    """The join of the collection's account events and the outcomes file."""
     collector = collected.collector
-    index = OutcomeIndex(outcome_events(collector, collected.file_outcomes, request.stream_outcomes),
-                         {cid: record.first_at for cid, record in collector.customers.items()})
+    return OutcomeIndex(outcome_events(collector, collected.file_outcomes, request.stream_outcomes),
+                        {cid: record.first_at for cid, record in collector.customers.items()})
+
+
+def observed_until(collected: Collected, request: BacktestRequest) -> float:
+    return request.observed_until.timestamp() if request.observed_until else collected.collector.last_at
+
+
+def report(collected: Collected, request: BacktestRequest, engine: EngineSettings,
+           base: EngineSettings | None = None, cutoffs: list[float] | None = None,
+           since: float | None = None) -> dict[str, Any]:
+    """The backtest's figures for one collection (``cutoffs``, ``since``: see :func:`evaluate`)."""
+    collector = collected.collector
+    index = outcome_index(collected, request)
     if not request.stream_outcomes and request.outcomes is None:
         raise BacktestError("no outcomes: give --outcomes FILE, or leave the account events in (--stream-outcomes)")
-    until = request.observed_until.timestamp() if request.observed_until else collector.last_at
+    until = observed_until(collected, request)
     extra = {
         "source": collected.source,
         "events": {"valid": collected.counts.valid, "invalid": collected.counts.invalid,
@@ -132,7 +144,7 @@ def report(collected: Collected, request: BacktestRequest, engine: EngineSetting
         "settings_changed": {k: list(v) for k, v in settings_delta(base or EngineSettings(), engine).items()},
         "bands": {"healthy_at_or_above": engine.healthy_at_or_above, "critical_below": engine.critical_below},
     }
-    return evaluate(collector, index, engine, request.horizon.total_seconds(), until, extra)
+    return evaluate(collector, index, engine, request.horizon.total_seconds(), until, extra, cutoffs, since)
 
 
 def run_backtest(settings: Settings, request: BacktestRequest, engine: EngineSettings) -> dict[str, Any]:
