@@ -76,15 +76,15 @@ class ChurnSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Leaving for reasons the events never show (moved, price, a competitor's offer).
-    base_per_day: float = Field(0.0008, ge=0, le=1)
-    experience_per_day: float = Field(0.004, ge=0, le=10)
-    steepness: float = Field(1.2, ge=0, le=5)
+    base_per_day: float = Field(0.0005, ge=0, le=1)
+    experience_per_day: float = Field(0.003, ge=0, le=10)
+    steepness: float = Field(1.0, ge=0, le=5)
     max_per_day: float = Field(0.6, gt=0, le=24)
-    half_life_days: float = Field(7.0, gt=0)
+    half_life_days: float = Field(21.0, gt=0)
     # Customers differ: a log-normal factor (mean 1) on each one's rate; 0 = all alike.
     frailty_sigma: float = Field(0.7, ge=0, le=3)
     # From the decision to leave to the account event: exponential, this mean.
-    notice_days: float = Field(1.0, ge=0)
+    notice_days: float = Field(5.0, ge=0)
     # An inbound contact on a service type within this long of another is a repeat.
     repeat_window_days: float = Field(7.0, gt=0)
     # A ticket still open this long after its due time is a broken promise.
