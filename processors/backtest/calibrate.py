@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from cxpulse.processors.engine import EngineSettings
 

@@ -5,9 +5,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cxpulse.processors.replay.timerange import (
+    parse_duration,
+    parse_moment,
+    parse_range,
+)
 
 from cxpulse.console import settings_of
-from cxpulse.processors.replay.timerange import parse_duration, parse_moment, parse_range
 
 from .errors import BacktestError
 

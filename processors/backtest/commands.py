@@ -6,15 +6,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from cxpulse.console import console, err_console
 from cxpulse.processors.engine import EngineSettings
 from cxpulse.processors.replay.settings_file import load_engine_settings
+
+from cxpulse.console import console, err_console
 from cxpulse.settings import Settings
 
 from .calibrate import apply_fit, fit_weights, training_rows, write_settings
 from .errors import BacktestError
 from .report import num, pct, print_report
-from .run import BacktestRequest, collect, default_cutoff, outcome_index, report, stream_span
+from .run import (
+    BacktestRequest,
+    collect,
+    default_cutoff,
+    outcome_index,
+    report,
+    stream_span,
+)
 
 __all__ = ["BacktestOutput", "CalibrateRequest", "run_backtest_cmd", "run_calibrate_cmd"]
 

@@ -21,6 +21,7 @@ from cxpulse.processors.replay.timerange import TimeRange
 from cxpulse.processors.replay.verdict import read_event
 from cxpulse.schemas import InvalidEvent
 from cxpulse.schemas.outcomes import read_outcomes
+
 from cxpulse.settings import Settings
 
 from .collector import Collector

@@ -3,7 +3,6 @@
 import json
 
 import orjson
-
 from cxpulse.producers.settings import ChurnSettings
 
 

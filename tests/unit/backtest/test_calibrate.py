@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from cxpulse.processors.backtest.commands import CalibrateRequest, run_calibrate_cmd
 from cxpulse.processors.backtest.run import BacktestRequest
 from cxpulse.processors.replay.settings_file import load_engine_settings
+
 from cxpulse.settings import load_settings
 
 pytest.importorskip("sklearn")

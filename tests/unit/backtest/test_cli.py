@@ -5,11 +5,16 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-
-from cxpulse.cli import main
 from cxpulse.producers.settings import ChurnSettings
 from cxpulse.producers.simulator import Simulation, SimulationConfig
-from cxpulse.schemas.outcomes import Outcome, OutcomesError, read_outcomes, write_outcomes
+from cxpulse.schemas.outcomes import (
+    Outcome,
+    OutcomesError,
+    read_outcomes,
+    write_outcomes,
+)
+
+from cxpulse.cli import main
 
 ANCHOR = datetime(2026, 1, 15, 18, 0, tzinfo=UTC)
 WINDOW = ["--cutoff", "2026-01-14T06:00:00Z", "--horizon", "36h", "--observed-until", "2026-01-15T18:00:00Z"]

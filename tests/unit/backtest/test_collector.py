@@ -4,7 +4,6 @@ import math
 import random
 
 import pytest
-
 from cxpulse.processors.backtest.collector import FEATURES, Collector
 from cxpulse.processors.engine import EngineDriver, EngineSettings, Weights
 

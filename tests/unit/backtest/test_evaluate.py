@@ -3,8 +3,12 @@
 from array import array
 
 import pytest
-
-from cxpulse.processors.backtest.collector import FEATURES, Collector, CustomerRecord, Snapshot
+from cxpulse.processors.backtest.collector import (
+    FEATURES,
+    Collector,
+    CustomerRecord,
+    Snapshot,
+)
 from cxpulse.processors.backtest.errors import BacktestError
 from cxpulse.processors.backtest.evaluate import evaluate
 from cxpulse.processors.backtest.outcomes import OutcomeEvent, OutcomeIndex

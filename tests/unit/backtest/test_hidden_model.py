@@ -7,10 +7,10 @@ tests/unit/producers checks its imports), and some customers leave for reasons n
 from datetime import UTC, datetime, timedelta
 
 import orjson
-
 from cxpulse.processors.backtest.run import BacktestRequest, run_backtest
 from cxpulse.producers.settings import ChurnSettings
 from cxpulse.producers.simulator import Simulation, SimulationConfig
+
 from cxpulse.settings import load_settings
 
 ANCHOR = datetime(2026, 1, 15, 18, 0, tzinfo=UTC)

@@ -1,8 +1,14 @@
 """The backtest's figures on cases small enough to work out by hand."""
 
 import pytest
-
-from cxpulse.processors.backtest.metrics import auc, histogram, lift_by_decile, precision_recall, quantile, wilson
+from cxpulse.processors.backtest.metrics import (
+    auc,
+    histogram,
+    lift_by_decile,
+    precision_recall,
+    quantile,
+    wilson,
+)
 
 
 def test_auc_counts_the_pairs_a_churner_outranks():
