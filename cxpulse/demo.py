@@ -65,6 +65,7 @@ class Demo:
         self.ops_urls: dict[str, str] = {}
         self.started_ms = int(time.time() * 1000)
         self.own_broker: Any = None  # the LocalBroker this run started, stopped at the end
+        self.churn_horizon_hours: float | None = None  # the horizon of the summary's backtest
 
     # -- steps ---------------------------------------------------------------------
 
@@ -263,6 +264,7 @@ class Demo:
             collected = collect(self.settings, request, self.settings.engine, [(start + horizon).timestamp()])
             figures = report(collected, request, self.settings.engine)
         figures["horizon_text"] = _days(horizon / timedelta(days=1))
+        self.churn_horizon_hours = round(horizon / timedelta(hours=1), 1)
         return figures
 
     def _where_to_look(self, quality: Any) -> str:
@@ -273,7 +275,9 @@ class Demo:
             lines.append(f"  a flagged customer   curl {self._worker_url(port, '/customers/' + example)}")
             lines.append(f"  their timeline       cxpulse customer {example}")
         lines.append(f"  worker metrics       {self._worker_url(port, '/metrics')}")
-        lines.append("  the same, in full    cxpulse backtest --since 1h --html backtest.html  (docs/backtest.md)")
+        if self.churn_horizon_hours:
+            lines.append(f"  the same, in full    cxpulse backtest --since 1h --horizon {self.churn_horizon_hours:g}h "
+                         "--html backtest.html  (docs/backtest.md)")
         for name, url in self.ops_urls.items():
             lines.append(f"  {name:<20} {url}")
         lines.append(f"  raw alerts           kcat -C -b {self.settings.kafka.bootstrap_servers} "

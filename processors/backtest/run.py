@@ -113,9 +113,13 @@ def collect(settings: Settings, request: BacktestRequest, engine: EngineSettings
 
 def default_cutoff(settings: Settings, request: BacktestRequest) -> float:
     """The end of the data less the horizon: the latest cut-off whose outcomes are all known."""
-    _, high = stream_span(settings, request)
+    low, high = stream_span(settings, request)
     until = request.observed_until.timestamp() if request.observed_until else high
-    return until - request.horizon.total_seconds()
+    cutoff = until - request.horizon.total_seconds()
+    if cutoff <= low:
+        raise BacktestError(f"the data spans {(until - low) / DAY:.1f} d, no more than the horizon "
+                            f"({request.horizon.total_seconds() / DAY:g} d): give a shorter --horizon")
+    return cutoff
 
 
 def outcome_index(collected: Collected, request: BacktestRequest) -> OutcomeIndex:
