@@ -76,6 +76,7 @@ def _register() -> None:
     from cxpulse.broker_cli import kafka_app
     from cxpulse.demo_cli import demo
     from cxpulse.processors.worker.faustapp.cli import worker
+    from cxpulse.processors.backtest.cli import register as register_backtest
     from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
     from cxpulse.producers.dlq.cli import dlq_app
@@ -90,6 +91,7 @@ def _register() -> None:
     app.command("worker")(worker)
     register_replay(app)
     register_sources(app)
+    register_backtest(app)
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")

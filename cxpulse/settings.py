@@ -27,6 +27,7 @@ from pydantic_settings import (
 from cxpulse.alerts.settings import AlertsSettings, OpsSettings
 from cxpulse.errors import ConfigError
 from cxpulse.processors.archive.settings import ArchiveSettings
+from cxpulse.processors.backtest.settings import BacktestSettings
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.worker.settings import WorkerSettings
 from cxpulse.producers.mapping.settings import SourcesSettings
@@ -145,6 +146,7 @@ class Settings(BaseSettings):
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
 
     @classmethod
     def settings_customise_sources(

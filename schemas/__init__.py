@@ -1,12 +1,14 @@
 """The wire contract of cxpulse (docs/rules.md) as pydantic models."""
 
 from .events import (
+    AccountEvent,
     CallEvent,
     Event,
     EventAdapter,
     FeedbackEvent,
     InvalidEvent,
     TicketEvent,
+    is_churn,
     is_dissatisfied,
     is_inbound_contact,
     parse_event,
@@ -14,6 +16,7 @@ from .events import (
 from .outputs import Alert, DeadLetter, ScoreSnapshot, dead_letter, dead_letter_json
 
 __all__ = [
+    "AccountEvent",
     "Alert",
     "CallEvent",
     "DeadLetter",
@@ -25,6 +28,7 @@ __all__ = [
     "TicketEvent",
     "dead_letter",
     "dead_letter_json",
+    "is_churn",
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",

@@ -25,6 +25,9 @@ from .types import (
 )
 
 __all__ = [
+    "ACCOUNT_ACTIONS",
+    "AccountEvent",
+    "CHURN_ACTIONS",
     "CallEvent",
     "Event",
     "EventAdapter",
@@ -34,13 +37,19 @@ __all__ = [
     "TicketEvent",
     "describe_errors",
     "dumps_event",
+    "is_churn",
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the account event (outcomes: a customer left, or came back)
 MAX_COMMENT_CHARS = 2000
+MAX_REASON_CHARS = 64
+
+# What an account event says happened; every action but "reactivated" means the customer left.
+ACCOUNT_ACTIONS = ("cancelled", "not_renewed", "downgraded", "reactivated")
+CHURN_ACTIONS = frozenset({"cancelled", "not_renewed", "downgraded"})
 
 # survey -> (lowest, highest) score; "comment" carries no score.
 SURVEY_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -135,7 +144,24 @@ class FeedbackEvent(_EventBase):
         return self
 
 
-Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent], Field(discriminator="event_type")]
+class AccountEvent(_EventBase):
+    """An outcome: the customer left (cancelled, did not renew, downgraded) or came back.
+
+    It carries no score signal and triggers no rule (docs/rules.md); the backtest joins it
+    with the scores and alerts before it (docs/backtest.md). ``channel`` and
+    ``service_type`` are optional here: how and about what a customer left is often unknown.
+    """
+
+    event_type: Literal["account"]
+    channel: Channel = "other"
+    service_type: ServiceType = "account"
+    action: Literal["cancelled", "not_renewed", "downgraded", "reactivated"]
+    # A short code from the producer (e.g. "price", "moved", "service"): bounded, never free text.
+    reason: Annotated[str, Field(strict=True, min_length=1, max_length=MAX_REASON_CHARS,
+                                 pattern=r"^[A-Za-z0-9._:/ -]+$")] | None = None
+
+
+Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent, AccountEvent], Field(discriminator="event_type")]
 EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Valid records the fast validator must read exactly as EventAdapter does (see fastpath.py).
@@ -150,9 +176,13 @@ _SAMPLES = [
     b'"channel":"app","service_type":"billing","survey":"nps","score":6,"schema_version":1}',
     b'{"event_type":"feedback","event_id":"e-4","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00+00:00",'
     b'"channel":"app","service_type":"billing","survey":"comment","comment":"ok","related_ticket_id":"T-1"}',
+    b'{"event_type":"account","event_id":"e-5","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00Z",'
+    b'"action":"cancelled","reason":"price","schema_version":2}',
+    b'{"event_type":"account","event_id":"e-6","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00+01:00",'
+    b'"channel":"web","service_type":"Account","segment":"key","action":"reactivated"}',
 ]
-_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent), FeedbackEvent._score_fits_survey,
-                       SURVEY_RANGES, _SAMPLES)
+_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, AccountEvent),
+                       FeedbackEvent._score_fits_survey, SURVEY_RANGES, _SAMPLES)
 
 
 def is_inbound_contact(event: Event) -> bool:
@@ -160,6 +190,11 @@ def is_inbound_contact(event: Event) -> bool:
     if event.event_type == "call":
         return event.direction == "inbound"
     return event.event_type == "ticket" and event.action == "opened"
+
+
+def is_churn(event: Event) -> bool:
+    """An account event saying the customer left: cancelled, not renewed or downgraded."""
+    return event.event_type == "account" and event.action in CHURN_ACTIONS
 
 
 def is_dissatisfied(event: Event) -> bool:
@@ -219,7 +254,8 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-_EVENT_TYPES = "'call', 'ticket', 'feedback'"
+EVENT_TYPES = ("call", "ticket", "feedback", "account")
+_EVENT_TYPES = ", ".join(f"'{tag}'" for tag in EVENT_TYPES)
 
 
 def _describe(error: dict) -> str:
@@ -234,7 +270,7 @@ def _describe(error: dict) -> str:
     if kind == "union_tag_invalid":
         return f"event_type: must be one of {_EVENT_TYPES}, got {error['ctx']['tag']!r}"
     # The first location element is the union tag (call/ticket/feedback); drop it.
-    if loc and loc[0] in ("call", "ticket", "feedback"):
+    if loc and loc[0] in EVENT_TYPES:
         loc = loc[1:]
     field = ".".join(loc) or "event"
     message = error["msg"]

@@ -5,7 +5,7 @@ here runs per record inside the processor. Counters and histograms live in plain
 and lists (:mod:`cxpulse.processors.worker.metric_families`) and become Prometheus families
 when scraped. Labels are bounded (docs/operations.md): event type, channel, service
 type (beyond ``[metrics] service_types``: ``other``), rule, severity, risk band, segment,
-score range — never a customer id. ``docs/operations.md`` lists every metric.
+score range, account action — never a customer id. ``docs/operations.md`` lists every metric.
 
 Sums across workers are exact: each worker counts the records it processed and the
 customers on the partitions it owns.
@@ -20,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 
 from cxpulse import __version__
+from cxpulse.schemas.events import CHURN_ACTIONS
 
 from .census import CustomerCensus
 from .metric_families import Buckets, Tally
@@ -64,7 +65,7 @@ class WorkerMetrics(Collector):
                              "dead-letter topic.", (), [()])
         self.duplicates = Tally("cxpulse_events_duplicate", "Events whose event_id was seen before (they "
                                 "change nothing), by type.", ("event_type",),
-                                [(t,) for t in ("call", "ticket", "feedback")])
+                                [(t,) for t in ("call", "ticket", "feedback", "account")])
         self.contacts = Tally("cxpulse_inbound_contacts", "Inbound contacts (inbound calls, opened tickets).",
                               _EXPERIENCE_LABELS)
         self.repeats = Tally("cxpulse_repeat_contacts", "Inbound contacts with an earlier one on the same "
@@ -77,6 +78,11 @@ class WorkerMetrics(Collector):
                             "and segment.", ("rule", "severity", "service_type", "segment"))
         self.resolved = Tally("cxpulse_alerts_resolved", "Alerts the engine resolved (status resolved), by rule "
                               "and service type.", ("rule", "service_type"))
+        self.churned = Tally("cxpulse_churned_customers", "Account events saying a customer left, by action, "
+                             "segment and the risk band the customer was in at that moment.",
+                             ("action", "segment", "risk_band"))
+        self.reactivated = Tally("cxpulse_reactivated_customers", "Account events saying a customer came back, "
+                                 "by segment.", ("segment",))
         self.lag = Buckets("cxpulse_event_time_lag_seconds", "Wall-clock time when an event was processed minus "
                            "its occurred_at.", EVENT_TIME_LAG_BOUNDS)
         self.latency = Buckets("cxpulse_event_latency_seconds", "Seconds from an event's Kafka record timestamp "
@@ -137,6 +143,8 @@ class WorkerMetrics(Collector):
                         counts[key] = counts.get(key, 0) + 1
                 if "sla_breach" in signals:
                     self._breaches(result, svc)
+            elif event.event_type == "account":  # an outcome carries no signal
+                self._account(event, result)
             if result.alerts:
                 self._alerts(result.alerts)
         lag.total += lag_sum
@@ -168,6 +176,13 @@ class WorkerMetrics(Collector):
         if result.alerts:
             self._alerts(result.alerts)
 
+    def _account(self, event: Any, result: Any) -> None:
+        # The band is the customer's when it left: an account event moves no score.
+        if event.action in CHURN_ACTIONS:
+            self.churned.add((event.action, event.segment, result.band_after))
+        else:
+            self.reactivated.add((event.segment,))
+
     def _breaches(self, result: Any, svc: str | None) -> None:
         # A signal names no ticket: the breach alerts of the same step carry the service
         # types; a breach the cooldown kept silent counts under the event's service type
@@ -196,7 +211,7 @@ class WorkerMetrics(Collector):
         info.add_metric([self.app_id, __version__], 1)
         yield info
         for tally in (self.events, self.invalid, self.duplicates, self.contacts, self.repeats, self.complaints,
-                      self.dissatisfied, self.breaches, self.alerts, self.resolved):
+                      self.dissatisfied, self.breaches, self.alerts, self.resolved, self.churned, self.reactivated):
             yield tally.family()
         yield self.lag.family()
         yield self.latency.family()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cxpulse.schemas import CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
+from cxpulse.schemas import AccountEvent, CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
 
 from .examples import CALL, FEEDBACK, TICKET, VALID
 
@@ -25,7 +25,8 @@ def _without(event: dict[str, Any], field: str) -> dict[str, Any]:
 def test_valid_examples_parse(example):
     event = parse_event(_raw(example), now=NOW + 86400 * 3)
 
-    expected_type = {"call": CallEvent, "ticket": TicketEvent, "feedback": FeedbackEvent}[example["event_type"]]
+    expected_type = {"call": CallEvent, "ticket": TicketEvent, "feedback": FeedbackEvent,
+                     "account": AccountEvent}[example["event_type"]]
     assert isinstance(event, expected_type)
     assert event.event_id == example["event_id"]
     assert event.occurred_at.tzinfo is not None
@@ -35,7 +36,7 @@ def test_defaults_and_normalisation():
     event = parse_event(_raw({**CALL, "service_type": "BiLLing"}))
 
     assert event.service_type == "billing"
-    assert (event.segment, event.schema_version, event.is_complaint) == ("standard", 1, False)
+    assert (event.segment, event.schema_version, event.is_complaint) == ("standard", 2, False)
     assert event.occurred_at == datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 
 
@@ -86,7 +87,7 @@ INVALID: list[tuple[str, bytes, str]] = [
     ("unknown-action", _raw({**TICKET, "action": "deleted"}), "action: Input should be"),
     ("unknown-priority", _raw({**TICKET, "priority": "p1"}), "priority: Input should be"),
     ("unknown-survey", _raw({**FEEDBACK, "survey": "ratings"}), "survey: Input should be"),
-    ("future-schema-version", _raw({**CALL, "schema_version": 2}), "schema_version"),
+    ("future-schema-version", _raw({**CALL, "schema_version": 3}), "schema_version"),
     ("sentiment-above-range", _raw({**CALL, "sentiment": 1.5}), "sentiment: Input should be less than or equal to 1"),
     ("sentiment-below-range", _raw({**CALL, "sentiment": -1.01}), "sentiment"),
     ("csat-zero", _raw({**FEEDBACK, "score": 0}), "score: a csat score must be 1..5, got 0"),

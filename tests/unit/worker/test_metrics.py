@@ -204,3 +204,22 @@ def test_no_customer_id_in_any_label(metrics_pipeline_factory, events):
     assert "secret-customer-42" not in text and "other-7" not in text
     assert pipeline.value("cxpulse_alerts_total", rule="repeat_contact", severity="critical",
                           service_type="billing", segment="standard") == 1
+
+
+def test_churned_customers_are_counted_by_action_segment_and_their_band_when_they_left(metrics_pipeline_factory,
+                                                                                      events):
+    pipeline = metrics_pipeline_factory()
+    struggling = [events.call(i * HOUR, customer="C-2", segment="vip", outcome="unresolved", complaint=True)
+                  for i in range(3)]
+    pipeline.batch([events.call(0), *struggling, events.account(DAY, "cancelled"),
+                    events.account(DAY, "downgraded", customer="C-2", segment="vip")])
+    cancelled = events.account(2 * DAY, "cancelled", customer="C-3")
+    pipeline.batch([cancelled, dict(cancelled), events.account(3 * DAY, "reactivated", customer="C-3")])
+
+    assert pipeline.value("cxpulse_churned_customers_total", action="cancelled", segment="standard",
+                          risk_band="healthy") == 2  # the duplicate counts once
+    assert pipeline.value("cxpulse_churned_customers_total", action="downgraded", segment="vip",
+                          risk_band="critical") == 1
+    assert pipeline.value("cxpulse_reactivated_customers_total", segment="standard") == 1
+    assert pipeline.value("cxpulse_events_duplicate_total", event_type="account") == 1
+    assert pipeline.value("cxpulse_events_total", event_type="account", channel="web", service_type="other") == 5
