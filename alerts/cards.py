@@ -29,7 +29,7 @@ from typing import Any
 
 from cxpulse.errors import CxpulseError
 
-__all__ = ["ACK_PREFIX", "AmStatus", "Board", "CardFilter", "SEVERITY_RANK", "View", "card_key"]
+__all__ = ["ACK_PREFIX", "SEVERITY_RANK", "AmStatus", "Board", "CardFilter", "View", "card_key"]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 ACK_PREFIX = "[ack] "  # the comment of a silence the console made to acknowledge a card

@@ -51,6 +51,7 @@ __all__ = ["CONSOLE", "DEFAULT_WARNINGS_TOPIC", "ConsoleServer", "token_required
 log = logging.getLogger(__name__)
 
 DEFAULT_WARNINGS_TOPIC = "cx.agent-warnings"
+WHO = web.RequestKey("who", str)  # the name of the token a request came with
 HEARTBEAT_SECONDS = 15.0
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
@@ -270,7 +271,7 @@ class ConsoleServer:
                 return response
             if auth.outcome is AuthOutcome.FORBIDDEN:
                 return _error(403, "forbidden", "this token may not use the console")
-            request["who"] = auth.name
+            request[WHO] = auth.name
         return None
 
     async def index(self, request: web.Request) -> web.Response:
@@ -355,7 +356,7 @@ class ConsoleServer:
         if not alert_ids:
             return _error(404, "not_found", "no open alerts on this card")
         silence = acknowledge_silence(key, alert_ids, datetime.now(UTC), self.console.acknowledge_seconds,
-                                      request.get("who"), str(body.get("note") or ""))
+                                      request.get(WHO), str(body.get("note") or ""))
         return await self._post_silence(silence)
 
     async def silence(self, request: web.Request) -> web.Response:
@@ -366,7 +367,7 @@ class ConsoleServer:
         seconds = body.get("seconds", self.console.silence_seconds)
         if not isinstance(seconds, (int, float)) or not _MIN_SILENCE <= seconds <= _MAX_SILENCE:
             return _error(400, "bad_request", "seconds: a number from 60 to 2592000 (30 days)")
-        silence = silence_for(key, datetime.now(UTC), float(seconds), request.get("who"), str(body.get("note") or ""))
+        silence = silence_for(key, datetime.now(UTC), float(seconds), request.get(WHO), str(body.get("note") or ""))
         return await self._post_silence(silence)
 
     async def _post_silence(self, silence: dict[str, Any]) -> web.Response:

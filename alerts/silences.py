@@ -42,7 +42,7 @@ def acknowledge_silence(key: str, alert_ids: list[str], now: datetime, seconds: 
     """The silence that acknowledges the open alerts ``alert_ids`` of card ``key``."""
     if not alert_ids:
         raise ValueError("a card without open alerts cannot be acknowledged")
-    ids = "|".join(re.escape(a) for a in sorted(alert_ids))
+    ids = "|".join(_literal(a) for a in sorted(alert_ids))
     matchers = [*card_matchers(key), {"name": "alert_id", "value": ids, "isRegex": True, "isEqual": True}]
     comment = ACK_PREFIX + (note.strip() or f"acknowledged in the cxpulse console ({len(alert_ids)} alert(s))")
     return _silence(matchers, now, seconds, who, comment)
@@ -54,6 +54,11 @@ def silence_for(key: str, now: datetime, seconds: float, who: str | None, note: 
     if comment.startswith(ACK_PREFIX):
         comment = comment.removeprefix(ACK_PREFIX)  # a silence is not an acknowledgement
     return _silence(card_matchers(key), now, seconds, who, comment)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a literal in Alertmanager's (Go RE2) regular expressions."""
+    return re.sub(r"([.^$*+?()\[\]{}|\\])", r"\\\1", text)
 
 
 def _silence(matchers: list[dict[str, Any]], now: datetime, seconds: float, who: str | None,
