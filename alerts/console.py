@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from cxpulse.processors.engine.alerting import score_text
 
 from cxpulse.errors import BrokerError, CxpulseError
-from cxpulse.processors.engine.alerting import score_text
 from cxpulse.settings import Settings
 
 __all__ = ["alert_line", "alert_time", "follow_alerts", "score_band"]

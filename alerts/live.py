@@ -14,7 +14,7 @@ from cxpulse.errors import CxpulseError
 
 from .console import alert_time, score_band
 
-__all__ = ["AlertFilter", "AlertTable", "SEVERITY_STYLES"]
+__all__ = ["SEVERITY_STYLES", "AlertFilter", "AlertTable"]
 
 SEVERITY_STYLES = {"critical": "bold white on red", "warning": "bold yellow", "info": "cyan"}
 _CHOICES = {

@@ -19,7 +19,7 @@ def _cxpulse(*args: str, config: Path | None = None, env: dict[str, str] | None 
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CXPULSE_", "KAFKA_BOOTSTRAP"))}
     if config is not None:
         clean["CXPULSE_CONFIG"] = str(config)
-    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([str(script), *args], capture_output=True, text=True, timeout=timeout, check=False,
                           env={**clean, **(env or {}), "COLUMNS": "80"})
 
 

@@ -3,11 +3,11 @@
 import io
 
 import pytest
-from rich.console import Console
-
 from cxpulse.alerts.console import alert_line
 from cxpulse.alerts.live import AlertFilter, AlertTable
 from cxpulse.alerts.tail_cmd import show_alerts
+from rich.console import Console
+
 from cxpulse.errors import CxpulseError
 
 
