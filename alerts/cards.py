@@ -18,8 +18,8 @@ router delivers it; an incident updated with its count replaces its earlier reco
 Incidents have no customer: they get a card of their own per service type.
 
 Cards are sorted as a supervisor works them: cards that still need someone first (not
-acknowledged, silenced or explained by an incident), then by severity, then the oldest
-open alert first.
+acknowledged, silenced or explained by an incident), then by severity, then customers
+contacting us right now (a recent agent warning), then the oldest open alert first.
 """
 
 from collections.abc import Iterable, Mapping
@@ -273,9 +273,10 @@ class Board:
 
 
 def sort_key(card: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Cards that need someone first, then the most severe, then the oldest open alert."""
+    """Cards that need someone first, then the most severe; among those a customer who is
+    contacting us right now (an agent warning), then the oldest open alert."""
     handled = card["state"] in ("acknowledged", "silenced", "inhibited")
-    return handled, -SEVERITY_RANK.get(card["severity"], 0), card["since_ts"], card["key"]
+    return handled, -SEVERITY_RANK.get(card["severity"], 0), not card["warnings"], card["since_ts"], card["key"]
 
 
 def _render(card: _Card, silences: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 receivers posting to an in-process webhook sink), the alert router, and the console
 (in-process, on a free loopback port).
 
-    console_stack (module scope)   ``ConsoleStack``: settings, the console's URL, the
+    console_stack (package scope)  ``ConsoleStack``: settings, the console's URL, the
                                    Alertmanager client, the sink, ``produce_events``,
                                    ``produce_alerts``, ``produce_warnings``
 
@@ -112,7 +112,7 @@ def _settings(kafka: KafkaSettings, base: Path) -> tuple[Settings, str]:
     return settings, warnings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def console_stack(ops_tools, kafka_settings: KafkaSettings,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     base = tmp_path_factory.mktemp("console")

@@ -119,6 +119,8 @@ def test_cards_that_need_someone_come_first_then_severity_then_age(alert_factory
                                                                        "handled-critical"]
     assert [c["key"] for c in b.view(CardFilter(), NOW, 2).cards] == ["old-critical", "new-critical"]
     assert b.view(CardFilter(), NOW, 2).matched == 4
+    b.add_warning({"warning_id": "w", "customer_id": "new-critical", "severity": "warning", "emitted_at": EMITTED}, NOW)
+    assert [c["key"] for c in b.view(CardFilter(), NOW, 2).cards] == ["new-critical", "old-critical"]  # on the line now
 
 
 def test_filters_and_their_counts(alert_factory):
