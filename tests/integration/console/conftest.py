@@ -20,11 +20,11 @@ from typing import Any
 
 import orjson
 import pytest
-
 from cxpulse.alerts.alertmanager import AlertmanagerClient
 from cxpulse.alerts.console_web import ConsoleServer
 from cxpulse.alerts.ops import OpsStack
 from cxpulse.alerts.sink import WebhookSink
+
 from cxpulse.settings import KafkaSettings, Settings
 from cxpulse.supervisor import Children, cxpulse_command
 
@@ -113,7 +113,7 @@ def _settings(kafka: KafkaSettings, base: Path) -> tuple[Settings, str]:
 
 
 @pytest.fixture(scope="package")
-def console_stack(ops_tools, kafka_settings: KafkaSettings,
+def console_stack(ops_tools, kafka_settings: KafkaSettings,  # noqa: F811 - the imported fixture
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleStack]:
     base = tmp_path_factory.mktemp("console")
     settings, warnings = _settings(kafka_settings, base)
