@@ -191,11 +191,13 @@ class Board:
             alert_id = (entry.get("labels") or {}).get("alert_id")
             if alert_id:
                 held[alert_id] = AmStatus.of(entry)
-        self._silences = {str(s["id"]): dict(s) for s in silences
-                          if s.get("id") and (s.get("status") or {}).get("state") == "active"}
+        active = {str(s["id"]): dict(s) for s in silences
+                  if s.get("id") and (s.get("status") or {}).get("state") == "active"}
+        edited = {sid for sid in active if sid in self._silences and active[sid] != self._silences[sid]}
+        self._silences = active
         changed = set()
         for card in self._cards.values():
-            touched = False
+            touched = any(sid in edited for a in card.alerts.values() if a.am for sid in a.am.silenced_by)
             for alert_id, alert in card.alerts.items():
                 status = held.get(alert_id)
                 if status != alert.am:

@@ -96,6 +96,11 @@ def test_alertmanager_states_become_card_states(alert_factory):
         "ends_at": "2025-12-29T13:00:00Z", "matchers": ["customer_id=C-1"]}]
     assert b.silences_of("C-1") == [ack]
 
+    longer = {**ack, "endsAt": "2025-12-29T17:00:00Z"}  # extended in Alertmanager's UI
+    assert b.apply_alertmanager([am_entry(i, silenced=["s-ack"], state="suppressed")
+                                 for i in (a1["alert_id"], a2["alert_id"])], [longer, mute], NOW) == {"C-1"}
+    assert b.card("C-1")["alerts"][0]["alertmanager"]["silences"][0]["ends_at"] == "2025-12-29T17:00:00Z"
+
     b.apply_alertmanager([am_entry(a1["alert_id"], silenced=["s-ack"]), am_entry(a2["alert_id"], silenced=["s-mute"])],
                          [ack, mute], NOW)
     assert b.card("C-1")["state"] == "silenced"  # someone silenced it in Alertmanager's UI
