@@ -3,6 +3,7 @@
 import asyncio
 
 from cxpulse.alerts.console_feed import KafkaFeed
+
 from cxpulse.settings import KafkaSettings
 
 from ...conftest import _free_port
