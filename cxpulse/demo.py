@@ -326,7 +326,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
 
 def _summary_data(truth: dict[str, Any], alerts: list[dict[str, Any]], quality: Any, processed: int,
                   ops_urls: dict[str, str]) -> dict[str, Any]:
-    firing = [alert for alert in alerts if alert.get("status") != "resolved"]
+    firing = _firing(alerts)
     return {
         "seed": truth.get("seed"),
         "events": truth["emitted"]["events"],
@@ -364,8 +364,13 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _firing(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each firing alert once: an incident updated with its count is one alert."""
+    return list({alert.get("alert_id"): alert for alert in alerts if alert.get("status") != "resolved"}.values())
+
+
 def _rules_table(alerts: list[dict[str, Any]]) -> Table:
-    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in alerts if alert.get("status") != "resolved")
+    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in _firing(alerts))
     table = Table(title="Alerts by rule", title_justify="left")
     table.add_column("rule")
     table.add_column("warning", justify="right")
