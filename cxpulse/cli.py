@@ -72,6 +72,7 @@ def root(
 
 def _register() -> None:
     from cxpulse.alerts.cli import alerts_app
+    from cxpulse.alerts.console_cli import console_app
     from cxpulse.alerts.ops_cli import ops_app
     from cxpulse.broker_cli import kafka_app
     from cxpulse.demo_cli import demo
@@ -97,6 +98,7 @@ def _register() -> None:
     app.add_typer(ingest_app, name="ingest")
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(alerts_app, name="alerts")
+    app.add_typer(console_app, name="console")
     app.add_typer(ops_app, name="ops")
     app.add_typer(schemas_app, name="schemas")
 

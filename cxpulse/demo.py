@@ -1,11 +1,11 @@
 """``cxpulse demo``: the whole pipeline on one machine, with its alerts on the screen.
 
 Starts what is missing (the local Kafka broker, the topics, workers, and — when the
-packages are installed — Prometheus, Alertmanager and the alert router), runs the
-simulator with its hidden churn model, prints each alert as it arrives, then measures
-the score and the alerts against who left (a backtest of this run's events) and says
-where to look next. It also checks, under that name, that the rules fired where the
-simulator put struggles.
+packages are installed — Prometheus, Alertmanager and the alert router), the supervisor's
+console in the browser, runs the simulator with its hidden churn model, prints each alert
+as it arrives, then measures the score and the alerts against who left (a backtest of this
+run's events) and says where to look next. It also checks, under that name, that the rules
+fired where the simulator put struggles.
 """
 
 import json
@@ -63,6 +63,7 @@ class Demo:
         self._stop = threading.Event()
         self.web_ports = [settings.worker.web_port + i for i in range(options.workers)]
         self.ops_urls: dict[str, str] = {}
+        self.console_url = ""
         self.started_ms = int(time.time() * 1000)
         self.own_broker: Any = None  # the LocalBroker this run started, stopped at the end
         self.churn_horizon_hours: float | None = None  # the horizon of the summary's backtest
@@ -135,6 +136,21 @@ class Demo:
         self.ops_urls = stack.start(self.children)
         self.children.start("alert-router", cxpulse_command("alerts", "route"))
         return ", ".join(f"{name} {url}" for name, url in self.ops_urls.items())
+
+    def start_console(self) -> str:
+        """``cxpulse console serve`` on ``[console] port``: the supervisor's queue in a browser."""
+        from cxpulse.alerts.console_run import console_url
+        from cxpulse.broker import port_in_use
+
+        console = self.settings.console
+        if port_in_use(console.host, console.port):
+            raise CxpulseError(f"port {console.port} on {console.host} is taken; choose another with "
+                               "CXPULSE_CONSOLE__PORT")
+        self.children.start("console", cxpulse_command("console", "serve"))
+        url = console_url(self.settings)
+        self._wait(lambda: _get_json(url + "api/status"), 60, "the supervisor console did not answer")
+        self.console_url = url
+        return f"{url} — open it in a browser: one card per customer at risk, live"
 
     def simulate(self) -> dict[str, Any]:
         opts = self.options
@@ -244,6 +260,7 @@ class Demo:
             self.console.print(f"The alert router delivered every alert to Alertmanager ({self.ops_urls['Alertmanager']}).")
         self.console.print(self._where_to_look(quality))
         summary = _summary_data(truth, alerts, quality, processed, self.ops_urls, churn)
+        summary["console_url"] = self.console_url or None
         (self.options.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return summary
 
@@ -282,7 +299,9 @@ class Demo:
             lines.append(f"  {name:<20} {url}")
         lines.append(f"  raw alerts           kcat -C -b {self.settings.kafka.bootstrap_servers} "
                      f"-t {self.settings.topics.alerts} -e")  # fmt: skip
-        lines.append("  live console         cxpulse alerts tail")
+        if self.console_url:
+            lines.append(f"  supervisor console   {self.console_url}  (in a browser)")
+        lines.append("  terminal console     cxpulse alerts tail")
         lines.append(f"  logs                 {self.options.run_dir / 'logs'}")
         return "\n".join(lines)
 
@@ -323,11 +342,13 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
         demo.step(f"{options.workers} worker(s)", demo.start_workers)
         if options.ops:
             demo.step("Prometheus, Alertmanager, alert router", demo.start_ops)
+        demo.step("supervisor console", demo.start_console)
         demo.follow_alerts()
         truth = demo.simulate()
         demo.summary(truth, demo.drain())
         if options.keep_running:
-            console.print("\nThe pipeline keeps running; press [bold]Ctrl-C[/] to stop it.")
+            console.print("\nThe pipeline keeps running; press [bold]Ctrl-C[/] to stop it."
+                          + (f" The supervisor console: [bold]{demo.console_url}[/]" if demo.console_url else ""))
             while True:
                 demo._show_alerts(timeout=1.0)
                 demo._check_workers()
@@ -337,7 +358,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
 
 def _summary_data(truth: dict[str, Any], alerts: list[dict[str, Any]], quality: Any, processed: int,
                   ops_urls: dict[str, str], churn: dict[str, Any]) -> dict[str, Any]:
-    firing = [alert for alert in alerts if alert.get("status") != "resolved"]
+    firing = _firing(alerts)
     overall = churn["overall"]
     return {
         "seed": truth.get("seed"),
@@ -416,8 +437,13 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def _firing(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each firing alert once: an incident updated with its count is one alert."""
+    return list({alert.get("alert_id"): alert for alert in alerts if alert.get("status") != "resolved"}.values())
+
+
 def _rules_table(alerts: list[dict[str, Any]], churn: dict[str, Any]) -> Table:
-    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in alerts if alert.get("status") != "resolved")
+    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in _firing(alerts))
     table = Table(title=f"Alerts by rule, and how many alerted customers left within {churn['horizon_text']}",
                   title_justify="left")
     for column in ("rule", "warning", "critical", "alerted customers", "left", "precision"):

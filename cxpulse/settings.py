@@ -24,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from cxpulse.alerts.settings import AlertsSettings, OpsSettings
+from cxpulse.alerts.settings import AlertsSettings, ConsoleSettings, OpsSettings
 from cxpulse.errors import ConfigError
 from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.backtest.settings import BacktestSettings
@@ -142,6 +142,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)

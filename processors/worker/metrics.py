@@ -12,6 +12,7 @@ customers on the partitions it owns.
 """
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = ["AGENTS", "OTHER", "WorkerMetrics", "worker_registry"]
 OTHER = "other"
 NONE = "none"  # label value of a missing segment (incident alerts have none)
 AGENTS = ("score_events", "detect_incidents", "check_sla")
+INCIDENTS_REMEMBERED = 1024  # incident ids already counted (an incident fires at most once per cooldown)
 
 EVENT_TIME_LAG_BOUNDS = (1, 5, 15, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
                          7 * 86400)  # fmt: skip
@@ -83,6 +85,8 @@ class WorkerMetrics(Collector):
                              ("action", "segment", "risk_band"))
         self.reactivated = Tally("cxpulse_reactivated_customers", "Account events saying a customer came back, "
                                  "by segment.", ("segment",))
+        # An incident is emitted again with its id while its count grows: count it once.
+        self._incidents_counted: OrderedDict[str, None] = OrderedDict()
         self.lag = Buckets("cxpulse_event_time_lag_seconds", "Wall-clock time when an event was processed minus "
                            "its occurred_at.", EVENT_TIME_LAG_BOUNDS)
         self.latency = Buckets("cxpulse_event_latency_seconds", "Seconds from an event's Kafka record timestamp "
@@ -195,10 +199,21 @@ class WorkerMetrics(Collector):
     def _alerts(self, alerts: Iterable[Any]) -> None:
         for alert in alerts:
             svc = self._service(alert.service_type)
+            if alert.rule == "incident" and self._counted_before(alert.alert_id):
+                continue
             if alert.status == "firing":
                 self.alerts.add((alert.rule, alert.severity, svc, alert.segment or NONE))
             else:
                 self.resolved.add((alert.rule, svc))
+
+    def _counted_before(self, alert_id: str) -> bool:
+        seen = self._incidents_counted
+        if alert_id in seen:
+            return True
+        seen[alert_id] = None
+        if len(seen) > INCIDENTS_REMEMBERED:
+            seen.popitem(last=False)
+        return False
 
     def _service(self, svc: str) -> str:
         return svc if svc in self.known_services else OTHER

@@ -26,6 +26,7 @@ def demo_settings(settings_factory, free_port):
         partitions=6,
         ops={"prometheus_port": free_port(), "sink_port": free_port(), "scrape_interval_seconds": 1.0},
         alerts={"alertmanager_url": f"http://127.0.0.1:{alertmanager}", "metrics_port": free_port()},
+        console={"port": free_port()},
     )
 
 
@@ -57,5 +58,7 @@ def test_the_demo_measures_its_alerts_against_who_left(demo_settings, config_fil
     assert summary["outage_detected"] is True
     assert summary["alerts_by_rule"].get("incident", 0) >= 1
     assert "Struggle check" in done.stdout and "precision 100.0%" in done.stdout
+    console = f"http://127.0.0.1:{demo_settings.console.port}/"
+    assert summary["console_url"] == console and f"supervisor console   {console}" in done.stdout
     if OPS_INSTALLED:
         assert summary["delivered_to_alertmanager"] is True

@@ -174,6 +174,16 @@ def test_incident_alerts_are_counted(metrics_pipeline_factory, events):
     assert pipeline.value("cxpulse_batch_duration_seconds_count", agent="detect_incidents") == 1
 
 
+def test_an_incident_updated_with_its_growing_count_is_counted_once(metrics_pipeline_factory, events):
+    pipeline = metrics_pipeline_factory(engine=EngineSettings(incident_customers=3))
+    pipeline.batch([events.call(t, customer=f"O-{i}", service_type="outage") for i, t in enumerate((0, 60, 120, 150, 170))]
+                   + [events.call(400, customer="B-1", service_type="billing")])  # past the update at 180 s + 60 s
+
+    assert pipeline.detect_incidents() == 2  # raised with 3 customers, updated with 5
+    assert pipeline.value("cxpulse_alerts_total", rule="incident", severity="critical", service_type="outage",
+                          segment="none") == 1
+
+
 def test_recount_counts_only_owned_partitions(metrics_pipeline_factory, events):
     pipeline = metrics_pipeline_factory(partitions=4)
     pipeline.batch([events.call(0, customer=f"C-{i}") for i in range(40)])
