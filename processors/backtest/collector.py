@@ -68,6 +68,7 @@ class Collector:
         self.customers: dict[str, CustomerRecord] = {}
         self.outcomes: list[tuple[str, float, str, str | None]] = []  # (customer, at, action, reason)
         self.alert_times: dict[str, list[float]] = {}  # triggered_at of firing alerts by rule, incidents included
+        self._counted: set[str] = set()  # firing alert ids seen: an incident re-emitted with its count is one alert
         self.snapshots: dict[float, list[Snapshot]] = {}
         self.first_at: float | None = None
         self.last_at: float | None = None
@@ -100,8 +101,9 @@ class Collector:
             state = result.state
             record.penalty, record.penalty_ref = state.penalty, state.ref
         for alert in alerts:
-            if alert.status != "firing":
+            if alert.status != "firing" or alert.alert_id in self._counted:
                 continue
+            self._counted.add(alert.alert_id)
             self.alert_times.setdefault(alert.rule, []).append(alert.triggered_at.timestamp())
             owner = self.customers.get(alert.customer_id) if alert.customer_id else None
             if owner is not None:

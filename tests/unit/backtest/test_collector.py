@@ -51,3 +51,14 @@ def test_a_snapshot_holds_the_score_as_the_stream_stood_when_it_passed_the_cutof
     (row,) = collector.snapshots[T0_EPOCH + DAY]
     # inbound 2 + unresolved 4 + complaint 20 = 26 points, one day of a 14-day half-life later
     assert row.score == pytest.approx(100 - 26 * 2 ** (-1 / 14))
+
+
+def test_an_incident_updated_while_it_grows_counts_as_one_alert(event_factory):
+    # 60 customers call about an outage, one every 10 s: the incident fires at the 25th and is
+    # re-emitted with its id as the count grows; the volume of the rule is one alert.
+    events = [event_factory(customer_id=f"C-{i}", service_type="outage").call(i * 10.0) for i in range(60)]
+    collector = _run(EngineSettings(), events, T0_EPOCH + DAY)
+
+    incidents = [a for a in collector.driver.alerts if a.rule == "incident" and a.status == "firing"]
+    assert len(incidents) > 1 and len({a.alert_id for a in incidents}) == 1  # updates were emitted
+    assert len(collector.alert_times["incident"]) == 1
