@@ -18,7 +18,7 @@ import orjson
 from pydantic import ValidationError
 
 from cxpulse.schemas import InvalidEvent, parse_event
-from cxpulse.schemas.events import EventAdapter
+from cxpulse.schemas.events import EventAdapter, rule_message
 
 __all__ = ["Accepted", "BadBody", "FieldError", "Rejected", "check_item", "decode_body"]
 
@@ -106,7 +106,7 @@ def _errors_of(raw: bytes, max_future_seconds: float) -> tuple[FieldError, ...]:
     try:
         EventAdapter.validate_json(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        errors = exc.errors(include_url=False, include_input=False)
         return tuple(_field_error(error) for error in errors[:MAX_ERRORS])
     # Well-formed, so parse_event refused it for its time.
     return (FieldError("occurred_at", f"more than {max_future_seconds:g} s after the time it was received"),)
@@ -126,7 +126,7 @@ def _field_error(error: Any) -> FieldError:
         return FieldError("event", "each event must be a JSON object")
     if kind == "extra_forbidden":
         return FieldError(field, "unknown field (not in the event contract)")
-    message = str(error["msg"]).removeprefix("Value error, ")
+    message = rule_message(error)
     if field == "event" and ": " in message:  # a cross-field rule names its field first ("score: ...")
         named, message = message.split(": ", 1)
         field = _safe_part(named)

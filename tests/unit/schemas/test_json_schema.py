@@ -60,6 +60,9 @@ INVALID = [
     ("score-on-comment", {**FEEDBACK, "survey": "comment"}),
     ("negative-wait", {**CALL, "wait_seconds": -1}),
     ("not-an-object", ["call"]),
+    ("service-type-newline", {**CALL, "service_type": "bill\ning"}),
+    ("service-type-ansi", {**CALL, "service_type": "\x1b[31mbilling"}),
+    ("service-type-bidi", {**CALL, "service_type": "\u202ebilling"}),
 ]
 
 
