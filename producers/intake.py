@@ -23,6 +23,7 @@ from cxpulse.schemas.events import EventAdapter, rule_message
 __all__ = ["Accepted", "BadBody", "FieldError", "Rejected", "check_item", "decode_body"]
 
 MAX_ERRORS = 10
+MAX_NESTING = 254  # the deepest orjson writes; no field of the contract comes near it
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _TAGS = ("call", "ticket", "feedback")
 _TYPES = ", ".join(f"'{tag}'" for tag in _TAGS)
@@ -93,12 +94,26 @@ def _json_problem(body: bytes, exc: orjson.JSONDecodeError) -> str:
 
 def check_item(index: int, item: Any, now: float, max_future_seconds: float) -> Accepted | Rejected:
     """Validate one decoded item exactly as a consumer of ``cx.events`` would."""
-    raw = orjson.dumps(item)
+    try:
+        raw = orjson.dumps(item)
+    except orjson.JSONEncodeError:  # orjson reads 1024 levels of nesting but writes 254
+        return Rejected(index, (FieldError(_too_deep(item), f"nested more than {MAX_NESTING} levels deep"),))
     try:
         event = parse_event(raw, now=now, max_future_seconds=max_future_seconds)
     except InvalidEvent:
         return Rejected(index, _errors_of(raw, max_future_seconds))
     return Accepted(index, event.customer_id.encode("utf-8"), raw, (event.customer_id, event.event_id))
+
+
+def _too_deep(item: Any) -> str:
+    """The field that holds the deep nesting (``event`` when it is the item itself)."""
+    if isinstance(item, dict):
+        for key, value in item.items():
+            try:
+                orjson.dumps({key: value})
+            except orjson.JSONEncodeError:
+                return _safe_part(key)
+    return "event"
 
 
 def _errors_of(raw: bytes, max_future_seconds: float) -> tuple[FieldError, ...]:
@@ -127,7 +142,7 @@ def _field_error(error: Any) -> FieldError:
     if kind == "extra_forbidden":
         return FieldError(field, "unknown field (not in the event contract)")
     message = rule_message(error)
-    if field == "event" and ": " in message:  # a cross-field rule names its field first ("score: ...")
+    if kind == "value_error" and field == "event" and ": " in message:  # a cross-field rule names its field ("score: ...")
         named, message = message.split(": ", 1)
         field = _safe_part(named)
     return FieldError(field, _QUOTED.sub("", message)[:200])
