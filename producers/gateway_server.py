@@ -158,7 +158,10 @@ async def server_header(_: web.Request, response: web.StreamResponse) -> None:
 def runner_for(app: web.Application, limits: GatewaySettings, hooks: ServerHooks | None = None,
                **kwargs: Any) -> GatewayRunner:  # fmt: skip
     """A runner with the gateway's server and header timeout."""
+    # lingering_time: how long aiohttp reads and drops a body it did not need (after a 401, 413 or
+    # 408) so that the client sees the answer; no longer than a body may take in the first place.
     return GatewayRunner(app, limits, hooks, keepalive_timeout=limits.header_timeout_seconds,
+                         lingering_time=min(10.0, limits.body_timeout_seconds),
                          shutdown_timeout=limits.shutdown_timeout_seconds, **kwargs)  # fmt: skip
 
 
