@@ -141,7 +141,7 @@ def _reason(exc: BaseException | None) -> str:
     return f"{type(exc).__name__}: {text}" if text and text != type(exc).__name__ else type(exc).__name__
 
 
-def connection_failure(kafka: KafkaSettings, exc: BaseException | None = None, timeout: float = 10.0) -> str:
+def connection_failure(kafka: KafkaSettings, exc: BaseException | None = None, timeout: float = 5.0) -> str:
     """One line: why a client with ``kafka`` could not connect (``exc``: what the client raised).
 
     Tries one connection (TLS and SASL as configured) to name the cause when it is the
@@ -155,7 +155,7 @@ def connection_failure(kafka: KafkaSettings, exc: BaseException | None = None, t
 
 
 async def connection_failure_async(kafka: KafkaSettings, exc: BaseException | None = None,
-                                   timeout: float = 10.0) -> str:  # fmt: skip
+                                   timeout: float = 5.0) -> str:  # fmt: skip
     """:func:`connection_failure` for a coroutine: the probe runs in a thread, the loop goes on."""
     return await asyncio.to_thread(connection_failure, kafka, exc, timeout)
 
