@@ -214,13 +214,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 CLIENT_CLOSED = 499  # the client went away before its answer (nginx's code): counted, never sent
+# Routes that take no token: every request to them counts against its address. A route with a
+# token (POST /v1/events) is charged in its handler, and only when the token is not valid.
+OPEN_ROUTES = frozenset({"healthz", "metrics", "openapi", "other"})
 
 
 def _middleware(metrics: GatewayMetrics, gateway: "Gateway") -> Callable:
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         began, route = time.perf_counter(), route_of(request)
-        if route != "events" and (wait := gateway.stranger_waits(request)):  # no token on these routes
+        if route in OPEN_ROUTES and (wait := gateway.stranger_waits(request)):
             response = gateway.strangers_limited(wait)
             metrics.answered(route, response.status, time.perf_counter() - began)
             return response
