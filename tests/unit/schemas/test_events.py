@@ -1,7 +1,7 @@
 """parse_event accepts every valid example and refuses each kind of invalid input, naming the field."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 import pytest
@@ -213,4 +213,4 @@ def test_the_ends_of_the_time_range_are_valid(moment):
     event = parse_event(_raw({**TICKET, "occurred_at": moment, "due_at": moment}))
 
     assert event.occurred_at == event.due_at
-    datetime.fromtimestamp(event.due_at.timestamp(), timezone.utc)  # what the worker and the read API do with it
+    datetime.fromtimestamp(event.due_at.timestamp(), UTC)  # what the worker and the read API do with it
