@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from cxpulse.clients import connection_failure_async
 from cxpulse.errors import CxpulseError
 from cxpulse.settings import Settings
 
@@ -106,9 +107,10 @@ class KafkaWriter:
             producer = self._new_producer()
             try:
                 await producer.start()
-            except Exception as exc:  # the brokers are not there yet: try again
+            except Exception as exc:  # the brokers are not there yet, or refuse the credentials: try again
                 await producer.stop()
-                log.warning("Kafka is not reachable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                why = await connection_failure_async(self._settings.kafka, exc, self._settings.gateway.health_timeout_seconds)
+                log.warning("%s; retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
                 delay = min(_RETRY_MAX, delay * 2)
                 continue

@@ -35,6 +35,10 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "cxpulse_gateway_requests_in_flight", "POST /v1/events requests being handled now.", registry=registry
         )
+        self.connections_refused = Counter(
+            "cxpulse_gateway_connections_refused",
+            "Connections answered 503 and closed at once: gateway.max_connections were open.", registry=registry,
+        )  # fmt: skip
         self.kafka_ready = Gauge(
             "cxpulse_gateway_kafka_ready", "1 when the gateway's Kafka producer is connected.", registry=registry
         )

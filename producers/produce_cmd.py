@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from cxpulse.console import console, err_console
+from cxpulse.schemas.safetext import one_line
 from cxpulse.settings import Settings
 
 from .display import delivery_line, progress_bar, summary_table
@@ -108,7 +109,7 @@ def _open(name: str) -> Iterator[tuple[IO[bytes], int | None]]:
 def _import(records: Iterator[Record], sink: EventSink, settings: Settings, request: ProduceRequest, size: int | None,
             mapper: "Mapper | None" = None) -> ImportResult:  # fmt: skip
     def reject(line: int, reason: str) -> None:
-        err_console.print(f"line {line}: {reason}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"line {line}: {one_line(reason, 300)}", markup=False, highlight=False, soft_wrap=True)
 
     with progress_bar("importing", size) as bar:
         seen = 0

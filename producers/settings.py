@@ -57,6 +57,19 @@ class GatewaySettings(BaseModel):
     dedup_cache_size: int = Field(100_000, ge=0)
     health_timeout_seconds: float = Field(3, gt=0, le=60)
     shutdown_timeout_seconds: float = Field(20, gt=0, le=600)
+    # Slow clients: a request head (request line and headers) must be complete this long after
+    # the connection opened or its previous answer (also how long an idle connection is kept),
+    # and a body this long after its head; then the connection is closed (a body gets 408).
+    header_timeout_seconds: float = Field(10, gt=0, le=3600)
+    body_timeout_seconds: float = Field(30, gt=0, le=3600)
+    # Open connections at once; one more is answered 503 and closed at once.
+    max_connections: int = Field(512, ge=1, le=100_000)
+    # Requests without a valid token (a missing, unknown or revoked one, and GET /healthz,
+    # /metrics, /openapi.json), per client address: a token bucket, then 429. 0 = unlimited.
+    unauthenticated_per_second: float = Field(5, ge=0)
+    unauthenticated_burst: int = Field(50, ge=1)
+    # Client addresses whose buckets are kept (least recently seen forgotten first).
+    unauthenticated_addresses: int = Field(10_000, ge=1)
 
     @model_validator(mode="after")
     def _burst_fits_a_batch(self) -> "GatewaySettings":

@@ -5,7 +5,7 @@ Every producer writes, and every consumer reads, one JSON object per Kafka recor
 event or raises :class:`InvalidEvent` whose ``reason`` names the field and the rule.
 """
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
@@ -14,14 +14,20 @@ from pydantic import ValidationError, model_validator
 from cxpulse.errors import CxpulseError
 
 from .fastpath import fast_validator
+from .safetext import one_line
 from .types import (
+    EARLIEST_TEXT,
+    LATEST_TEXT,
+    SERVICE_TYPE_PATTERN,
+    SERVICE_TYPE_RULE,
+    TIME_RANGE_RULE,
     Channel,
     CustomerId,
     EventId,
+    EventTime,
     NonNegativeSeconds,
     Segment,
     ServiceType,
-    Timestamp,
 )
 
 __all__ = [
@@ -41,6 +47,7 @@ __all__ = [
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",
+    "rule_message",
 ]
 
 SCHEMA_VERSION = 2  # 2: the account event (outcomes: a customer left, or came back)
@@ -70,7 +77,7 @@ class _EventBase(BaseModel):
 
     event_id: EventId
     customer_id: CustomerId
-    occurred_at: Timestamp
+    occurred_at: EventTime
     channel: Channel
     service_type: ServiceType
     segment: Segment = "standard"
@@ -98,7 +105,7 @@ class TicketEvent(_EventBase):
     action: Literal["opened", "updated", "escalated", "reopened", "resolved", "closed"]
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     is_complaint: StrictBool = False
-    due_at: Timestamp | None = None
+    due_at: EventTime | None = None
 
 
 def _survey_rules() -> list[dict]:
@@ -140,7 +147,7 @@ class FeedbackEvent(_EventBase):
         elif self.score is None:
             raise ValueError(f"score: a {self.survey} survey needs a score")
         elif not bounds[0] <= self.score <= bounds[1]:
-            raise ValueError(f"score: a {self.survey} score must be {bounds[0]}..{bounds[1]}, got {self.score}")
+            raise ValueError(f"score: a {self.survey} score must be {bounds[0]}..{bounds[1]}")
         return self
 
 
@@ -210,7 +217,8 @@ def parse_event(raw: bytes | str, *, now: float | None = None, max_future_second
 
     ``now`` is the moment the record is read (seconds since the epoch); an event that
     occurred more than ``max_future_seconds`` after it is refused. Pass ``now=None``
-    to skip that check. Raises :class:`InvalidEvent` with a one-line reason.
+    to skip that check. Raises :class:`InvalidEvent` with a one-line reason that names the
+    field and the rule, never the value (reasons are logged; the dead letter keeps the record).
     """
     try:
         event = _FAST.validate_json(raw) if _FAST is not None else EventAdapter.validate_json(raw)
@@ -218,10 +226,7 @@ def parse_event(raw: bytes | str, *, now: float | None = None, max_future_second
         # The fast validator accepts a subset; the exact one decides the rest and says why.
         event = _exact(raw)
     if now is not None and event.occurred_at.timestamp() > now + max_future_seconds:
-        raise InvalidEvent(
-            f"occurred_at: {event.occurred_at.isoformat()} is more than "
-            f"{max_future_seconds:g} s after the time it was read"
-        )
+        raise InvalidEvent(f"occurred_at: more than {max_future_seconds:g} s after the time it was read")
     return event
 
 
@@ -268,19 +273,31 @@ def _describe(error: dict) -> str:
     if kind == "union_tag_not_found":
         return f"event_type: required, one of {_EVENT_TYPES}"
     if kind == "union_tag_invalid":
-        return f"event_type: must be one of {_EVENT_TYPES}, got {error['ctx']['tag']!r}"
+        return f"event_type: must be one of {_EVENT_TYPES}"
     # The first location element is the union tag (call/ticket/feedback); drop it.
     if loc and loc[0] in EVENT_TYPES:
         loc = loc[1:]
-    field = ".".join(loc) or "event"
-    message = error["msg"]
-    if kind == "extra_forbidden":
-        message = "unknown field (not in the event contract)"
-    elif kind == "value_error":
-        message = message.removeprefix("Value error, ")
-        if field == "event":  # a cross-field rule names its field itself ("score: ...")
-            return message
+    # A field name is the sender's text (an unknown key): one printable line, capped.
+    field = ".".join(one_line(part, 64) for part in loc) or "event"
+    message = rule_message(error)
+    if kind == "value_error" and field == "event":  # a cross-field rule names its field itself ("score: ...")
+        return message
     return f"{field}: {message}"
+
+
+def rule_message(error: Any) -> str:
+    """The rule a pydantic error (from ``errors(include_input=False)``) broke, in the contract's words."""
+    kind, message, ctx = error["type"], str(error["msg"]), error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown field (not in the event contract)"
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    if kind in ("greater_than_equal", "less_than_equal") and str(ctx.get("ge", ctx.get("le"))) in (EARLIEST_TEXT,
+                                                                                                   LATEST_TEXT):
+        return TIME_RANGE_RULE
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == SERVICE_TYPE_PATTERN:
+        return SERVICE_TYPE_RULE
+    return message
 
 
 def dumps_event(event: Event) -> bytes:

@@ -96,6 +96,7 @@ TIMESTAMPS = st.one_of(
 SERVICE_TYPES = st.one_of(
     st.text(min_size=0, max_size=45),
     st.text(alphabet="aAzZİıẞßΣσς ΐﬃ", min_size=0, max_size=45),
+    st.text(alphabet="aZ \t\n\x00\x1b\x7f\x85\x9f\xa0\u2028\u2029\u202a\u202e\u2066\u2069\u200d\ufeff", max_size=12),
     st.integers(),
     st.none(),
 )
@@ -111,6 +112,14 @@ SCORES = st.one_of(st.integers(-2, 12), st.none(), st.floats(-1, 12), st.boolean
 @example(base=CALL, occurred_at="0000-01-01T00:00:00Z")
 @example(base=CALL, occurred_at="2024-05-01T10:00:00.1234567890Z")
 @example(base=CALL, occurred_at="2024-05-01T10:00:00Z\n")
+@example(base=FEEDBACK, occurred_at="0001-01-01T00:00:00+01:00")  # the ends of the range, in UTC
+@example(base=CALL, occurred_at="1970-01-01T00:00:00Z")
+@example(base=CALL, occurred_at="1970-01-01T00:59:59.999999+01:00")
+@example(base=CALL, occurred_at="1969-12-31T23:59:59Z")
+@example(base=CALL, occurred_at="9999-12-31T23:59:59Z")
+@example(base=CALL, occurred_at="9999-12-31T23:59:59.000001Z")
+@example(base=CALL, occurred_at="9999-12-31T23:00:00-05:00")
+@example(base=CALL, occurred_at="9999-12-31T18:59:59-05:00")
 def test_timestamps(base, occurred_at):
     _same_as_exact(json.dumps({**base, "occurred_at": occurred_at}).encode())
 
@@ -127,6 +136,8 @@ def test_due_times(due_at, action):
 @example(base=CALL, service_type="İ" * 20)
 @example(base=CALL, service_type="ΟΔΟΣ")  # final sigma
 @example(base=CALL, service_type="B" * 40)
+@example(base=CALL, service_type="bill\x1b[31ming")  # printable only
+@example(base=CALL, service_type="\u202egnillib")
 def test_service_types(base, service_type):
     _same_as_exact(json.dumps({**base, "service_type": service_type}, ensure_ascii=False).encode())
 

@@ -65,6 +65,9 @@ INVALID = [
     ("account-reason-free-text", {**ACCOUNT, "reason": "call me on 0123!"}),
     ("account-with-a-score", {**ACCOUNT, "score": 3}),
     ("not-an-object", ["call"]),
+    ("service-type-newline", {**CALL, "service_type": "bill\ning"}),
+    ("service-type-ansi", {**CALL, "service_type": "\x1b[31mbilling"}),
+    ("service-type-bidi", {**CALL, "service_type": "\u202ebilling"}),
 ]
 
 
