@@ -20,7 +20,7 @@ from typing import IO, Any
 
 import orjson
 
-from cxpulse.schemas import CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
+from cxpulse.schemas import CallEvent, ContactStartedEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
 
 from .errors import ProducerError
 from .sink import DeliveryReport, EventSink
@@ -38,7 +38,7 @@ __all__ = [
 
 _BOM = b"\xef\xbb\xbf"
 CSV_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys(name for model in (CallEvent, TicketEvent, FeedbackEvent) for name in model.model_fields)
+    dict.fromkeys(name for model in (CallEvent, TicketEvent, FeedbackEvent, ContactStartedEvent) for name in model.model_fields)
 )
 CSV_REQUIRED = ("event_id", "event_type", "customer_id", "occurred_at", "channel", "service_type")
 _FLOATS = {"wait_seconds", "talk_seconds", "sentiment"}

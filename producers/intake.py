@@ -18,13 +18,13 @@ import orjson
 from pydantic import ValidationError
 
 from cxpulse.schemas import InvalidEvent, parse_event
-from cxpulse.schemas.events import EventAdapter
+from cxpulse.schemas.events import EVENT_TYPES, EventAdapter
 
 __all__ = ["Accepted", "BadBody", "FieldError", "Rejected", "check_item", "decode_body"]
 
 MAX_ERRORS = 10
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_TAGS = ("call", "ticket", "feedback")
+_TAGS = EVENT_TYPES
 _TYPES = ", ".join(f"'{tag}'" for tag in _TAGS)
 _QUOTED = re.compile(r",? got .*$|\s*\(.*\)$")  # "..., got 11", "... (Invalid isoformat string: '...')"
 

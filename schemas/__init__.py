@@ -2,6 +2,7 @@
 
 from .events import (
     CallEvent,
+    ContactStartedEvent,
     Event,
     EventAdapter,
     FeedbackEvent,
@@ -11,11 +12,14 @@ from .events import (
     is_inbound_contact,
     parse_event,
 )
-from .outputs import Alert, DeadLetter, ScoreSnapshot, dead_letter
+from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot, dead_letter
 
 __all__ = [
+    "AgentBrief",
+    "AgentWarning",
     "Alert",
     "CallEvent",
+    "ContactStartedEvent",
     "DeadLetter",
     "Event",
     "EventAdapter",

@@ -25,7 +25,9 @@ from .types import (
 )
 
 __all__ = [
+    "CONTACT_ID_MAX",
     "CallEvent",
+    "ContactStartedEvent",
     "Event",
     "EventAdapter",
     "FeedbackEvent",
@@ -39,7 +41,9 @@ __all__ = [
     "parse_event",
 ]
 
-SCHEMA_VERSION = 1
+# 2: the contact_started event and contact_id on call and ticket (additive: version-1 records are unchanged).
+SCHEMA_VERSION = 2
+CONTACT_ID_MAX = 128
 MAX_COMMENT_CHARS = 2000
 
 # survey -> (lowest, highest) score; "comment" carries no score.
@@ -65,11 +69,31 @@ class _EventBase(BaseModel):
     channel: Channel
     service_type: ServiceType
     segment: Segment = "standard"
-    schema_version: Annotated[StrictInt, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+    # Absent means 1: a record that does not name a version was written for version 1.
+    schema_version: Annotated[StrictInt, Field(ge=1, le=SCHEMA_VERSION)] = 1
+
+
+# Links a contact's start (contact_started) to its end record (an inbound call, a ticket opened).
+ContactId = Annotated[str, Field(strict=True, min_length=1, max_length=CONTACT_ID_MAX)]
+AgentId = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+class ContactStartedEvent(_EventBase):
+    """The customer is contacting us *now* (a call ringing, a chat or ticket being opened).
+
+    Sent by the telephony/ACD, chat or ticket system when the contact begins, so that the
+    agent is warned during the contact; the record of the ended contact (a ``call``, a
+    ``ticket`` ``opened``) carries the same ``contact_id``. docs/rules.md, "Contacts".
+    """
+
+    event_type: Literal["contact_started"]
+    contact_id: ContactId
+    agent_id: AgentId | None = None
+    queue: Annotated[str, Field(strict=True, min_length=1, max_length=64)] | None = None
 
 
 class CallEvent(_EventBase):
-    """A phone or chat call between the customer and an agent."""
+    """A phone or chat call between the customer and an agent (a record of the ended call)."""
 
     event_type: Literal["call"]
     direction: Literal["inbound", "outbound"]
@@ -78,7 +102,8 @@ class CallEvent(_EventBase):
     outcome: Literal["resolved", "unresolved", "transferred", "escalated", "abandoned", "callback"]
     is_complaint: StrictBool = False
     sentiment: Annotated[float, Field(strict=True, ge=-1.0, le=1.0)] | None = None
-    agent_id: Annotated[str, Field(strict=True, min_length=1, max_length=64)] | None = None
+    agent_id: AgentId | None = None
+    contact_id: ContactId | None = None
 
 
 class TicketEvent(_EventBase):
@@ -90,6 +115,7 @@ class TicketEvent(_EventBase):
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     is_complaint: StrictBool = False
     due_at: Timestamp | None = None
+    contact_id: ContactId | None = None  # links an ``opened`` ticket to its contact_started
 
 
 def _survey_rules() -> list[dict]:
@@ -135,7 +161,7 @@ class FeedbackEvent(_EventBase):
         return self
 
 
-Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent], Field(discriminator="event_type")]
+Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent, ContactStartedEvent], Field(discriminator="event_type")]
 EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Valid records the fast validator must read exactly as EventAdapter does (see fastpath.py).
@@ -150,16 +176,25 @@ _SAMPLES = [
     b'"channel":"app","service_type":"billing","survey":"nps","score":6,"schema_version":1}',
     b'{"event_type":"feedback","event_id":"e-4","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00+00:00",'
     b'"channel":"app","service_type":"billing","survey":"comment","comment":"ok","related_ticket_id":"T-1"}',
+    b'{"event_type":"contact_started","event_id":"e-5","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00Z",'
+    b'"channel":"phone","service_type":"Billing","contact_id":"K-1","agent_id":"A-1","queue":"q1","schema_version":2}',
+    b'{"event_type":"call","event_id":"e-6","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00Z",'
+    b'"channel":"phone","service_type":"billing","direction":"inbound","wait_seconds":0,"talk_seconds":0,'
+    b'"outcome":"abandoned","contact_id":"K-1","schema_version":2}',
 ]
-_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent), FeedbackEvent._score_fits_survey,
+_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, ContactStartedEvent),
+                       FeedbackEvent._score_fits_survey,
                        SURVEY_RANGES, _SAMPLES)
 
 
 def is_inbound_contact(event: Event) -> bool:
-    """A call with direction inbound, or a ticket opened."""
-    if event.event_type == "call":
+    """A contact start, a call with direction inbound, or a ticket opened."""
+    kind = event.event_type
+    if kind == "call":
         return event.direction == "inbound"
-    return event.event_type == "ticket" and event.action == "opened"
+    if kind == "ticket":
+        return event.action == "opened"
+    return kind == "contact_started"
 
 
 def is_dissatisfied(event: Event) -> bool:
@@ -219,7 +254,8 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-_EVENT_TYPES = "'call', 'ticket', 'feedback'"
+EVENT_TYPES = ("call", "ticket", "feedback", "contact_started")
+_EVENT_TYPES = ", ".join(f"'{tag}'" for tag in EVENT_TYPES)
 
 
 def _describe(error: dict) -> str:
@@ -234,7 +270,7 @@ def _describe(error: dict) -> str:
     if kind == "union_tag_invalid":
         return f"event_type: must be one of {_EVENT_TYPES}, got {error['ctx']['tag']!r}"
     # The first location element is the union tag (call/ticket/feedback); drop it.
-    if loc and loc[0] in ("call", "ticket", "feedback"):
+    if loc and loc[0] in EVENT_TYPES:
         loc = loc[1:]
     field = ".".join(loc) or "event"
     message = error["msg"]

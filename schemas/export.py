@@ -5,8 +5,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
-from .events import CallEvent, EventAdapter, FeedbackEvent, TicketEvent
-from .outputs import Alert, DeadLetter, ScoreSnapshot
+from .events import CallEvent, ContactStartedEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot
 
 __all__ = ["SCHEMA_DIR", "render_schemas", "stale_schemas", "write_schemas"]
 
@@ -18,11 +18,14 @@ _INPUTS: dict[str, TypeAdapter | type[BaseModel]] = {
     "call-event": CallEvent,
     "ticket-event": TicketEvent,
     "feedback-event": FeedbackEvent,
+    "contact-started-event": ContactStartedEvent,
 }
 _OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "score-snapshot": ScoreSnapshot,
     "dead-letter": DeadLetter,
+    "agent-warning": AgentWarning,
+    "agent-brief": AgentBrief,
 }
 
 

@@ -29,7 +29,8 @@ COMMON = {
     "channel": st.sampled_from(["phone", "web", "app", "email", "chat", "counter", "social", "other"]),
     "service_type": _text(1, 40),
 }
-OPTIONAL_COMMON = {"segment": st.sampled_from(["standard", "key", "vip", "vulnerable"]), "schema_version": st.just(1)}
+OPTIONAL_COMMON = {"segment": st.sampled_from(["standard", "key", "vip", "vulnerable"]),
+                   "schema_version": st.sampled_from([1, 2])}
 
 CALLS = st.fixed_dictionaries(
     {
@@ -45,7 +46,12 @@ CALLS = st.fixed_dictionaries(
         "is_complaint": st.booleans(),
         "sentiment": st.floats(min_value=-1, max_value=1),
         "agent_id": _text(1, 64),
+        "contact_id": _text(1, 128),
     },
+)
+STARTS = st.fixed_dictionaries(
+    {**COMMON, "event_type": st.just("contact_started"), "contact_id": _text(1, 128)},
+    optional={**OPTIONAL_COMMON, "agent_id": _text(1, 64), "queue": _text(1, 64)},
 )
 TICKETS = st.fixed_dictionaries(
     {
@@ -59,6 +65,7 @@ TICKETS = st.fixed_dictionaries(
         "priority": st.sampled_from(["low", "normal", "high", "urgent"]),
         "is_complaint": st.booleans(),
         "due_at": TIMESTAMPS.map(_stamp),
+        "contact_id": _text(1, 128),
     },
 )
 
@@ -82,7 +89,7 @@ def feedback(draw: st.DrawFn) -> dict:
     return event
 
 
-EVENTS = st.one_of(CALLS, TICKETS, feedback())
+EVENTS = st.one_of(CALLS, TICKETS, feedback(), STARTS)
 
 
 @given(EVENTS)
