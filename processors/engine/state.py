@@ -70,7 +70,8 @@ class CustomerState:
 
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
-                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min")
+                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
+                 "contact_ids")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
@@ -94,6 +95,11 @@ class CustomerState:
         self.recent: tuple[tuple[str, str, str, str, str, float], ...] = ()
         self.swept = NEVER  # `ref` at the last sweep of stale window lists
         self.due_min = NO_DUE  # earliest due time of an open, unbreached ticket (derived, not stored)
+        # Recent contacts named by a contact_id, oldest first (``[engine] contact_ids_kept``):
+        # (contact_id, service_type, t, event_id, ended) — where the contact sits in
+        # ``contacts[service_type]`` (its first record's time and event id), and whether its
+        # end record was read. Empty for version-1 streams, and then not written at all.
+        self.contact_ids: list[tuple[str, str, float, str, int]] = []
 
     def refresh_due(self) -> None:
         """Recompute :attr:`due_min` after the tickets changed."""
@@ -117,15 +123,18 @@ class CustomerState:
         """Compact, versioned JSON; :meth:`from_bytes` restores an identical state."""
         # Written once per changed customer per batch by the worker: empty containers (the
         # common case) skip their comprehension, and tuples go to orjson as they are.
-        tickets, cooldowns = self.tickets, self.cooldowns
-        return _dumps((
+        tickets, cooldowns, linked = self.tickets, self.cooldowns, self.contact_ids
+        row = (
             STATE_VERSION, self.customer_id, self.penalty, self.ref, self.segment,
             self.events_seen, self.seen_ids, self.contacts, self.grievances,
             self.sensitive_since, self.sensitive_until,
             {tid: tk.to_list() for tid, tk in tickets.items()} if tickets else tickets,
             self.closed, [(*key, *value) for key, value in cooldowns.items()] if cooldowns else (),
             self.churn_level, self.churn_open, self.recent, self.swept,
-        ))
+        )
+        # The contact ids are an optional last element: a state without them is written
+        # exactly as before they existed (and such bytes read back with none).
+        return _dumps(row + (linked,) if linked else row)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
@@ -143,7 +152,9 @@ class CustomerState:
         # Decoded for every customer the worker's live cache misses: no Python-level loop
         # per entry (map/zip build the tuples in C), nothing done for empty containers.
         (_, cid, penalty, ref, segment, seen, ids, contacts, grievances, since, until,
-         tickets, closed, cooldowns, churn_level, churn_open, recent, swept) = row
+         tickets, closed, cooldowns, churn_level, churn_open, recent, swept, *linked) = row
+        if len(linked) > 1:
+            raise ValueError("malformed state row")
         if type(ids) is not list or type(contacts) is not dict or type(grievances) is not dict:
             raise TypeError("malformed state row")
         state = _new(cls)
@@ -164,6 +175,7 @@ class CustomerState:
         state.churn_open = tuple(map(tuple, churn_open))
         state.recent = tuple(map(tuple, recent))
         state.swept = swept
+        state.contact_ids = list(map(tuple, linked[0])) if linked else []
         if tickets:
             state.refresh_due()
         else:
