@@ -75,9 +75,7 @@ class Engine:
         kind = event.event_type
         if t >= state.ref:
             state.segment = segment
-            # Decay to the event's time, so its own points simply add. A contact start carries
-            # no points and leaves the score (and the time it refers to) as it was.
-            if t > state.ref and kind != "contact_started":
+            if t > state.ref:  # decay to the event's time, so its own points simply add
                 state.penalty *= exp((state.ref - t) * c.k)
                 state.ref = t
         churn_from = _band(c, state.penalty) if signals else (before or 0)

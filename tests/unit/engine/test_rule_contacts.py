@@ -24,12 +24,14 @@ def test_a_start_alone_counts_as_a_contact_but_carries_no_points():
     f = EventFactory()
     engine = Engine()
     first = engine.step(None, f.call(0, outcome="unresolved"))
-    before = score_of(first.state)
+    decayed = first.state.penalty * 2 ** (-HOUR / engine.settings.half_life_seconds)
 
     result = engine.step(first.state, f.start(HOUR, "K-1"))
 
     assert result.signals == ()
-    assert result.score == before and score_of(result.state) == before
+    # Like every event it moves the customer's time (the penalty decays to it); it adds nothing.
+    assert result.state.penalty == pytest.approx(decayed, rel=1e-12)
+    assert result.score == score_of(result.state)
     assert len(_contacts(result.state)) == 2
     assert result.contact is not None and result.contact.event_id == result.state.seen_ids[-1]
 
