@@ -8,8 +8,9 @@ other customers — so the faust worker, ``cxpulse replay`` and the tests agree.
 from datetime import datetime, timezone
 from math import exp
 
-from cxpulse.schemas import Alert, Event, ScoreSnapshot
+from cxpulse.schemas import AgentBrief, AgentWarning, Alert, Event, ScoreSnapshot
 
+from .briefing import build_brief, build_warning
 from .alerting import Pending, alert_id, build_snapshot, escalate, materialise, passes_cooldown
 from .compiled import BANDS, Compiled
 from .results import Contact, StepResult
@@ -137,6 +138,17 @@ class Engine:
             "updated_at": datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
             "events_seen": state.events_seen,
         })
+
+    def warning(self, state: CustomerState, event: Event, result: StepResult) -> AgentWarning | None:
+        """The agent warning of a contact start, from the state after ``step`` and its result
+        (``None`` for any other event, and for a duplicate). docs/rules.md, "Agent warnings"."""
+        if event.event_type != "contact_started" or result.duplicate:
+            return None
+        return build_warning(self._c, state, event, result)
+
+    def brief(self, state: CustomerState, at: float | None = None) -> AgentBrief:
+        """What an agent must know about the customer at event time ``at`` (default: its latest event)."""
+        return build_brief(self._c, state, at)
 
     def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
         score = score_of(state)

@@ -9,7 +9,6 @@ import itertools
 import random
 
 import pytest
-
 from cxpulse.processors.engine import CustomerState, Engine, EngineDriver
 from cxpulse.processors.engine.score import score_of
 
