@@ -300,6 +300,7 @@ def settings_factory(kafka_settings: KafkaSettings, tmp_path: Path) -> Callable[
             alerts=f"cx-{run}.alerts",
             scores=f"cx-{run}.scores",
             dlq=f"cx-{run}.events.dlq",
+            warnings=f"cx-{run}.agent-warnings",
             partitions=partitions,
             replication_factor=1,
         )

@@ -75,7 +75,8 @@ class WorkerRuntime:
     def scoring(self) -> ScoringProcessor:
         topics = self.settings.topics
         names = OutputTopics(alerts=topics.alerts, scores=topics.scores, dlq=topics.dlq,
-                             contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name())
+                             contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name(),
+                             warnings=topics.warnings)
         store = self.customers.data
         return ScoringProcessor(self.engine, names, store, self.clock, self.settings.validation.max_future_seconds,
                                 self.settings.worker.state_cache, getattr(store, "_key_partition", None),
