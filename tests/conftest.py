@@ -355,6 +355,8 @@ def _toml_value(value: Any) -> str:
         value = str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. one of [gateway] tokens
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items() if v is not None) + "}"
     return json.dumps(value)  # JSON strings, numbers and booleans are valid TOML
 
 
