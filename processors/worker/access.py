@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from cxpulse.producers.gateway_auth import AuthOutcome, TokenRegistry
 from cxpulse.producers.settings import GatewayToken
 
-__all__ = ["Denied", "READ_SCOPE", "ReadAccess"]
+__all__ = ["READ_SCOPE", "Denied", "ReadAccess"]
 
 READ_SCOPE = "read"
 PREFLIGHT_MAX_AGE = 600  # seconds a browser may cache a preflight answer

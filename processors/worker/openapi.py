@@ -8,8 +8,9 @@ cannot drift.
 
 from typing import Any
 
-from cxpulse import __version__
 from cxpulse.schemas import AgentBrief
+
+from cxpulse import __version__
 
 from .settings import WorkerSettings
 

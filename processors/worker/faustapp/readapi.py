@@ -18,12 +18,11 @@ from typing import Any
 import aiohttp
 import faust
 import orjson
+from cxpulse.processors.worker.access import Denied, ReadAccess
+from cxpulse.processors.worker.openapi import openapi_document
 from faust.exceptions import SameNode
 from faust.web.exceptions import ServiceUnavailable
 from yarl import URL
-
-from cxpulse.processors.worker.access import Denied, ReadAccess
-from cxpulse.processors.worker.openapi import openapi_document
 
 __all__ = ["ROUTED_HEADER", "add_read_api"]
 
@@ -76,7 +75,7 @@ def add_read_api(app: Any, runtime: Any, table: Any) -> None:
             response = await app.router.route_req(table.name, customer_id, view.web, request)
         except SameNode:
             response = await local()
-        except (ServiceUnavailable, KeyError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ServiceUnavailable, KeyError, aiohttp.ClientError) as exc:
             log.info("read API: the owner of a customer's partition did not answer (%s)", type(exc).__name__)
             return error(view, request, 503, "unavailable", "the worker that owns this customer cannot be reached; "
                          "ask again")
@@ -206,7 +205,7 @@ async def _ask(app: Any, url: str, ids: list[str], authorization: str | None,
                 log.info("read API: a worker answered %d to its part of a brief batch", response.status)
                 return {}
             body = orjson.loads(await response.read())
-    except (aiohttp.ClientError, asyncio.TimeoutError, orjson.JSONDecodeError) as exc:
+    except (TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError) as exc:
         log.info("read API: a worker did not answer its part of a brief batch (%s)", type(exc).__name__)
         return {}
     return {item["customer_id"]: item for item in body.get("results", []) if isinstance(item, dict)}

@@ -4,11 +4,10 @@ import json
 
 import orjson
 import pytest
-from jsonschema import Draft202012Validator
-from openapi_spec_validator import validate
-
 from cxpulse.processors.engine import key_partition
 from cxpulse.producers.settings import GatewayToken
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
 
 from .conftest import another_worker, with_reader
 from .helpers import wait_consumed

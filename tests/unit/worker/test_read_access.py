@@ -1,14 +1,13 @@
 """Who may read the worker's customer data (tokens with the read scope, loopback opt-in) and CORS."""
 
 import pytest
-from openapi_spec_validator import validate
-
 from cxpulse.processors.worker.access import ReadAccess
 from cxpulse.processors.worker.faustapp.readapi import _customer_ids
 from cxpulse.processors.worker.openapi import openapi_document
 from cxpulse.processors.worker.settings import WorkerSettings
 from cxpulse.producers.gateway_auth import token_digest
 from cxpulse.producers.settings import GatewayToken
+from openapi_spec_validator import validate
 
 READER = "r" * 32
 INGEST_ONLY = "i" * 32
