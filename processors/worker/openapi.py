@@ -159,7 +159,7 @@ def openapi_document(worker: WorkerSettings) -> dict[str, Any]:
             "/openapi.json": {"get": {"operationId": "getOpenapi", "summary": "This document",
                                       "responses": {"200": {"description": "OpenAPI 3.1.",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-        },  # fmt: skip
+        },
         "components": {
             "schemas": _schemas(worker),
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -54,7 +54,7 @@ def test_a_sensitive_customers_contact_start_warns_the_agent_with_the_alert_and_
     assert "no concerns" in calm["summary"]
     # the ended call carries the contact's points but warns no more
     assert [a["rule"] for a in alerts if a["customer_id"] == "sens-1"].count("sensitive_contact") == 1
-    schema = json.loads(open(_schema_path("agent-warning"), encoding="utf-8").read())
+    schema = json.loads(_schema_path("agent-warning").read_text(encoding="utf-8"))
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     assert [list(validator.iter_errors(w)) for w in warnings.values()] == [[], []]
 
