@@ -71,6 +71,7 @@ def root(
 
 
 def _register() -> None:
+    from cxpulse.agent_desk import agent_desk
     from cxpulse.alerts.cli import alerts_app
     from cxpulse.alerts.ops_cli import ops_app
     from cxpulse.broker_cli import kafka_app
@@ -91,6 +92,7 @@ def _register() -> None:
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")
     app.add_typer(alerts_app, name="alerts")
+    app.command("agent-desk")(agent_desk)
     app.add_typer(ops_app, name="ops")
     app.add_typer(schemas_app, name="schemas")
 

@@ -46,5 +46,8 @@ def test_the_demo_alerts_exactly_the_struggling_customers(demo_settings, config_
     assert summary["outage_detected"] is True
     assert summary["alerts_by_rule"].get("incident", 0) >= 1
     assert "precision 100.0%" in done.stdout
+    # the simulated traffic announces most calls with a contact start: the agents were warned
+    assert sum(summary["agent_warnings"].values()) > 0 and summary["agent_warnings"].get("info", 0) > 0
+    assert "agent warnings at contact starts" in done.stdout and "Authorization: Bearer" in done.stdout
     if OPS_INSTALLED:
         assert summary["delivered_to_alertmanager"] is True

@@ -128,3 +128,58 @@ def _component(document: dict, name: str) -> Draft202012Validator:
     """A validator of one component schema, resolving its references within the document."""
     schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def test_a_simulated_agent_desktop_gets_the_warning_before_the_call_would_have_ended(
+        settings_factory, produce, consume, worker_factory, wait_for):
+    import queue
+    import threading
+    import time
+    from datetime import datetime, timedelta, timezone
+
+    from cxpulse.agent_desk import follow_warnings
+
+    settings = settings_factory(partitions=2)
+    now = datetime.now(timezone.utc)
+    talk_seconds = 200.0
+
+    def event(kind: str, eid: str, moment: datetime, **fields) -> tuple[bytes, bytes]:
+        body = {"event_id": eid, "event_type": kind, "customer_id": "desk-1", "occurred_at": moment.isoformat(),
+                "channel": "phone", "service_type": "billing", "segment": "vulnerable", **fields}
+        return b"desk-1", orjson.dumps(body)
+
+    history = [event("feedback", "d-1", now - timedelta(hours=3), survey="csat", score=1, is_complaint=True),
+               event("feedback", "d-2", now - timedelta(hours=2), survey="ces", score=2)]
+    worker = worker_factory(settings)
+    produce(settings.topics.events, history)
+    wait_consumed(wait_for, settings, workers=[worker])
+
+    arrived: queue.Queue = queue.Queue()
+    ready, done = threading.Event(), threading.Event()
+
+    def desk() -> None:
+        for warning in follow_warnings(settings, stop=done.is_set, poll_seconds=0.05, on_ready=ready.set):
+            arrived.put((time.monotonic(), warning))
+
+    thread = threading.Thread(target=desk, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(30)
+        began = time.monotonic()
+        produce(settings.topics.events, [event("contact_started", "d-start", now, contact_id="K-desk-1",
+                                               agent_id="A-1")])
+        received, warning = arrived.get(timeout=60)
+        latency = received - began
+        print(f"contact start -> warning on the agent desktop: {latency * 1000:.0f} ms (shared machine)")
+        assert latency < talk_seconds  # the agent has it while the customer is still on the line
+        assert (warning["customer_id"], warning["agent_id"], warning["severity"]) == ("desk-1", "A-1", "critical")
+        assert warning["priority_lane"] is True and warning["sensitive"] is not None
+        produce(settings.topics.events, [event("call", "d-end", now, contact_id="K-desk-1", direction="inbound",
+                                               wait_seconds=20.0, talk_seconds=talk_seconds, outcome="resolved")])
+        wait_consumed(wait_for, settings, workers=[worker])
+    finally:
+        done.set()
+        thread.join(10)
+    contact_alerts = [a for a in (orjson.loads(r.value) for r in consume(settings.topics.alerts))
+                      if a["rule"] == "sensitive_contact"]
+    assert [a["evidence"][-1] for a in contact_alerts] == ["d-start"]  # warned at the start, not at the end
