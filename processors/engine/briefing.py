@@ -3,13 +3,16 @@
 Both are functions of the customer's state (and, for a warning, of the start's step), so
 the worker, a replay and the tests build the same records. Nothing here reads the clock:
 ``emitted_at`` is stamped by whoever writes the record.
+
+The builders return JSON-ready dicts (times as RFC 3339 strings): the worker serialises a
+warning straight from it (a validated model costs several times as much, and one is built
+per contact start); :class:`~cxpulse.schemas.AgentWarning` and ``AgentBrief`` validate the
+same dicts for every other caller, and the unit tests check that they always do.
 """
 
 from bisect import bisect_left, bisect_right
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from hashlib import blake2b
-
-from cxpulse.schemas import AgentBrief, AgentWarning
 
 from .alerting import escalate, score_text
 from .compiled import BANDS, ESCALATING_SEGMENTS, LEVELS, SEVERITIES, Compiled
@@ -17,7 +20,7 @@ from .results import StepResult
 from .score import score_of
 from .state import CustomerState
 
-__all__ = ["GRIEVANCES_SHOWN", "WARNING_ID_PREFIX", "build_brief", "build_warning", "warning_id"]
+__all__ = ["GRIEVANCES_SHOWN", "WARNING_ID_PREFIX", "brief_data", "warning_data", "warning_id"]
 
 WARNING_ID_PREFIX = "cxw-"
 GRIEVANCES_SHOWN = 10  # as many as a sensitive_contact alert's evidence holds
@@ -29,8 +32,12 @@ def warning_id(customer_id: str, event_id: str) -> str:
     return WARNING_ID_PREFIX + blake2b(key, digest_size=12).hexdigest()
 
 
-def _time(moment: float) -> datetime:
-    return datetime.fromtimestamp(moment, UTC)
+def _time(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+
+
+def _day(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).date().isoformat()
 
 
 def _sensitive(state: CustomerState, at: float) -> dict | None:
@@ -39,6 +46,7 @@ def _sensitive(state: CustomerState, at: float) -> dict | None:
     entries = sorted((t, eid, svc) for svc, lst in state.grievances.items() for t, eid in lst if t <= at)
     return {
         "since": _time(state.sensitive_since), "until": _time(state.sensitive_until),
+        "until_day": _day(state.sensitive_until),
         "grievances": [{"event_id": eid, "service_type": svc, "occurred_at": _time(t)}
                        for t, eid, svc in entries[-GRIEVANCES_SHOWN:]],
     }
@@ -66,8 +74,13 @@ def _tickets(state: CustomerState, at: float) -> list[dict]:
             "due_at": None if tk.due_at is None else _time(tk.due_at), "overdue": overdue,
             "urgent": tk.urgent, "complaint": tk.complaint,
         })
-    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, r["due_at"] or r["opened_at"], r["ticket_id"]))
+    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, _due_key(state, r["ticket_id"]), r["ticket_id"]))
     return rows
+
+
+def _due_key(state: CustomerState, tid: str) -> float:
+    tk = state.tickets[tid]
+    return tk.due_at if tk.due_at is not None else tk.opened_at
 
 
 def _recent(c: Compiled, state: CustomerState, at: float) -> list[dict]:
@@ -99,7 +112,7 @@ def _ordinal(n: int) -> str:
 def _concerns(c: Compiled, sensitive: dict | None, repeats: list[dict], tickets: list[dict]) -> list[str]:
     parts = []
     if sensitive is not None:
-        parts.append(f"sensitive until {sensitive['until'].date().isoformat()} "
+        parts.append(f"sensitive until {sensitive['until_day']} "
                      f"({len(sensitive['grievances'])} complaints or dissatisfied responses)")
     for r in repeats:
         if r["count"] >= 2:
@@ -122,8 +135,14 @@ def _lane(segment: str) -> str:
     return f" ({segment}, priority lane)" if segment in ESCALATING_SEGMENTS else ""
 
 
-def build_warning(c: Compiled, state: CustomerState, event, result: StepResult) -> AgentWarning:
-    """The agent warning of a ``contact_started`` event, from the state after its step."""
+def _public(sensitive: dict | None) -> dict | None:
+    if sensitive is not None:
+        del sensitive["until_day"]
+    return sensitive
+
+
+def warning_data(c: Compiled, state: CustomerState, event, result: StepResult) -> dict:
+    """The agent warning of a ``contact_started`` event (JSON-ready), from the state after its step."""
     t = result.at
     svc = event.service_type
     cid = state.customer_id
@@ -137,20 +156,20 @@ def build_warning(c: Compiled, state: CustomerState, event, result: StepResult) 
     level = max([LEVELS[a.severity] for a in result.alerts if a.status == "firing"]
                 + [_concern(c, segment, sensitive, [repeat], tickets)])
     head = f"{cid}{_lane(segment)} is contacting {svc} by {event.channel}"
-    return AgentWarning.model_validate({
+    summary = _summary(head, _concerns(c, sensitive, [repeat], tickets), result.score, result.band_after)
+    return {
         "warning_id": warning_id(cid, event.event_id), "customer_id": cid, "contact_id": event.contact_id,
         "event_id": event.event_id, "service_type": svc, "channel": event.channel, "agent_id": event.agent_id,
         "queue": event.queue, "segment": segment, "priority_lane": segment in ESCALATING_SEGMENTS,
-        "started_at": event.occurred_at, "emitted_at": None, "score": result.score,
-        "risk_band": result.band_after, "severity": SEVERITIES[level],
-        "summary": _summary(head, _concerns(c, sensitive, [repeat], tickets), result.score, result.band_after),
-        "first_record": result.contact is not None, "sensitive": sensitive, "repeat": repeat,
+        "started_at": event.occurred_at.isoformat(), "emitted_at": None, "score": result.score,
+        "risk_band": result.band_after, "severity": SEVERITIES[level], "summary": summary,
+        "first_record": result.contact is not None, "sensitive": _public(sensitive), "repeat": repeat,
         "tickets": tickets, "recent_alerts": _recent(c, state, t), "alerts": [a.alert_id for a in result.alerts],
-    })
+    }
 
 
-def build_brief(c: Compiled, state: CustomerState, at: float | None = None) -> AgentBrief:
-    """The brief of a customer at event time ``at`` (default: its latest event)."""
+def brief_data(c: Compiled, state: CustomerState, at: float | None = None) -> dict:
+    """The brief of a customer (JSON-ready) at event time ``at`` (default: its latest event)."""
     moment = state.ref if at is None else at
     score = score_of(state)
     band = BANDS[c.band(score)]
@@ -160,11 +179,11 @@ def build_brief(c: Compiled, state: CustomerState, at: float | None = None) -> A
     tickets = _tickets(state, moment)
     segment = state.segment
     level = _concern(c, segment, sensitive, repeats, tickets)
-    return AgentBrief.model_validate({
+    summary = _summary(f"{state.customer_id}{_lane(segment)}", _concerns(c, sensitive, repeats, tickets), score, band)
+    return {
         "customer_id": state.customer_id, "segment": segment, "priority_lane": segment in ESCALATING_SEGMENTS,
         "as_of": _time(moment) if state.events_seen else None, "emitted_at": None, "score": score,
-        "risk_band": band, "severity": SEVERITIES[level],
-        "summary": _summary(f"{state.customer_id}{_lane(segment)}", _concerns(c, sensitive, repeats, tickets),
-                            score, band),
-        "sensitive": sensitive, "repeat": repeats, "tickets": tickets, "recent_alerts": _recent(c, state, moment),
-    })
+        "risk_band": band, "severity": SEVERITIES[level], "summary": summary,
+        "sensitive": _public(sensitive), "repeat": repeats, "tickets": tickets,
+        "recent_alerts": _recent(c, state, moment),
+    }

@@ -10,7 +10,7 @@ from math import exp
 
 from cxpulse.schemas import AgentBrief, AgentWarning, Alert, Event, ScoreSnapshot
 
-from .briefing import build_brief, build_warning
+from .briefing import brief_data, warning_data
 from .alerting import Pending, alert_id, build_snapshot, escalate, materialise, passes_cooldown
 from .compiled import BANDS, Compiled
 from .results import Contact, StepResult
@@ -142,13 +142,18 @@ class Engine:
     def warning(self, state: CustomerState, event: Event, result: StepResult) -> AgentWarning | None:
         """The agent warning of a contact start, from the state after ``step`` and its result
         (``None`` for any other event, and for a duplicate). docs/rules.md, "Agent warnings"."""
+        data = self.warning_data(state, event, result)
+        return None if data is None else AgentWarning.model_validate(data)
+
+    def warning_data(self, state: CustomerState, event: Event, result: StepResult) -> dict | None:
+        """:meth:`warning` as the JSON-ready dict it validates (what the worker writes)."""
         if event.event_type != "contact_started" or result.duplicate:
             return None
-        return build_warning(self._c, state, event, result)
+        return warning_data(self._c, state, event, result)
 
     def brief(self, state: CustomerState, at: float | None = None) -> AgentBrief:
         """What an agent must know about the customer at event time ``at`` (default: its latest event)."""
-        return build_brief(self._c, state, at)
+        return AgentBrief.model_validate(brief_data(self._c, state, at))
 
     def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
         score = score_of(state)

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 import orjson
 
 from cxpulse.processors.engine import Contact, CustomerState, Engine
-from cxpulse.schemas import AgentWarning, Alert, dead_letter
+from cxpulse.schemas import Alert, dead_letter
 
 __all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_record", "dead_letter_record", "mark_from_bytes",
            "mark_record", "now_rfc3339", "snapshot_record", "warning_record"]  # fmt: skip
@@ -40,11 +40,10 @@ def alert_record(alert: Alert, emitted_at: str) -> tuple[bytes, bytes]:
     return key.encode("utf-8"), orjson.dumps(data)
 
 
-def warning_record(warning: AgentWarning, emitted_at: str) -> bytes:
-    """The value of an agent warning on ``cx.agent-warnings`` (key: the customer id)."""
-    data = warning.model_dump(mode="json")
-    data["emitted_at"] = emitted_at
-    return orjson.dumps(data)
+def warning_record(warning: dict[str, Any], emitted_at: str) -> bytes:
+    """The value of an agent warning (``Engine.warning_data``) on ``cx.agent-warnings`` (key: the customer id)."""
+    warning["emitted_at"] = emitted_at
+    return orjson.dumps(warning)
 
 
 def snapshot_record(engine: Engine, state: CustomerState) -> bytes:

@@ -206,7 +206,7 @@ class ScoringProcessor:
     def _warn(self, event: Any, result: StepResult, key: bytes, effects: Sink, emitted_at: str,
               stats: BatchStats) -> None:
         """The agent warning goes out with the batch's alerts (effects: acknowledged first)."""
-        warning = self.engine.warning(result.state, event, result)
+        warning = self.engine.warning_data(result.state, event, result)
         if warning is not None:
             effects.add(self.topics.warnings, key, warning_record(warning, emitted_at))
             stats.warnings += 1

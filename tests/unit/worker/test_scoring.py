@@ -11,6 +11,7 @@ from cxpulse.processors.engine import CustomerState, Engine
 from cxpulse.processors.worker.records import compact
 from cxpulse.processors.worker.scoring import KEY_MISMATCH, BatchStats, OutputTopics, ScoringProcessor
 from cxpulse.processors.worker.faustapp.writer import key_partition
+from cxpulse.schemas import AgentWarning
 
 from .conftest import HOUR, T0, ListSink
 
@@ -180,6 +181,7 @@ def test_a_contact_start_writes_the_agent_warning_with_its_alerts(events):
     warning = orjson.loads(value)
     assert (key, partition, stats.warnings) == (b"C-1", None, 1)
     assert warning["event_id"] == "s-1" and warning["emitted_at"] == "2025-03-03T09:00:00+00:00"
+    assert AgentWarning.model_validate(warning).model_dump(mode="json").keys() == warning.keys()  # the contract
     alerts = {orjson.loads(r[2])["alert_id"]: orjson.loads(r[2]) for r in _on(effects, "alerts")}
     assert [alerts[a]["rule"] for a in warning["alerts"]] == ["sensitive_contact"]
     assert alerts[warning["alerts"][0]]["evidence"][-1] == "s-1"
