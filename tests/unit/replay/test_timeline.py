@@ -107,3 +107,13 @@ def test_events_are_described_in_a_few_words():
 
     assert describe_event(parse_event(value)) == ("call inbound",
                                                   "unresolved, wait 30s, talk 200s, sentiment -0.70, complaint")
+
+
+def test_a_contact_start_and_its_call_are_described_with_the_contact():
+    start = parse_event(orjson.dumps({
+        "event_id": "s", "event_type": "contact_started", "customer_id": "C-1", "occurred_at": "2025-03-04T10:00:00Z",
+        "channel": "phone", "service_type": "billing", "contact_id": "K-1", "queue": "vip", "agent_id": "A-7"}))
+    _, value = call("x", "C-1", "2025-03-04T10:00:00Z", contact_id="K-1")
+
+    assert describe_event(start) == ("contact started", "contact K-1, vip, A-7")
+    assert describe_event(parse_event(value))[1].endswith("contact K-1")
