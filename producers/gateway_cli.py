@@ -64,6 +64,9 @@ def _new_loop():
 @ingest_app.command("new-token")
 def new_token(
     name: Annotated[str, typer.Argument(help="A name for the token, e.g. the system that will use it.")],
+    scope: Annotated[list[str] | None, typer.Option(
+        help="What it may do: ingest (send events to the gateway; the default) and/or read (the worker's "
+             "customer and agent brief API). Repeat for both.")] = None,
 ) -> None:
     """Make a random token; print it once, and the gateway.tokens entry that stores only its SHA-256."""
     from cxpulse.producers.gateway_auth import token_digest
@@ -71,14 +74,19 @@ def new_token(
 
     from pydantic import ValidationError
 
+    scopes = list(dict.fromkeys(scope or ["ingest"]))
+    unknown = [s for s in scopes if s not in ("ingest", "read")]
+    if unknown:
+        raise CxpulseError(f"--scope must be ingest or read, not {unknown[0]!r}")
     token = secrets.token_urlsafe(32)
     try:
-        entry = GatewayToken(name=name, sha256=token_digest(token))
+        entry = GatewayToken(name=name, sha256=token_digest(token), scopes=scopes)
     except ValidationError:
         raise CxpulseError(f"token name {name!r} must be 1-64 characters of A-Z a-z 0-9 . _ -") from None
     typer.echo(f"token (give it to the client; it is not stored anywhere): {token}")
     typer.echo("add to cxpulse.toml (only the SHA-256 is kept):")
-    typer.echo(f'[[gateway.tokens]]\nname = "{entry.name}"\nsha256 = "{entry.sha256}"')
+    scope_line = "" if scopes == ["ingest"] else "\nscopes = [" + ", ".join(f'"{s}"' for s in scopes) + "]"
+    typer.echo(f'[[gateway.tokens]]\nname = "{entry.name}"\nsha256 = "{entry.sha256}"{scope_line}')
 
 
 @ingest_app.command("hash-token")

@@ -98,3 +98,19 @@ def test_stdin_is_read_with_a_dash(capfdbinary, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     code, out, _ = cxpulse(capfdbinary, "produce", "-", "--check")
     assert code == 0 and b"none (--check: 1 valid)" in out
+
+
+def test_new_token_with_the_read_scope_prints_an_entry_that_loads_and_reads(capfdbinary):
+    import tomllib
+
+    from cxpulse.processors.worker.access import ReadAccess
+    from cxpulse.producers.settings import GatewayToken
+
+    code, out, _ = cxpulse(capfdbinary, "ingest", "new-token", "desk", "--scope", "read")
+    text = out.decode()
+    token = text.split(": ", 1)[1].split("\n", 1)[0]
+    entry = GatewayToken(**tomllib.loads(text[text.index("[[gateway.tokens]]"):])["gateway"]["tokens"][0])
+    assert code == 0 and entry.scopes == ["read"]
+    assert ReadAccess([entry]).check(f"Bearer {token}", "10.0.0.1") is None
+    code, _, err = cxpulse(capfdbinary, "ingest", "new-token", "desk", "--scope", "write")
+    assert code == 1 and "--scope must be ingest or read" in err
