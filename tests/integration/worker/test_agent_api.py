@@ -30,7 +30,7 @@ def _sensitive_caller() -> Scenario:
     s.call("sens-1", 86_460, "repair", outcome="unresolved", contact_id="K-sens-1")
     return s
 
-def test_a_sensitive_customers_contact_start_warns_the_agent_with_the_alert_and_its_evidence(
+def test_a_contact_start_warns_the_agent_at_once_with_the_alert_and_its_evidence(
         settings_factory, produce, consume, worker_factory, wait_for):
     settings = settings_factory(partitions=2)
     s = _sensitive_caller()
@@ -57,6 +57,8 @@ def test_a_sensitive_customers_contact_start_warns_the_agent_with_the_alert_and_
     schema = json.loads(_schema_path("agent-warning").read_text(encoding="utf-8"))
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     assert [list(validator.iter_errors(w)) for w in warnings.values()] == [[], []]
+    # the same worker, a customer calling now: the desktop has the warning while the call goes on
+    _agent_desktop_gets_the_warning_before_the_call_would_have_ended(settings, worker, produce, consume, wait_for)
 
 def _schema_path(name: str):
     from cxpulse.schemas.export import SCHEMA_DIR
@@ -130,8 +132,10 @@ def _component(document: dict, name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def test_a_simulated_agent_desktop_gets_the_warning_before_the_call_would_have_ended(
-        settings_factory, produce, consume, worker_factory, wait_for):
+def _agent_desktop_gets_the_warning_before_the_call_would_have_ended(settings, worker, produce, consume,
+                                                                    wait_for) -> None:
+    """A simulated agent desktop (``cxpulse agent-desk``'s reader) subscribed to the warnings topic,
+    and a sensitive customer's call starting now, in wall-clock time."""
     import queue
     import threading
     import time
@@ -139,7 +143,6 @@ def test_a_simulated_agent_desktop_gets_the_warning_before_the_call_would_have_e
 
     from cxpulse.agent_desk import follow_warnings
 
-    settings = settings_factory(partitions=2)
     now = datetime.now(timezone.utc)
     talk_seconds = 200.0
 
@@ -150,7 +153,6 @@ def test_a_simulated_agent_desktop_gets_the_warning_before_the_call_would_have_e
 
     history = [event("feedback", "d-1", now - timedelta(hours=3), survey="csat", score=1, is_complaint=True),
                event("feedback", "d-2", now - timedelta(hours=2), survey="ces", score=2)]
-    worker = worker_factory(settings)
     produce(settings.topics.events, history)
     wait_consumed(wait_for, settings, workers=[worker])
 
@@ -181,5 +183,5 @@ def test_a_simulated_agent_desktop_gets_the_warning_before_the_call_would_have_e
         done.set()
         thread.join(10)
     contact_alerts = [a for a in (orjson.loads(r.value) for r in consume(settings.topics.alerts))
-                      if a["rule"] == "sensitive_contact"]
+                      if a["rule"] == "sensitive_contact" and a["customer_id"] == "desk-1"]
     assert [a["evidence"][-1] for a in contact_alerts] == ["d-start"]  # warned at the start, not at the end
