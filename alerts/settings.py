@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AlertsSettings", "OpsSettings"]
+__all__ = ["AlertsSettings", "ConsoleSettings", "OpsSettings"]
 
 
 class AlertsSettings(BaseModel):
@@ -64,3 +64,29 @@ class OpsSettings(BaseModel):
     gateway_targets: list[str] = Field(default_factory=list)
     scrape_interval_seconds: float = Field(15.0, gt=0)
     start_timeout_seconds: float = Field(60.0, gt=0)
+
+
+class ConsoleSettings(BaseModel):
+    """``cxpulse console serve``: the supervisor's console in the browser.
+
+    It serves customer data, so it listens on loopback by default; bound to any other
+    address it requires a bearer token with the ``console`` scope from ``[gateway] tokens``
+    (``require_token`` forces it either way). It shows the alerts of the last
+    ``lookback_seconds`` (an alert's lifetime in Alertmanager by default) and follows the
+    alerts and agent-warnings topics from there; Alertmanager's view (receivers, silences,
+    inhibition) is read every ``alertmanager_poll_seconds``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(9102, ge=0, le=65535)
+    require_token: bool | None = None  # None: only when host is not a loopback address
+    lookback_seconds: float = Field(4 * 3600.0, gt=0)
+    alertmanager_poll_seconds: float = Field(2.0, gt=0)
+    push_interval_seconds: float = Field(0.5, gt=0)  # at most one update per browser this often
+    max_cards: int = Field(200, ge=1, le=5000)  # shown per browser (the rest are counted)
+    acknowledge_seconds: float = Field(4 * 3600.0, gt=0)  # how long an acknowledgement silences a card's alerts
+    silence_seconds: float = Field(24 * 3600.0, gt=0)  # the default length of a silence from the console
+    warning_seconds: float = Field(15 * 60.0, gt=0)  # an agent warning stays on its card this long
+    timeline_concurrency: int = Field(2, ge=1, le=16)  # customer timelines read from Kafka at once

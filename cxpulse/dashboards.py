@@ -256,6 +256,15 @@ def customer_experience() -> dict[str, Any]:
                    (f'sum by (service_type) (increase(cxpulse_alerts_total{{rule="incident", {S}}}[1h])) or vector(0)',
                     "{{service_type}}"),
                    description="Incident alerts in the last hour (0 when there was none)."),
+        row("Outcomes: customers who left"),
+        table("Churned customers by band when they left (30 d)",
+              "sum by (risk_band, segment, action) (round(increase(cxpulse_churned_customers_total[30d])))",
+              ["risk_band", "segment", "action"], value_name="customers",
+              description="Account events saying a customer cancelled, did not renew or downgraded, by the risk "
+                          "band the customer was in then (docs/backtest.md measures how well bands predict this)."),
+        timeseries("Churned customers per day by band",
+                   ("sum by (risk_band) (rate(cxpulse_churned_customers_total[$__rate_interval]) * 86400)",
+                    "{{risk_band}}"), stack=True),
     ]
     return _dashboard("cxpulse-experience", "cxpulse — Customer experience",
                       "Scores, risk and friction by service type and channel: the experience map.", panels,

@@ -30,6 +30,7 @@ from .gateway_http import error, json_response, route_of
 from .gateway_kafka import KafkaUnavailable, KafkaWriter
 from .gateway_metrics import GatewayMetrics
 from .gateway_openapi import openapi_document
+from .gateway_sources import add_source_routes
 from .intake import Accepted, BadBody, Rejected, check_item, decode_body
 from .ratelimit import RateLimiter, retry_after
 from .recent import RecentIds
@@ -51,7 +52,7 @@ class EventWriter(Protocol):
 
     async def start(self) -> None: ...
 
-    async def write(self, records: Sequence[tuple[bytes, bytes]]) -> None: ...
+    async def write(self, records: Sequence[tuple[bytes | None, bytes]], topic: str | None = None) -> None: ...
 
     async def healthy(self) -> bool: ...
 
@@ -72,8 +73,10 @@ class Gateway:
         self.recent = RecentIds(self.limits.dedup_cache_size)
         self._clock = clock
 
-    async def post_events(self, request: web.Request) -> web.Response:
-        """``POST /v1/events``: see the module docstring."""
+    async def post_events(self, request: web.Request,
+                          ingest: Callable[[list], Awaitable[web.Response]] | None = None) -> web.Response:  # fmt: skip
+        """``POST /v1/events``: see the module docstring. ``ingest`` takes the decoded items instead
+        (``POST /v1/sources/{name}``, :mod:`cxpulse.producers.gateway_sources`): same checks before it."""
         auth = self.tokens.authenticate(request.headers.get("Authorization"))
         if auth.outcome is AuthOutcome.MISSING:
             return error(401, "unauthorized", "a bearer token is required", _UNAUTHORIZED)
@@ -99,7 +102,7 @@ class Gateway:
         wait = self.limiter.take(caller, len(items))
         if wait:
             return self._rate_limited(wait)
-        return await self._ingest(items)
+        return await (ingest or self._ingest)(items)
 
     async def _ingest(self, items: list) -> web.Response:
         now, max_future = self._clock(), self.settings.validation.max_future_seconds
@@ -224,6 +227,7 @@ def create_app(settings: Settings, *, writer: EventWriter | None = None,
     app.router.add_get("/metrics", gateway.metrics_page, allow_head=False)
     app.router.add_get("/openapi.json", gateway.openapi, allow_head=False)
     app[GATEWAY] = gateway
+    add_source_routes(app, gateway)
 
     async def start_writer(_: web.Application) -> None:
         await gateway.writer.start()

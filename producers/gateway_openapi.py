@@ -122,6 +122,8 @@ def _post_events(limits: GatewaySettings) -> dict[str, Any]:
 
 def openapi_document(limits: GatewaySettings) -> dict[str, Any]:
     """The OpenAPI 3.1 document, with this gateway's limits in it."""
+    from .gateway_sources_openapi import source_paths, source_schemas
+
     json_of = lambda name: {"application/json": {"schema": _ref(name)}}  # noqa: E731
     return {
         "openapi": "3.1.0",
@@ -132,6 +134,7 @@ def openapi_document(limits: GatewaySettings) -> dict[str, Any]:
         },
         "paths": {
             "/v1/events": {"post": _post_events(limits)},
+            **source_paths(limits),
             "/healthz": {"get": {
                 "operationId": "getHealth", "summary": "Kafka reachability",
                 "responses": {"200": {"description": "Kafka answers and the events topic exists.", "content": json_of("Health")},
@@ -147,7 +150,7 @@ def openapi_document(limits: GatewaySettings) -> dict[str, Any]:
             }},
         },  # fmt: skip
         "components": {
-            "schemas": _schemas(limits),
+            "schemas": {**_schemas(limits), **source_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-__all__ = ["GatewaySettings", "GatewayToken", "MIN_TOKEN_CHARS", "ProducerSettings"]
+__all__ = ["ChurnSettings", "GatewaySettings", "GatewayToken", "MIN_TOKEN_CHARS", "ProducerSettings"]
 
 MIN_TOKEN_CHARS = 24
 
@@ -14,8 +14,9 @@ class GatewayToken(BaseModel):
 
     ``name`` identifies the token in logs and configuration (never the token itself).
     Scopes: ``ingest`` sends events to the gateway; ``read`` reads customer data from the
-    worker's read API (``/customers/{id}``, the agent brief API). A ``revoked`` token, or
-    one without the scope a request needs, is known but refused (403).
+    worker's read API (``/customers/{id}``, the agent brief API); ``console`` lets a token
+    into ``cxpulse console serve`` (the supervisor's console). A token may have several. A
+    ``revoked`` token, or one without the scope a request needs, is known but refused (403).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -23,7 +24,7 @@ class GatewayToken(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
     token: SecretStr | None = None
-    scopes: list[Literal["ingest", "read"]] = Field(default_factory=lambda: ["ingest"])
+    scopes: list[Literal["ingest", "read", "console"]] = Field(default_factory=lambda: ["ingest"])
     revoked: bool = False
 
     @model_validator(mode="after")
@@ -65,6 +66,34 @@ class GatewaySettings(BaseModel):
         return self
 
 
+class ChurnSettings(BaseModel):
+    """The simulator's hidden churn model (``cxpulse simulate --churn``; docs/producers.md, "Churn").
+
+    A customer leaves at the rate ``frailty x segment factor x (base_per_day +
+    experience_per_day x (exp(steepness x F) - 1))`` per day, at most ``max_per_day``,
+    where ``F`` is the customer's frustration: points for what happened to it (waits,
+    repeats, unresolved calls, complaints, broken promises, bad ratings) fading with
+    ``half_life_days``. None of it is the engine's: no weight, threshold or score.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Leaving for reasons the events never show (moved, price, a competitor's offer).
+    base_per_day: float = Field(0.0005, ge=0, le=1)
+    experience_per_day: float = Field(0.003, ge=0, le=10)
+    steepness: float = Field(1.0, ge=0, le=5)
+    max_per_day: float = Field(0.6, gt=0, le=24)
+    half_life_days: float = Field(21.0, gt=0)
+    # Customers differ: a log-normal factor (mean 1) on each one's rate; 0 = all alike.
+    frailty_sigma: float = Field(0.7, ge=0, le=3)
+    # From the decision to leave to the account event: exponential, this mean.
+    notice_days: float = Field(5.0, ge=0)
+    # An inbound contact on a service type within this long of another is a repeat.
+    repeat_window_days: float = Field(7.0, gt=0)
+    # A ticket still open this long after its due time is a broken promise.
+    promise_grace_hours: float = Field(8.0, ge=0)
+
+
 class ProducerSettings(BaseModel):
     """How ``cxpulse simulate`` and ``cxpulse produce`` write to Kafka (always ``acks=all``, idempotent)."""
 
@@ -77,3 +106,4 @@ class ProducerSettings(BaseModel):
     delivery_timeout_seconds: float = Field(120, ge=31)
     # How long a send may block when the buffer is full or the topic's metadata is unknown.
     max_block_seconds: float = Field(60, gt=0)
+    churn: ChurnSettings = Field(default_factory=ChurnSettings)

@@ -1,6 +1,7 @@
 """The wire contract of cxpulse (docs/rules.md) as pydantic models."""
 
 from .events import (
+    AccountEvent,
     CallEvent,
     ContactStartedEvent,
     Event,
@@ -8,13 +9,15 @@ from .events import (
     FeedbackEvent,
     InvalidEvent,
     TicketEvent,
+    is_churn,
     is_dissatisfied,
     is_inbound_contact,
     parse_event,
 )
-from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot, dead_letter
+from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot, dead_letter, dead_letter_json
 
 __all__ = [
+    "AccountEvent",
     "AgentBrief",
     "AgentWarning",
     "Alert",
@@ -28,6 +31,8 @@ __all__ = [
     "ScoreSnapshot",
     "TicketEvent",
     "dead_letter",
+    "dead_letter_json",
+    "is_churn",
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",

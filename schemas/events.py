@@ -25,6 +25,9 @@ from .types import (
 )
 
 __all__ = [
+    "ACCOUNT_ACTIONS",
+    "AccountEvent",
+    "CHURN_ACTIONS",
     "CONTACT_ID_MAX",
     "CallEvent",
     "ContactStartedEvent",
@@ -36,15 +39,22 @@ __all__ = [
     "TicketEvent",
     "describe_errors",
     "dumps_event",
+    "is_churn",
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",
 ]
 
-# 2: the contact_started event and contact_id on call and ticket (additive: version-1 records are unchanged).
+# 2: the account event (outcomes: a customer left, or came back), the contact_started event and
+# contact_id on call and ticket (additive: version-1 records are unchanged and still valid).
 SCHEMA_VERSION = 2
 CONTACT_ID_MAX = 128
 MAX_COMMENT_CHARS = 2000
+MAX_REASON_CHARS = 64
+
+# What an account event says happened; every action but "reactivated" means the customer left.
+ACCOUNT_ACTIONS = ("cancelled", "not_renewed", "downgraded", "reactivated")
+CHURN_ACTIONS = frozenset({"cancelled", "not_renewed", "downgraded"})
 
 # survey -> (lowest, highest) score; "comment" carries no score.
 SURVEY_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -161,7 +171,27 @@ class FeedbackEvent(_EventBase):
         return self
 
 
-Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent, ContactStartedEvent], Field(discriminator="event_type")]
+class AccountEvent(_EventBase):
+    """An outcome: the customer left (cancelled, did not renew, downgraded) or came back.
+
+    It carries no score signal and triggers no rule (docs/rules.md); the backtest joins it
+    with the scores and alerts before it (docs/backtest.md). ``channel`` and
+    ``service_type`` are optional here: how and about what a customer left is often unknown.
+    """
+
+    event_type: Literal["account"]
+    channel: Channel = "other"
+    service_type: ServiceType = "account"
+    action: Literal["cancelled", "not_renewed", "downgraded", "reactivated"]
+    # A short code from the producer (e.g. "price", "moved", "service"): bounded, never free text.
+    reason: Annotated[str, Field(strict=True, min_length=1, max_length=MAX_REASON_CHARS,
+                                 pattern=r"^[A-Za-z0-9._:/ -]+$")] | None = None
+
+
+Event = Annotated[
+    Union[CallEvent, TicketEvent, FeedbackEvent, AccountEvent, ContactStartedEvent],
+    Field(discriminator="event_type"),
+]
 EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Valid records the fast validator must read exactly as EventAdapter does (see fastpath.py).
@@ -181,10 +211,13 @@ _SAMPLES = [
     b'{"event_type":"call","event_id":"e-6","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00Z",'
     b'"channel":"phone","service_type":"billing","direction":"inbound","wait_seconds":0,"talk_seconds":0,'
     b'"outcome":"abandoned","contact_id":"K-1","schema_version":2}',
+    b'{"event_type":"account","event_id":"e-7","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00Z",'
+    b'"action":"cancelled","reason":"price","schema_version":2}',
+    b'{"event_type":"account","event_id":"e-8","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00+01:00",'
+    b'"channel":"web","service_type":"Account","segment":"key","action":"reactivated"}',
 ]
-_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, ContactStartedEvent),
-                       FeedbackEvent._score_fits_survey,
-                       SURVEY_RANGES, _SAMPLES)
+_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, AccountEvent, ContactStartedEvent),
+                       FeedbackEvent._score_fits_survey, SURVEY_RANGES, _SAMPLES)
 
 
 def is_inbound_contact(event: Event) -> bool:
@@ -195,6 +228,11 @@ def is_inbound_contact(event: Event) -> bool:
     if kind == "ticket":
         return event.action == "opened"
     return kind == "contact_started"
+
+
+def is_churn(event: Event) -> bool:
+    """An account event saying the customer left: cancelled, not renewed or downgraded."""
+    return event.event_type == "account" and event.action in CHURN_ACTIONS
 
 
 def is_dissatisfied(event: Event) -> bool:
@@ -254,7 +292,7 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-EVENT_TYPES = ("call", "ticket", "feedback", "contact_started")
+EVENT_TYPES = ("call", "ticket", "feedback", "account", "contact_started")
 _EVENT_TYPES = ", ".join(f"'{tag}'" for tag in EVENT_TYPES)
 
 

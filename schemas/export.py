@@ -5,7 +5,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
-from .events import CallEvent, ContactStartedEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .events import AccountEvent, CallEvent, ContactStartedEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .outcomes import Outcome
 from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot
 
 __all__ = ["SCHEMA_DIR", "render_schemas", "stale_schemas", "write_schemas"]
@@ -18,7 +19,9 @@ _INPUTS: dict[str, TypeAdapter | type[BaseModel]] = {
     "call-event": CallEvent,
     "ticket-event": TicketEvent,
     "feedback-event": FeedbackEvent,
+    "account-event": AccountEvent,
     "contact-started-event": ContactStartedEvent,
+    "outcome": Outcome,
 }
 _OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert,

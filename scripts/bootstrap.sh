@@ -22,14 +22,16 @@ DEBIAN_NEEDS=(
   "mvn:maven"
 )
 # Wanted, not required: Prometheus, Alertmanager and their tools run the operations tests
-# (tests/integration/ops) and `cxpulse ops up`; kcat reads topics by hand. Installed when
-# running as root; otherwise those tests skip and say why.
+# (tests/integration/ops) and `cxpulse ops up`; kcat reads topics by hand; Chromium runs the
+# console's browser test (tests/integration/console, through Playwright: never
+# `playwright install`). Installed when running as root; otherwise those tests skip and say why.
 DEBIAN_WANTS=(
   "prometheus:prometheus"
   "promtool:prometheus"
   "prometheus-alertmanager:prometheus-alertmanager"
   "amtool:prometheus-alertmanager"
   "kcat:kcat|kafkacat"
+  "chromium:chromium"
 )
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }

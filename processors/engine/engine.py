@@ -67,6 +67,9 @@ class Engine:
         if len(ids) > c.dedup:
             del ids[0]
         state.events_seen += 1
+        kind = event.event_type
+        if kind == "account":
+            return self._outcome(state, event, t, before)
         signals: list[str] = []
         alerts: list[Alert] = []
         ref = state.ref
@@ -154,6 +157,20 @@ class Engine:
     def brief(self, state: CustomerState, at: float | None = None) -> AgentBrief:
         """What an agent must know about the customer at event time ``at`` (default: its latest event)."""
         return AgentBrief.model_validate(brief_data(self._c, state, at))
+
+    def _outcome(self, state: CustomerState, event, t: float, before: int | None) -> StepResult:
+        """An account event: remembered (the latest by event time), no signal, no rule, no clock.
+
+        The score stays what the customer's last contact left (``ref`` does not move), so
+        its band is the band the customer had when it left (docs/rules.md, "Outcomes").
+        """
+        if t >= state.ref:
+            state.segment = event.segment
+        if state.outcome is None or t >= state.outcome[1]:
+            state.outcome = (event.action, t)
+        score = score_of(state)
+        return _tuple(StepResult, (state, [], False, (), None if before is None else BANDS[before],
+                                   BANDS[self._c.band(score)], score, None, (), t))
 
     def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
         score = score_of(state)

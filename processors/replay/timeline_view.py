@@ -38,6 +38,8 @@ def describe_event(event: Event) -> tuple[str, str]:
         if event.contact_id is not None:
             parts.append(f"contact {event.contact_id}")
         what = f"call {event.direction}"
+    elif kind == "account":
+        return f"account {event.action}", event.reason or ""
     elif kind == "ticket":
         parts = [event.ticket_id]
         if event.priority:

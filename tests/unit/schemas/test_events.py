@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from cxpulse.schemas import CallEvent, ContactStartedEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
-from cxpulse.schemas import is_inbound_contact
+from cxpulse.schemas import AccountEvent, CallEvent, ContactStartedEvent, FeedbackEvent, InvalidEvent, TicketEvent
+from cxpulse.schemas import is_inbound_contact, parse_event
 
 from .examples import CALL, FEEDBACK, START, TICKET, VALID
 
@@ -27,7 +27,7 @@ def test_valid_examples_parse(example):
     event = parse_event(_raw(example), now=NOW + 86400 * 3)
 
     expected_type = {"call": CallEvent, "ticket": TicketEvent, "feedback": FeedbackEvent,
-                     "contact_started": ContactStartedEvent}[example["event_type"]]
+                     "account": AccountEvent, "contact_started": ContactStartedEvent}[example["event_type"]]
     assert isinstance(event, expected_type)
     assert event.event_id == example["event_id"]
     assert event.occurred_at.tzinfo is not None
@@ -47,7 +47,7 @@ def test_defaults_and_normalisation():
     event = parse_event(_raw({**CALL, "service_type": "BiLLing"}))
 
     assert event.service_type == "billing"
-    assert (event.segment, event.schema_version, event.is_complaint) == ("standard", 1, False)
+    assert (event.segment, event.schema_version, event.is_complaint) == ("standard", 1, False)  # absent means version 1
     assert event.occurred_at == datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 
 

@@ -89,7 +89,23 @@ def feedback(draw: st.DrawFn) -> dict:
     return event
 
 
-EVENTS = st.one_of(CALLS, TICKETS, feedback(), STARTS)
+ACCOUNTS = st.fixed_dictionaries(
+    {
+        "event_id": _text(1, 128),
+        "customer_id": CUSTOMER_IDS,
+        "occurred_at": TIMESTAMPS.map(_stamp),
+        "event_type": st.just("account"),
+        "action": st.sampled_from(["cancelled", "not_renewed", "downgraded", "reactivated"]),
+    },
+    optional={
+        **OPTIONAL_COMMON,
+        "channel": COMMON["channel"],
+        "service_type": COMMON["service_type"],
+        "reason": st.from_regex(r"[A-Za-z0-9._:/ -]{1,64}", fullmatch=True),
+    },
+)
+
+EVENTS = st.one_of(CALLS, TICKETS, feedback(), STARTS, ACCOUNTS)
 
 
 @given(EVENTS)
