@@ -63,6 +63,11 @@ class Demo:
         self.read_token = secrets.token_urlsafe(24)
         env["CXPULSE_GATEWAY__TOKENS"] = json.dumps([{"name": "demo-reader", "token": self.read_token,
                                                      "scopes": ["read"]}])
+        if not settings.console.public_url and not settings.alerts.customer_url:
+            from cxpulse.alerts.console_run import console_url
+
+            # The router links each alert to this run's console (its customer view).
+            env["CXPULSE_CONSOLE__PUBLIC_URL"] = console_url(settings)
         self.children = Children(options.run_dir / "logs", env)
         self.shown = 0  # alerts seen on the live feed
         self.warnings = Counter()  # agent warnings seen, by severity
