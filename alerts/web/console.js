@@ -74,6 +74,17 @@
     node.className = bad ? "banner bad" : "banner";
   }
 
+  // The agent warning's own fields (schemas/outputs.py AgentWarning) that its summary does not say.
+  function warningFacts(warning) {
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    const parts = [warning.channel, warning.queue && `queue ${warning.queue}`, warning.agent_id && `agent ${warning.agent_id}`];
+    if (warning.overdue_tickets) parts.push(plural(warning.overdue_tickets, "overdue ticket"));
+    else if (warning.open_tickets) parts.push(plural(warning.open_tickets, "open ticket"));
+    if (warning.sensitive_until) parts.push(`sensitive until ${when(warning.sensitive_until)}`);
+    if (warning.contact_id) parts.push(`contact ${warning.contact_id}`);
+    return parts.filter(Boolean).join(" · ");
+  }
+
   function when(iso) {
     if (!iso) return "";
     const d = new Date(iso);
@@ -318,6 +329,8 @@
     for (const warning of card.warnings.slice(0, 1)) {
       const now = el("div", "now");
       now.append(el("strong", "", "Contacting now: "), warning.summary || `about ${warning.service_type}`);
+      const facts = warningFacts(warning);
+      if (facts) now.append(el("span", "now-facts", facts));
       now.title = `agent warning ${warning.warning_id || ""} at ${when(warning.emitted_at)}`;
       node.append(now);
     }
