@@ -24,7 +24,7 @@ def serve(
 ) -> None:
     """Serve POST /v1/events, /healthz, /metrics and /openapi.json until SIGINT or SIGTERM.
 
-    Needs at least one token in gateway.tokens (see 'cxpulse ingest new-token').
+    Needs at least one token with the ingest scope in gateway.tokens (see 'cxpulse ingest new-token').
     Starts without Kafka and answers 503 until the brokers are reachable.
     """
     from aiohttp import web
@@ -37,8 +37,9 @@ def serve(
     settings = settings_of(ctx)
     gateway = settings.gateway
     throttle_logs()  # aiokafka repeats each connection error ~10 times a second while Kafka is away
-    if not gateway.tokens:
-        raise ConfigError("no ingest tokens configured: add one to [gateway] tokens (see 'cxpulse ingest new-token')")
+    problem = _ingest_token_problem(gateway.tokens)
+    if problem:
+        raise ConfigError(problem)
     host, port = host or gateway.host, port or gateway.port
     announce = f"ingest gateway on http://{host}:{port} -> {settings.topics.events} at {settings.kafka.bootstrap_servers}"
     try:
@@ -49,6 +50,17 @@ def serve(
     except OSError as exc:
         raise CxpulseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     err_console.print("ingest gateway stopped")
+
+
+def _ingest_token_problem(tokens) -> str | None:
+    """Why the gateway could accept no event with these tokens, or ``None``."""
+    if not tokens:
+        return "no ingest tokens configured: add one to [gateway] tokens (see 'cxpulse ingest new-token')"
+    if not any("ingest" in token.scopes and not token.revoked for token in tokens):
+        others = ", ".join(sorted({s for token in tokens for s in token.scopes} - {"ingest"})) or "none"
+        return (f"no token in [gateway] tokens may send events: none has the ingest scope and is not revoked "
+                f"(scopes configured: {others}); add one with 'cxpulse ingest new-token NAME'")
+    return None
 
 
 def _new_loop():
@@ -65,8 +77,8 @@ def _new_loop():
 def new_token(
     name: Annotated[str, typer.Argument(help="A name for the token, e.g. the system that will use it.")],
     scope: Annotated[list[str] | None, typer.Option(
-        help="What it may do: ingest (send events to the gateway; the default) and/or read (the worker's "
-             "customer and agent brief API). Repeat for both.")] = None,
+        help="What it may do: ingest (send events to the gateway; the default), read (the worker's "
+             "customer and agent brief API), console (cxpulse console serve). Repeat for several.")] = None,
 ) -> None:
     """Make a random token; print it once, and the gateway.tokens entry that stores only its SHA-256."""
     from cxpulse.producers.gateway_auth import token_digest
@@ -75,9 +87,9 @@ def new_token(
     from pydantic import ValidationError
 
     scopes = list(dict.fromkeys(scope or ["ingest"]))
-    unknown = [s for s in scopes if s not in ("ingest", "read")]
+    unknown = [s for s in scopes if s not in ("ingest", "read", "console")]
     if unknown:
-        raise CxpulseError(f"--scope must be ingest or read, not {unknown[0]!r}")
+        raise CxpulseError(f"--scope must be ingest, read or console, not {unknown[0]!r}")
     token = secrets.token_urlsafe(32)
     try:
         entry = GatewayToken(name=name, sha256=token_digest(token), scopes=scopes)

@@ -113,4 +113,24 @@ def test_new_token_with_the_read_scope_prints_an_entry_that_loads_and_reads(capf
     assert code == 0 and entry.scopes == ["read"]
     assert ReadAccess([entry]).check(f"Bearer {token}", "10.0.0.1") is None
     code, _, err = cxpulse(capfdbinary, "ingest", "new-token", "desk", "--scope", "write")
-    assert code == 1 and "--scope must be ingest or read" in err
+    assert code == 1 and "--scope must be ingest, read or console" in err
+    code, out, _ = cxpulse(capfdbinary, "ingest", "new-token", "supervisors", "--scope", "console")
+    assert code == 0 and b'scopes = ["console"]' in out
+
+
+@pytest.mark.parametrize("tokens", [
+    [{"name": "desk", "sha256": "a" * 64, "scopes": ["read"]}],
+    [{"name": "desk", "sha256": "a" * 64, "scopes": ["read"]}, {"name": "sup", "sha256": "b" * 64, "scopes": ["console"]}],
+    [{"name": "old", "sha256": "c" * 64, "scopes": ["ingest"], "revoked": True}],
+], ids=["read-only", "read-and-console", "ingest-but-revoked"])
+def test_the_gateway_does_not_start_without_a_token_that_may_send_events(capfdbinary, monkeypatch, tokens):
+    import json
+
+    from aiohttp import web
+
+    monkeypatch.setenv("CXPULSE_GATEWAY__TOKENS", json.dumps(tokens))
+    monkeypatch.setattr(web, "run_app", lambda *args, **kwargs: pytest.fail("the gateway started"))
+    code, _, err = cxpulse(capfdbinary, "ingest", "serve")
+    lines = err.strip().splitlines()
+    assert code != 0 and len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("cxpulse: error: no token in [gateway] tokens may send events")
