@@ -74,14 +74,12 @@
     node.className = bad ? "banner bad" : "banner";
   }
 
-  // The agent warning's own fields (schemas/outputs.py AgentWarning) that its summary does not say.
+  // The agent warning's own fields (schemas/outputs.py AgentWarning) that its summary does not
+  // say (the summary already names the channel, sensitivity, repeats and tickets).
   function warningFacts(warning) {
-    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-    const parts = [warning.channel, warning.queue && `queue ${warning.queue}`, warning.agent_id && `agent ${warning.agent_id}`];
-    if (warning.overdue_tickets) parts.push(plural(warning.overdue_tickets, "overdue ticket"));
-    else if (warning.open_tickets) parts.push(plural(warning.open_tickets, "open ticket"));
-    if (warning.sensitive_until) parts.push(`sensitive until ${when(warning.sensitive_until)}`);
-    if (warning.contact_id) parts.push(`contact ${warning.contact_id}`);
+    const parts = [warning.queue && `queue ${warning.queue}`, warning.agent_id && `agent ${warning.agent_id}`,
+      warning.contact_id && `contact ${warning.contact_id}`,
+      warning.first_record === false && "a contact already known: no new alert"];
     return parts.filter(Boolean).join(" · ");
   }
 
