@@ -362,9 +362,23 @@ def _operator(matcher: Mapping[str, Any]) -> str:
 
 
 def _warning_view(warning: Mapping[str, Any]) -> dict[str, Any]:
+    """What the card shows of an agent warning (schemas/outputs.py ``AgentWarning``); a field the
+    record lacks is ``None`` (an older or foreign record is shown with what it has)."""
     keep = ("warning_id", "service_type", "severity", "summary", "started_at", "emitted_at", "score", "risk_band",
-            "priority_lane")
-    return {name: warning.get(name) for name in keep}
+            "priority_lane", "contact_id", "channel", "agent_id", "queue", "first_record")
+    view = {name: warning.get(name) for name in keep}
+    repeat, sensitive = warning.get("repeat"), warning.get("sensitive")
+    tickets = warning.get("tickets")
+    view["repeat_count"] = repeat.get("count") if isinstance(repeat, Mapping) else None
+    view["sensitive_until"] = sensitive.get("until") if isinstance(sensitive, Mapping) else None
+    if isinstance(tickets, list):
+        view["open_tickets"] = len(tickets)
+        view["overdue_tickets"] = sum(1 for t in tickets if isinstance(t, Mapping) and t.get("overdue"))
+    else:
+        view["open_tickets"] = view["overdue_tickets"] = None
+    alerts = warning.get("alerts")
+    view["alerts"] = [str(a) for a in alerts] if isinstance(alerts, list) else []
+    return view
 
 
 def _facets(cards: list[dict[str, Any]]) -> dict[str, dict[str, int]]:

@@ -65,8 +65,8 @@ _SECURITY_HEADERS = {
 
 
 def warnings_topic(settings: Settings) -> str:
-    """The agent-warnings topic: ``[topics] warnings`` where that setting exists, else ``cx.agent-warnings``."""
-    return str(getattr(settings.topics, "warnings", "") or DEFAULT_WARNINGS_TOPIC)
+    """The agent-warnings topic the workers write: ``[topics] warnings`` (``cx.agent-warnings``)."""
+    return settings.topics.warnings or DEFAULT_WARNINGS_TOPIC
 
 
 def web_root() -> Path:

@@ -4,7 +4,9 @@ Labels identify the alert and drive routing, grouping and inhibition:
 ``alertname`` (the rule), ``alert_id``, ``severity``, ``service_type``, ``segment`` and
 ``customer_id`` (customer alerts only; supervisors need it, and Alertmanager is where
 it is meant to go). Annotations carry what a person reads: summary, evidence, score,
-risk band, the event time, and a link to the worker's customer API.
+risk band, the event time, and a link to the customer (:func:`customer_link_template`:
+your own page, or the supervisor console's customer view; never the worker's read API,
+which needs a token a browser following a link does not send).
 
 Time: ``startsAt`` is when the alert was triggered (event time; the emission time if
 that is earlier); ``endsAt`` is the emission time plus the resolve timeout, so alerts
@@ -18,7 +20,9 @@ from urllib.parse import quote
 from cxpulse.processors.engine.alerting import score_text
 from cxpulse.schemas import Alert
 
-__all__ = ["alert_payload", "identity_labels", "rfc3339"]
+from .settings import AlertsSettings, ConsoleSettings
+
+__all__ = ["alert_payload", "customer_link_template", "identity_labels", "rfc3339"]
 
 
 def rfc3339(moment: datetime) -> str:
@@ -66,6 +70,16 @@ def _annotations(alert: Alert, customer_url: str) -> dict[str, str]:
     if link:
         notes["customer_url"] = link
     return notes
+
+
+def customer_link_template(alerts: AlertsSettings, console: ConsoleSettings) -> str:
+    """The link template of customer alerts: ``[alerts] customer_url`` if set, else the console's
+    customer view at ``[console] public_url`` if set, else ``""`` (no link)."""
+    if alerts.customer_url:
+        return alerts.customer_url
+    if console.public_url:
+        return console.public_url + "#/customer/{customer_id}"
+    return ""
 
 
 def _link(alert: Alert, customer_url: str) -> str:

@@ -12,6 +12,7 @@ from cxpulse.errors import CxpulseError
 from cxpulse.settings import Settings
 
 from .alertmanager import AlertmanagerClient
+from .payload import customer_link_template
 from .router import AlertRouter, RouterTotals
 from .router_metrics import RouterMetrics
 
@@ -22,7 +23,8 @@ def run_router(settings: Settings, *, from_beginning: bool = True, say=print) ->
     """Route alerts until SIGTERM or SIGINT; returns what was done."""
     from .kafka_source import KafkaAlertSource
 
-    alerts = settings.alerts
+    link = customer_link_template(settings.alerts, settings.console)
+    alerts = settings.alerts.model_copy(update={"customer_url": link})
     disable_created_metrics()  # no *_created series: the router's own start time is process_start_time_seconds
     logging.getLogger("kafka").setLevel(max(logging.ERROR, logging.getLogger().level))  # metadata chatter
     registry = CollectorRegistry()
@@ -35,7 +37,8 @@ def run_router(settings: Settings, *, from_beginning: bool = True, say=print) ->
     router = AlertRouter(source, client, alerts, metrics, stop, incident_window=settings.engine.incident_window_seconds)
     _seed_incidents(router, client)
     say(f"routing alerts from {settings.topics.alerts} (group {alerts.group_id}) to {alerts.alertmanager_url}"
-        + (f"; metrics on {metrics_url}" if metrics_url else ""))
+        + (f"; metrics on {metrics_url}" if metrics_url else "")
+        + (f"; customer links: {link}" if link else "; no customer links (set [console] public_url)"))
     try:
         with _stopping_on_signals(stop):
             return router.run()

@@ -19,8 +19,10 @@ class AlertsSettings(BaseModel):
     alertmanager_url: str = "http://127.0.0.1:9093"
     group_id: str = Field("cxpulse-alert-router", min_length=1)
     resolve_timeout_seconds: float = Field(4 * 3600.0, gt=0)
-    # Link in every customer alert; "{customer_id}" is replaced. Empty: no link.
-    customer_url: str = "http://127.0.0.1:6066/customers/{customer_id}"
+    # Link in every customer alert to a page of your own; "{customer_id}" is replaced. Empty: the
+    # console's customer view when [console] public_url is set, else no link (the worker's
+    # /customers/{id} needs a read token, so a browser following a link there would get 401).
+    customer_url: str = ""
     batch_max: int = Field(500, ge=1, le=10_000)
     request_timeout_seconds: float = Field(10.0, gt=0)
     retry_initial_seconds: float = Field(0.5, gt=0)
@@ -90,3 +92,15 @@ class ConsoleSettings(BaseModel):
     silence_seconds: float = Field(24 * 3600.0, gt=0)  # the default length of a silence from the console
     warning_seconds: float = Field(15 * 60.0, gt=0)  # an agent warning stays on its card this long
     timeline_concurrency: int = Field(2, ge=1, le=16)  # customer timelines read from Kafka at once
+    # Where supervisors' browsers reach the console (e.g. behind a proxy); set, every customer
+    # alert links to its customer view there. Empty: alerts carry no console link.
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        if not value.startswith(("http://", "https://")) or "#" in value or "?" in value:
+            raise ValueError("must be an http:// or https:// URL with no query or fragment (or empty)")
+        return value if value.endswith("/") else value + "/"

@@ -71,6 +71,7 @@ def root(
 
 
 def _register() -> None:
+    from cxpulse.agent_desk import agent_desk
     from cxpulse.alerts.cli import alerts_app
     from cxpulse.alerts.console_cli import console_app
     from cxpulse.alerts.ops_cli import ops_app
@@ -99,6 +100,7 @@ def _register() -> None:
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(console_app, name="console")
+    app.command("agent-desk")(agent_desk)
     app.add_typer(ops_app, name="ops")
     app.add_typer(schemas_app, name="schemas")
 

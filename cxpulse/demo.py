@@ -11,6 +11,7 @@ fired where the simulator put struggles.
 import json
 import os
 import queue
+import secrets
 import shutil
 import threading
 import time
@@ -43,6 +44,7 @@ class DemoOptions:
     run_dir: Path = Path("var/demo")
     config: Path | None = None
     max_alert_lines: int = 40
+    max_warning_lines: int = 8  # agent warnings with a concern shown as they arrive
     keep_running: bool = True
     ops: bool = True
     fresh: bool = True  # wipe the demo's own broker data and worker state first
@@ -57,8 +59,19 @@ class Demo:
         self.options = options
         self.console = console
         env = {"CXPULSE_CONFIG": str(options.config.resolve())} if options.config else {}
+        # The workers' read API wants a token with the read scope: one for this run only.
+        self.read_token = secrets.token_urlsafe(24)
+        env["CXPULSE_GATEWAY__TOKENS"] = json.dumps([{"name": "demo-reader", "token": self.read_token,
+                                                     "scopes": ["read"]}])
+        if not settings.console.public_url and not settings.alerts.customer_url:
+            from cxpulse.alerts.console_run import console_url
+
+            # The router links each alert to this run's console (its customer view).
+            env["CXPULSE_CONSOLE__PUBLIC_URL"] = console_url(settings)
         self.children = Children(options.run_dir / "logs", env)
         self.shown = 0  # alerts seen on the live feed
+        self.warnings = Counter()  # agent warnings seen, by severity
+        self.warning_example: dict[str, Any] | None = None
         self._inbox: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self.web_ports = [settings.worker.web_port + i for i in range(options.workers)]
@@ -106,7 +119,7 @@ class Demo:
 
         outcomes = ensure_topics(self.settings.kafka, topic_specs(self.settings.topics))
         created = [outcome.name for outcome in outcomes if outcome.created]
-        return f"created {', '.join(created)}" if created else "all four exist"
+        return f"created {', '.join(created)}" if created else f"all {len(outcomes)} exist"
 
     def start_workers(self) -> str:
         from cxpulse.broker import port_in_use
@@ -215,6 +228,24 @@ class Demo:
 
         threading.Thread(target=pump, name="alerts", daemon=True).start()
         ready.wait(30)
+        self.follow_warnings()
+
+    def follow_warnings(self) -> None:
+        """Agent warnings join the live feed: the ones with a concern are shown, all are counted."""
+        from cxpulse.agent_desk import follow_warnings
+
+        ready = threading.Event()
+
+        def pump() -> None:
+            try:
+                for warning in follow_warnings(self.settings, stop=self._stop.is_set, on_ready=ready.set):
+                    self._inbox.put(("warning", warning))
+            except Exception as exc:  # shown to the user, never swallowed
+                self._inbox.put(exc)
+                ready.set()
+
+        threading.Thread(target=pump, name="warnings", daemon=True).start()
+        ready.wait(30)
 
     def _show_alerts(self, timeout: float) -> None:
         from cxpulse.alerts.console import alert_line
@@ -226,6 +257,13 @@ class Demo:
         while True:
             if isinstance(item, Exception):
                 raise CxpulseError(f"reading alerts failed: {item}")
+            if isinstance(item, tuple):
+                self._show_warning(item[1])
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    return
+                continue
             self.shown += 1
             shown = self.shown
             if shown <= self.options.max_alert_lines:
@@ -236,6 +274,18 @@ class Demo:
                 item = self._inbox.get_nowait()
             except queue.Empty:
                 return
+
+    def _show_warning(self, warning: dict[str, Any]) -> None:
+        from cxpulse.agent_desk import warning_line
+
+        severity = str(warning.get("severity"))
+        self.warnings[severity] += 1
+        if severity == "info":
+            return
+        if self.warning_example is None or severity == "critical" and self.warning_example.get("severity") != "critical":
+            self.warning_example = warning
+        if sum(n for s, n in self.warnings.items() if s != "info") <= self.options.max_warning_lines:
+            self.console.print(f"[cyan]agent warning[/] {_escape(warning_line(warning))}", highlight=False)
 
     # -- summary -----------------------------------------------------------------
 
@@ -256,13 +306,24 @@ class Demo:
         self.console.print(_rules_table(alerts, churn))
         self.console.print(_churn_line(churn))
         self.console.print(_quality_line(quality))
+        self.console.print(self._warnings_line())
         if self.ops_urls:
             self.console.print(f"The alert router delivered every alert to Alertmanager ({self.ops_urls['Alertmanager']}).")
         self.console.print(self._where_to_look(quality))
         summary = _summary_data(truth, alerts, quality, processed, self.ops_urls, churn)
         summary["console_url"] = self.console_url or None
+        summary["agent_warnings"] = dict(self.warnings)
         (self.options.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return summary
+
+    def _warnings_line(self) -> str:
+        total = sum(self.warnings.values())
+        concerns = total - self.warnings.get("info", 0)
+        line = (f"{total} agent warnings at contact starts on {self.settings.topics.warnings} "
+                f"({concerns} with a concern, {self.warnings.get('info', 0)} saying 'no concerns').")
+        if self.warning_example is not None:
+            line += f"\nFor example: {_escape(self.warning_example.get('summary', ''))}"
+        return line
 
     def _churn_figures(self, truth: dict[str, Any]) -> dict[str, Any]:
         """A backtest of this run's events: the score at mid-period against who left in the second half."""
@@ -288,9 +349,12 @@ class Demo:
         example = min(quality.true_positives, default=None)
         port = self.web_ports[0]
         lines = ["", "[bold]Where to look[/]"]
+        auth = f"-H 'Authorization: Bearer {self.read_token}'"  # valid while this demo runs
         if example:
-            lines.append(f"  a flagged customer   curl {self._worker_url(port, '/customers/' + example)}")
+            lines.append(f"  a flagged customer   curl {auth} {self._worker_url(port, '/customers/' + example)}")
+            lines.append(f"  their agent brief    curl {auth} {self._worker_url(port, f'/v1/customers/{example}/brief')}")
             lines.append(f"  their timeline       cxpulse customer {example}")
+        lines.append("  agent desktop        cxpulse agent-desk --from-beginning")
         lines.append(f"  worker metrics       {self._worker_url(port, '/metrics')}")
         if self.churn_horizon_hours:
             lines.append(f"  the same, in full    cxpulse backtest --since 1h --horizon {self.churn_horizon_hours:g}h "

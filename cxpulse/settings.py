@@ -77,6 +77,7 @@ class TopicSettings(_Section):
     alerts: str = "cx.alerts"
     scores: str = "cx.scores"
     dlq: str = "cx.events.dlq"
+    warnings: str = "cx.agent-warnings"  # agent warnings at contact starts (key: customer_id)
     partitions: int = Field(6, ge=1)
     replication_factor: int = Field(1, ge=1)
 

@@ -53,13 +53,14 @@ class TopicInfo:
 
 
 def topic_specs(topics: TopicSettings) -> list[TopicSpec]:
-    """``cx.events``, ``cx.alerts``, ``cx.scores`` (compacted) and ``cx.events.dlq`` per the settings."""
+    """``cx.events``, ``cx.alerts``, ``cx.scores`` (compacted), ``cx.events.dlq`` and ``cx.agent-warnings`` per the settings."""
     size = {"partitions": topics.partitions, "replication_factor": topics.replication_factor}
     return [
         TopicSpec(topics.events, **size),
         TopicSpec(topics.alerts, **size),
         TopicSpec(topics.scores, **size, configs={"cleanup.policy": "compact"}),
         TopicSpec(topics.dlq, **size, configs={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}),
+        TopicSpec(topics.warnings, **size),
     ]
 
 

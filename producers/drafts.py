@@ -12,7 +12,7 @@ from typing import Any
 
 from .rhythm import format_ms
 
-__all__ = ["Draft", "Persona", "call", "comment_text", "feedback", "ticket"]
+__all__ = ["Draft", "Persona", "call", "comment_text", "contact_started", "feedback", "ticket"]
 
 Draft = tuple[int, dict[str, Any]]
 
@@ -82,6 +82,18 @@ def call(
         body["sentiment"] = round(sentiment, 2)
     if agent is not None:
         body["agent_id"] = agent
+    return at_ms, body
+
+
+def contact_started(who: Persona, at_ms: int, service_type: str, channel: str, contact_id: str, *,
+                    agent: str | None = None, queue: str | None = None) -> Draft:
+    """A contact start draft: the telephony/chat system says the customer is contacting us now."""
+    body = _head(who, "contact_started", at_ms, service_type, channel)
+    body["contact_id"] = contact_id
+    if agent is not None:
+        body["agent_id"] = agent
+    if queue is not None:
+        body["queue"] = queue
     return at_ms, body
 
 

@@ -20,7 +20,15 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from cxpulse.schemas import AccountEvent, CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
+from cxpulse.schemas import (
+    AccountEvent,
+    CallEvent,
+    ContactStartedEvent,
+    FeedbackEvent,
+    InvalidEvent,
+    TicketEvent,
+    parse_event,
+)
 
 from .errors import ProducerError
 from .sink import DeliveryReport, EventSink
@@ -41,7 +49,7 @@ __all__ = [
 
 _BOM = b"\xef\xbb\xbf"
 CSV_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys(name for model in (CallEvent, TicketEvent, FeedbackEvent, AccountEvent)
+    dict.fromkeys(name for model in (CallEvent, TicketEvent, FeedbackEvent, AccountEvent, ContactStartedEvent)
                   for name in model.model_fields)
 )
 CSV_REQUIRED = ("event_id", "event_type", "customer_id", "occurred_at", "channel", "service_type")

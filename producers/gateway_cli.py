@@ -24,7 +24,7 @@ def serve(
 ) -> None:
     """Serve POST /v1/events, /healthz, /metrics and /openapi.json until SIGINT or SIGTERM.
 
-    Needs at least one token in gateway.tokens (see 'cxpulse ingest new-token').
+    Needs at least one token with the ingest scope in gateway.tokens (see 'cxpulse ingest new-token').
     Starts without Kafka and answers 503 until the brokers are reachable.
     """
     from cxpulse.producers.gateway import GATEWAY, create_app
@@ -37,8 +37,9 @@ def serve(
     gateway = settings.gateway
     throttle_logs()  # aiokafka repeats each connection error ~10 times a second while Kafka is away
     throttle_logs(("cxpulse.producers.gateway_server",), 10.0)  # a flood of malformed requests: a line per 10 s
-    if not gateway.tokens:
-        raise ConfigError("no ingest tokens configured: add one to [gateway] tokens (see 'cxpulse ingest new-token')")
+    problem = _ingest_token_problem(gateway.tokens)
+    if problem:
+        raise ConfigError(problem)
     host, port = host or gateway.host, port or gateway.port
     announce = f"ingest gateway on http://{host}:{port} -> {settings.topics.events} at {settings.kafka.bootstrap_servers}"
     app = create_app(settings)
@@ -51,6 +52,17 @@ def serve(
     except OSError as exc:
         raise CxpulseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     err_console.print("ingest gateway stopped")
+
+
+def _ingest_token_problem(tokens) -> str | None:
+    """Why the gateway could accept no event with these tokens, or ``None``."""
+    if not tokens:
+        return "no ingest tokens configured: add one to [gateway] tokens (see 'cxpulse ingest new-token')"
+    if not any("ingest" in token.scopes and not token.revoked for token in tokens):
+        others = ", ".join(sorted({s for token in tokens for s in token.scopes} - {"ingest"})) or "none"
+        return (f"no token in [gateway] tokens may send events: none has the ingest scope and is not revoked "
+                f"(scopes configured: {others}); add one with 'cxpulse ingest new-token NAME'")
+    return None
 
 
 def _new_loop():
@@ -66,20 +78,28 @@ def _new_loop():
 @ingest_app.command("new-token")
 def new_token(
     name: Annotated[str, typer.Argument(help="A name for the token, e.g. the system that will use it.")],
+    scope: Annotated[list[str] | None, typer.Option(
+        help="What it may do: ingest (send events to the gateway; the default), read (the worker's "
+             "customer and agent brief API), console (cxpulse console serve). Repeat for several.")] = None,
 ) -> None:
     """Make a random token; print it once, and the gateway.tokens entry that stores only its SHA-256."""
     from cxpulse.producers.gateway_auth import token_digest
     from cxpulse.producers.settings import GatewayToken
     from pydantic import ValidationError
 
+    scopes = list(dict.fromkeys(scope or ["ingest"]))
+    unknown = [s for s in scopes if s not in ("ingest", "read", "console")]
+    if unknown:
+        raise CxpulseError(f"--scope must be ingest, read or console, not {unknown[0]!r}")
     token = secrets.token_urlsafe(32)
     try:
-        entry = GatewayToken(name=name, sha256=token_digest(token))
+        entry = GatewayToken(name=name, sha256=token_digest(token), scopes=scopes)
     except ValidationError:
         raise CxpulseError(f"token name {name!r} must be 1-64 characters of A-Z a-z 0-9 . _ -") from None
     typer.echo(f"token (give it to the client; it is not stored anywhere): {token}")
     typer.echo("add to cxpulse.toml (only the SHA-256 is kept):")
-    typer.echo(f'[[gateway.tokens]]\nname = "{entry.name}"\nsha256 = "{entry.sha256}"')
+    scope_line = "" if scopes == ["ingest"] else "\nscopes = [" + ", ".join(f'"{s}"' for s in scopes) + "]"
+    typer.echo(f'[[gateway.tokens]]\nname = "{entry.name}"\nsha256 = "{entry.sha256}"{scope_line}')
 
 
 @ingest_app.command("hash-token")

@@ -13,9 +13,10 @@ class GatewayToken(BaseModel):
     """One bearer token the gateway accepts: its SHA-256 (preferred) or the token itself.
 
     ``name`` identifies the token in logs and configuration (never the token itself).
-    A ``revoked`` token, or one without the ``ingest`` scope, is known but refused (403).
-    The ``console`` scope lets a token into ``cxpulse console serve`` (the supervisor's
-    console); a token may have both.
+    Scopes: ``ingest`` sends events to the gateway; ``read`` reads customer data from the
+    worker's read API (``/customers/{id}``, the agent brief API); ``console`` lets a token
+    into ``cxpulse console serve`` (the supervisor's console). A token may have several. A
+    ``revoked`` token, or one without the scope a request needs, is known but refused (403).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -23,7 +24,7 @@ class GatewayToken(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$")
     token: SecretStr | None = None
-    scopes: list[Literal["ingest", "console"]] = Field(default_factory=lambda: ["ingest"])
+    scopes: list[Literal["ingest", "read", "console"]] = Field(default_factory=lambda: ["ingest"])
     revoked: bool = False
 
     @model_validator(mode="after")

@@ -155,12 +155,13 @@ def _summary(sim: Simulation, stats: RunStats, report: DeliveryReport, target: s
     when = lambda ms: format_ms(ms, sim.tz)  # noqa: E731
     patterns = Counter(s.pattern for s in sim.struggles)
     by_type = ", ".join(f"{name} {count:,}" for name, count in sorted(sim.counts.items()))
+    # Said first, where a narrow terminal does not wrap it away from its meaning.
     stopped = {
         "end": "",
-        "count": " (stopped by --count)",
-        "duration": " (stopped by --duration)",
-        "closed": " (output closed)",
-        "interrupted": " (interrupted)",
+        "count": "stopped by --count; ",
+        "duration": "stopped by --duration; ",
+        "closed": "output closed; ",
+        "interrupted": "interrupted; ",
     }
     rows = [
         ("period", f"{when(sim.start_ms)} .. {when(sim.end_ms)} ({sim.config.days:g} days, seed {sim.config.seed}, run {sim.run_id})"),
@@ -168,7 +169,7 @@ def _summary(sim: Simulation, stats: RunStats, report: DeliveryReport, target: s
         ("struggling", f"{len(sim.struggles):,}: " + ", ".join(f"{name} {n}" for name, n in sorted(patterns.items()))),
         ("outage", _outage_text(sim, when)),
         *([("churn", _churn_text(sim))] if sim.churn is not None else []),
-        ("events", f"{stats.emitted:,}: {by_type or 'none'}{stopped.get(stats.stopped_by, f' ({stats.stopped_by})')}"),
+        ("events", f"{stats.emitted:,} ({stopped.get(stats.stopped_by, f'{stats.stopped_by}; ')}{by_type or 'none'})"),
         ("delivery", f"written to {target}" if request.dry_run else delivery_line(report, target)),
         ("rate", f"{stats.rate:,.0f} events/s over {stats.elapsed:.1f} s"),
     ]

@@ -16,12 +16,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from cxpulse.processors.engine.settings import EngineSettings
 
 from .churn import Churn, ChurnTracker, Experience, account_draft
-from .drafts import Draft, Persona
+from .drafts import Draft, Persona, contact_started
 from .episodes import Episode, content_episode, quiet_episode
 from .errors import ProducerError
 from .limits import ContactLog, Limits
@@ -33,8 +33,19 @@ from .settings import ChurnSettings
 
 __all__ = ["Simulation", "SimulationConfig"]
 
-_PROFILE, _EPISODE, _PATTERN, _OUTAGE = range(4)
+_PROFILE, _EPISODE, _PATTERN, _OUTAGE, _CONTACTS = range(5)
 _CHECK, _GONE = object(), object()  # heap entries of the churn model: a check, a silent departure
+# Inbound calls: most are announced by a contact start (same contact_id, same time: the
+# moment the customer began to wait); some telephony systems send only the ended call;
+# a few content customers' abandoned calls leave only their start (hung up in the queue).
+LINKED_CALLS = 0.85
+START_ONLY_ABANDONED = 0.15
+class _Unsent(NamedTuple):
+    """The heap tag of a contact start whose call is never emitted (the caller hung up waiting)."""
+
+    call: dict[str, Any]
+
+
 _SEGMENT_RATE = {"standard": 1.0, "key": 1.6, "vip": 1.2, "vulnerable": 1.1}
 MIN_DAYS = 0.25
 
@@ -113,6 +124,8 @@ class Simulation:
         self._active = bytearray(config.customers)
         self._heap: list[tuple[int, int, Any, _Customer, Any]] = []
         self._seq = itertools.count()
+        self._contacts = self._rng(_CONTACTS, 0)  # drawn in push order, which is deterministic
+        self._contact_ids = itertools.count(1)
         self.churn = None if config.churn is None else ChurnTracker(config.churn, config.seed, self.end_ms,
                                                                     config.churn_scale)
         self._populate()
@@ -204,7 +217,30 @@ class Simulation:
     def _push(self, draft: Draft, owner: _Customer, tag: Any = None) -> None:
         at, body = draft
         if self.start_ms <= at <= self.end_ms:
+            if body["event_type"] == "call" and body["direction"] == "inbound":
+                body = self._announce(at, body, owner, tag)
+                if body is None:
+                    return
             heapq.heappush(self._heap, (at, next(self._seq), body, owner, tag))
+
+    def _announce(self, at: int, body: dict[str, Any], owner: _Customer, tag: Any) -> dict[str, Any] | None:
+        """Push the contact start of an inbound call (before it: same time, earlier sequence);
+        return the call as it is then emitted (linked by ``contact_id``), or ``None`` for none."""
+        roll = self._contacts.random()
+        start_only = tag is None and body["outcome"] == "abandoned" and roll >= 1 - START_ONLY_ABANDONED
+        if roll >= LINKED_CALLS and not start_only:
+            return body  # an ended call with no start: counted as contacts always were
+        contact_id = f"K-{self.run_id}-{next(self._contact_ids):08d}"
+        _, start = contact_started(owner.who, at, body["service_type"], body["channel"], contact_id,
+                                   agent=body.get("agent_id"), queue=body["service_type"])
+        # A start-only contact carries the call it stands for: the customer still lived the
+        # abandoned call, and the hidden churn model judges experience, not what was sent.
+        heapq.heappush(self._heap, (at, next(self._seq), start, owner, _Unsent(body) if start_only else tag))
+        if tag is not None:
+            tag.planned += 1
+        if start_only:
+            return None
+        return {**body, "contact_id": contact_id}
 
     def _push_all(self, drafts: list[Draft], owner: _Customer, tag: Any = None) -> None:
         for draft in drafts:
@@ -237,9 +273,12 @@ class Simulation:
                 self._left(owner, tag, event["event_id"])
                 self._account(event, at, owner, None)
             else:
+                lived = event
+                if isinstance(tag, _Unsent):
+                    lived, tag = tag.call, None
                 self._account(event, at, owner, tag)
                 if churn is not None:
-                    self._push_checks(owner, churn.observe(owner.exp, owner.who, event, at))
+                    self._push_checks(owner, churn.observe(owner.exp, owner.who, lived, at))
             yield event
 
     def _churn_entry(self, owner: _Customer, at: int, body: Any, tag: Any) -> None:
@@ -339,7 +378,9 @@ class Simulation:
 def _is_inbound(body: dict[str, Any]) -> bool:
     if body["event_type"] == "call":
         return body["direction"] == "inbound"
-    return body["event_type"] == "ticket" and body["action"] == "opened"
+    if body["event_type"] == "ticket":
+        return body["action"] == "opened"
+    return body["event_type"] == "contact_started"
 
 
 def _raise_for_segment(struggle: Struggle) -> None:
@@ -354,7 +395,7 @@ def _run_id(config: SimulationConfig) -> str:
     text = "|".join(
         str(part)
         for part in (
-            2,  # generator version
+            3,  # generator version (3: contact starts)
             config.seed,
             anchor_ms,
             config.anchor.utcoffset(),

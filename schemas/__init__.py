@@ -3,6 +3,7 @@
 from .events import (
     AccountEvent,
     CallEvent,
+    ContactStartedEvent,
     Event,
     EventAdapter,
     FeedbackEvent,
@@ -13,12 +14,15 @@ from .events import (
     is_inbound_contact,
     parse_event,
 )
-from .outputs import Alert, DeadLetter, ScoreSnapshot, dead_letter, dead_letter_json
+from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot, dead_letter, dead_letter_json
 
 __all__ = [
     "AccountEvent",
+    "AgentBrief",
+    "AgentWarning",
     "Alert",
     "CallEvent",
+    "ContactStartedEvent",
     "DeadLetter",
     "Event",
     "EventAdapter",

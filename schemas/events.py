@@ -34,7 +34,9 @@ __all__ = [
     "ACCOUNT_ACTIONS",
     "AccountEvent",
     "CHURN_ACTIONS",
+    "CONTACT_ID_MAX",
     "CallEvent",
+    "ContactStartedEvent",
     "Event",
     "EventAdapter",
     "FeedbackEvent",
@@ -50,7 +52,10 @@ __all__ = [
     "rule_message",
 ]
 
-SCHEMA_VERSION = 2  # 2: the account event (outcomes: a customer left, or came back)
+# 2: the account event (outcomes: a customer left, or came back), the contact_started event and
+# contact_id on call and ticket (additive: version-1 records are unchanged and still valid).
+SCHEMA_VERSION = 2
+CONTACT_ID_MAX = 128
 MAX_COMMENT_CHARS = 2000
 MAX_REASON_CHARS = 64
 
@@ -81,11 +86,31 @@ class _EventBase(BaseModel):
     channel: Channel
     service_type: ServiceType
     segment: Segment = "standard"
-    schema_version: Annotated[StrictInt, Field(ge=1, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+    # Absent means 1: a record that does not name a version was written for version 1.
+    schema_version: Annotated[StrictInt, Field(ge=1, le=SCHEMA_VERSION)] = 1
+
+
+# Links a contact's start (contact_started) to its end record (an inbound call, a ticket opened).
+ContactId = Annotated[str, Field(strict=True, min_length=1, max_length=CONTACT_ID_MAX)]
+AgentId = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+class ContactStartedEvent(_EventBase):
+    """The customer is contacting us *now* (a call ringing, a chat or ticket being opened).
+
+    Sent by the telephony/ACD, chat or ticket system when the contact begins, so that the
+    agent is warned during the contact; the record of the ended contact (a ``call``, a
+    ``ticket`` ``opened``) carries the same ``contact_id``. docs/rules.md, "Contacts".
+    """
+
+    event_type: Literal["contact_started"]
+    contact_id: ContactId
+    agent_id: AgentId | None = None
+    queue: Annotated[str, Field(strict=True, min_length=1, max_length=64)] | None = None
 
 
 class CallEvent(_EventBase):
-    """A phone or chat call between the customer and an agent."""
+    """A phone or chat call between the customer and an agent (a record of the ended call)."""
 
     event_type: Literal["call"]
     direction: Literal["inbound", "outbound"]
@@ -94,7 +119,8 @@ class CallEvent(_EventBase):
     outcome: Literal["resolved", "unresolved", "transferred", "escalated", "abandoned", "callback"]
     is_complaint: StrictBool = False
     sentiment: Annotated[float, Field(strict=True, ge=-1.0, le=1.0)] | None = None
-    agent_id: Annotated[str, Field(strict=True, min_length=1, max_length=64)] | None = None
+    agent_id: AgentId | None = None
+    contact_id: ContactId | None = None
 
 
 class TicketEvent(_EventBase):
@@ -106,6 +132,7 @@ class TicketEvent(_EventBase):
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     is_complaint: StrictBool = False
     due_at: EventTime | None = None
+    contact_id: ContactId | None = None  # links an ``opened`` ticket to its contact_started
 
 
 def _survey_rules() -> list[dict]:
@@ -168,7 +195,10 @@ class AccountEvent(_EventBase):
                                  pattern=r"^[A-Za-z0-9._:/ -]+$")] | None = None
 
 
-Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent, AccountEvent], Field(discriminator="event_type")]
+Event = Annotated[
+    Union[CallEvent, TicketEvent, FeedbackEvent, AccountEvent, ContactStartedEvent],
+    Field(discriminator="event_type"),
+]
 EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Valid records the fast validator must read exactly as EventAdapter does (see fastpath.py).
@@ -183,20 +213,28 @@ _SAMPLES = [
     b'"channel":"app","service_type":"billing","survey":"nps","score":6,"schema_version":1}',
     b'{"event_type":"feedback","event_id":"e-4","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00+00:00",'
     b'"channel":"app","service_type":"billing","survey":"comment","comment":"ok","related_ticket_id":"T-1"}',
-    b'{"event_type":"account","event_id":"e-5","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00Z",'
+    b'{"event_type":"contact_started","event_id":"e-5","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00Z",'
+    b'"channel":"phone","service_type":"Billing","contact_id":"K-1","agent_id":"A-1","queue":"q1","schema_version":2}',
+    b'{"event_type":"call","event_id":"e-6","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00Z",'
+    b'"channel":"phone","service_type":"billing","direction":"inbound","wait_seconds":0,"talk_seconds":0,'
+    b'"outcome":"abandoned","contact_id":"K-1","schema_version":2}',
+    b'{"event_type":"account","event_id":"e-7","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00Z",'
     b'"action":"cancelled","reason":"price","schema_version":2}',
-    b'{"event_type":"account","event_id":"e-6","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00+01:00",'
+    b'{"event_type":"account","event_id":"e-8","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00+01:00",'
     b'"channel":"web","service_type":"Account","segment":"key","action":"reactivated"}',
 ]
-_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, AccountEvent),
+_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, AccountEvent, ContactStartedEvent),
                        FeedbackEvent._score_fits_survey, SURVEY_RANGES, _SAMPLES)
 
 
 def is_inbound_contact(event: Event) -> bool:
-    """A call with direction inbound, or a ticket opened."""
-    if event.event_type == "call":
+    """A contact start, a call with direction inbound, or a ticket opened."""
+    kind = event.event_type
+    if kind == "call":
         return event.direction == "inbound"
-    return event.event_type == "ticket" and event.action == "opened"
+    if kind == "ticket":
+        return event.action == "opened"
+    return kind == "contact_started"
 
 
 def is_churn(event: Event) -> bool:
@@ -259,7 +297,7 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-EVENT_TYPES = ("call", "ticket", "feedback", "account")
+EVENT_TYPES = ("call", "ticket", "feedback", "account", "contact_started")
 _EVENT_TYPES = ", ".join(f"'{tag}'" for tag in EVENT_TYPES)
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
-from .events import AccountEvent, CallEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .events import AccountEvent, CallEvent, ContactStartedEvent, EventAdapter, FeedbackEvent, TicketEvent
 from .outcomes import Outcome
-from .outputs import Alert, DeadLetter, ScoreSnapshot
+from .outputs import AgentBrief, AgentWarning, Alert, DeadLetter, ScoreSnapshot
 
 __all__ = ["SCHEMA_DIR", "render_schemas", "stale_schemas", "write_schemas"]
 
@@ -20,12 +20,15 @@ _INPUTS: dict[str, TypeAdapter | type[BaseModel]] = {
     "ticket-event": TicketEvent,
     "feedback-event": FeedbackEvent,
     "account-event": AccountEvent,
+    "contact-started-event": ContactStartedEvent,
     "outcome": Outcome,
 }
 _OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "score-snapshot": ScoreSnapshot,
     "dead-letter": DeadLetter,
+    "agent-warning": AgentWarning,
+    "agent-brief": AgentBrief,
 }
 
 

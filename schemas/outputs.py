@@ -5,9 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .types import CustomerId, EventId, RiskBand, Segment, ServiceType, Severity, Timestamp
+from .types import Channel, CustomerId, EventId, RiskBand, Segment, ServiceType, Severity, Timestamp
 
-__all__ = ["RULES", "Alert", "DeadLetter", "Rule", "ScoreSnapshot", "dead_letter", "dead_letter_json"]
+__all__ = ["RULES", "AgentBrief", "AgentWarning", "Alert", "DeadLetter", "Grievance", "RecentAlert", "RepeatInfo",
+           "Rule", "ScoreSnapshot", "SensitiveInfo", "TicketInfo", "dead_letter", "dead_letter_json"]
 
 Rule = Literal[
     "repeat_contact",
@@ -61,6 +62,115 @@ class ScoreSnapshot(BaseModel):
     open_tickets: Annotated[int, Field(ge=0)]
     updated_at: Timestamp
     events_seen: Annotated[int, Field(ge=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grievance(_Frozen):
+    """A complaint or dissatisfied response that counts toward sensitivity."""
+
+    event_id: EventId
+    service_type: ServiceType
+    occurred_at: Timestamp
+
+
+class SensitiveInfo(_Frozen):
+    """Why the customer is sensitive, and until when (``since <= t < until``)."""
+
+    since: Timestamp
+    until: Timestamp
+    grievances: list[Grievance]  # most recent last, at most ``evidence_limit``
+
+
+class RepeatInfo(_Frozen):
+    """Inbound contacts on one service type within the repeat window up to the moment."""
+
+    service_type: ServiceType
+    count: Annotated[int, Field(ge=0)]  # including this contact, for a warning
+    window_seconds: float
+    first_at: Timestamp | None  # the earliest contact counted
+    evidence: list[EventId]  # the event ids of the contacts counted (first record of each contact)
+
+
+class TicketInfo(_Frozen):
+    """An open ticket; ``overdue`` once its due time has passed (by the time the record refers to)."""
+
+    ticket_id: Annotated[str, Field(min_length=1, max_length=128)]
+    service_type: ServiceType
+    opened_at: Timestamp
+    due_at: Timestamp | None
+    overdue: bool
+    urgent: bool
+    complaint: bool
+
+
+class RecentAlert(_Frozen):
+    """One of the customer's recent alerts (``[engine] recent_alerts`` are kept)."""
+
+    alert_id: Annotated[str, Field(min_length=1, max_length=128)]
+    rule: Rule
+    severity: Severity
+    status: Literal["firing", "resolved"]
+    service_type: ServiceType
+    triggered_at: Timestamp
+
+
+class AgentBrief(_Frozen):
+    """What an agent must know about a customer (``GET /v1/customers/{id}/brief``).
+
+    ``as_of`` is the event time the brief refers to (the customer's latest event);
+    ``severity`` is the customer's concern level (``info``: no concerns).
+    """
+
+    customer_id: CustomerId
+    segment: Segment
+    priority_lane: bool  # vip, key and vulnerable customers: serve in the priority lane
+    as_of: Timestamp | None
+    emitted_at: Timestamp | None = None
+    score: Score
+    risk_band: RiskBand
+    severity: Severity
+    summary: Annotated[str, Field(min_length=1, max_length=500)]
+    sensitive: SensitiveInfo | None
+    repeat: list[RepeatInfo]  # one per service type with a contact in the window
+    tickets: list[TicketInfo]
+    recent_alerts: list[RecentAlert]  # most recent first
+
+
+class AgentWarning(_Frozen):
+    """One record on ``cx.agent-warnings`` (key: customer_id): emitted for every contact start.
+
+    ``warning_id`` is derived from the customer and the start's ``event_id``; ``started_at``
+    is the start's event time, ``emitted_at`` the wall-clock moment it was written.
+    ``severity`` is the highest of the alerts it carries, or the concern level the
+    customer's state gives when those alerts are held back by their cooldown (``info``:
+    no concerns). ``alerts`` are the ids of the alerts emitted with it on ``cx.alerts``.
+    """
+
+    warning_id: Annotated[str, Field(min_length=1, max_length=128)]
+    customer_id: CustomerId
+    contact_id: Annotated[str, Field(min_length=1, max_length=128)]
+    event_id: EventId
+    service_type: ServiceType
+    channel: Channel
+    agent_id: str | None
+    queue: str | None
+    segment: Segment
+    priority_lane: bool
+    started_at: Timestamp
+    emitted_at: Timestamp | None = None
+    score: Score
+    risk_band: RiskBand
+    severity: Severity
+    summary: Annotated[str, Field(min_length=1, max_length=500)]
+    first_record: bool  # false: the contact was already known (a repeated or late start); no alert fires
+    sensitive: SensitiveInfo | None
+    repeat: RepeatInfo
+    tickets: list[TicketInfo]
+    recent_alerts: list[RecentAlert]
+    alerts: list[Annotated[str, Field(min_length=1, max_length=128)]]
 
 
 class DeadLetter(BaseModel):

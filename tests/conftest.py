@@ -326,6 +326,7 @@ def settings_factory(kafka_settings: KafkaSettings, tmp_path: Path) -> Callable[
             alerts=f"cx-{run}.alerts",
             scores=f"cx-{run}.scores",
             dlq=f"cx-{run}.events.dlq",
+            warnings=f"cx-{run}.agent-warnings",
             partitions=partitions,
             replication_factor=1,
         )
@@ -380,6 +381,8 @@ def _toml_value(value: Any) -> str:
         value = str(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. one of [gateway] tokens
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items() if v is not None) + "}"
     return json.dumps(value)  # JSON strings, numbers and booleans are valid TOML
 
 

@@ -74,6 +74,15 @@
     node.className = bad ? "banner bad" : "banner";
   }
 
+  // The agent warning's own fields (schemas/outputs.py AgentWarning) that its summary does not
+  // say (the summary already names the channel, sensitivity, repeats and tickets).
+  function warningFacts(warning) {
+    const parts = [warning.queue && `queue ${warning.queue}`, warning.agent_id && `agent ${warning.agent_id}`,
+      warning.contact_id && `contact ${warning.contact_id}`,
+      warning.first_record === false && "a contact already known: no new alert"];
+    return parts.filter(Boolean).join(" · ");
+  }
+
   function when(iso) {
     if (!iso) return "";
     const d = new Date(iso);
@@ -318,6 +327,8 @@
     for (const warning of card.warnings.slice(0, 1)) {
       const now = el("div", "now");
       now.append(el("strong", "", "Contacting now: "), warning.summary || `about ${warning.service_type}`);
+      const facts = warningFacts(warning);
+      if (facts) now.append(el("span", "now-facts", facts));
       now.title = `agent warning ${warning.warning_id || ""} at ${when(warning.emitted_at)}`;
       node.append(now);
     }

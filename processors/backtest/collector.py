@@ -10,8 +10,11 @@ The one signal a step result does not always show is ``sla_breach``: a breach th
 clock finds is applied outside the customer's own steps, and one found by a step is
 applied at its due time, not the event's. So the breach feature is what the engine's own
 penalty at ``T`` leaves over: ``(penalty(T) − Σ other weights × features) / weight(sla_breach)``
-— exact, as every other signal is applied at its event's time. (A late contact that turns
-later contacts into repeats is the one approximation: those are timed at the late event.)
+— exact, as every other signal is applied at its event's time. Two approximations: a late
+contact that turns later contacts into repeats (those are timed at the late event), and the
+end record of a started contact (its ``inbound_contact``/``repeat_contact`` points are the
+engine's at the start's time, timed here at the end's: off by the decay over the contact's
+length, minutes against a half-life of weeks; docs/rules.md, "Contacts: start and end").
 """
 
 import math

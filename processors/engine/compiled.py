@@ -29,7 +29,7 @@ class Compiled:
         "w_unresolved", "w_call_escalated", "w_complaint", "w_reopened",
         "w_ticket_escalated", "w_breach", "w_sentiment", "w_fcr", "w_on_time",
         "survey_weights", "call_outcomes", "repeat_span", "sensitive_span", "sensitive_for_span",
-        "incident_span",
+        "incident_span", "contact_ids_kept", "warning_recent",
     )
 
     def __init__(self, settings: EngineSettings) -> None:
@@ -64,6 +64,8 @@ class Compiled:
         self.max_window = s.max_window_events
         self.max_services = s.max_service_types
         self.evidence_limit = s.evidence_limit
+        self.contact_ids_kept = s.contact_ids_kept
+        self.warning_recent = float(s.warning_recent_alerts_seconds)
         self.w_inbound = float(w.inbound_contact)
         self.w_repeat = float(w.repeat_contact)
         self.w_abandoned = float(w.call_abandoned)

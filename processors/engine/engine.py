@@ -8,8 +8,9 @@ other customers — so the faust worker, ``cxpulse replay`` and the tests agree.
 from datetime import datetime, timezone
 from math import exp
 
-from cxpulse.schemas import Alert, Event, ScoreSnapshot
+from cxpulse.schemas import AgentBrief, AgentWarning, Alert, Event, ScoreSnapshot
 
+from .briefing import brief_data, warning_data
 from .alerting import Pending, alert_id, build_snapshot, escalate, materialise, passes_cooldown
 from .compiled import BANDS, Compiled
 from .results import Contact, StepResult
@@ -17,7 +18,7 @@ from .score import add_points, score_of
 from .settings import EngineSettings
 from .state import CustomerState
 from .tickets import breach, breach_trigger, on_ticket, overdue
-from .windows import add_contact, add_grievance, sweep
+from .windows import add_contact, add_grievance, add_started, end_started, sweep
 
 __all__ = ["Engine"]
 
@@ -75,6 +76,7 @@ class Engine:
         if state.due_min < (t if t > ref else ref):
             _breach_overdue(c, state, t if t > ref else ref, signals, alerts)
         segment = event.segment
+        kind = event.event_type
         if t >= state.ref:
             state.segment = segment
             if t > state.ref:  # decay to the event's time, so its own points simply add
@@ -88,9 +90,11 @@ class Engine:
         elif kind == "ticket":
             due = []
             contact = _ticket(c, state, event, t, eid, segment, signals, pending, due)
-        else:
+        elif kind == "feedback":
             contact = None
             _feedback(c, state, event, t, eid, segment, signals, pending)
+        else:
+            contact = _start(c, state, event, t, eid, segment, signals, pending)
         ref = state.ref
         if state.due_min < ref:
             # This event set a due time the customer's own time has already passed.
@@ -137,6 +141,22 @@ class Engine:
             "updated_at": datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
             "events_seen": state.events_seen,
         })
+
+    def warning(self, state: CustomerState, event: Event, result: StepResult) -> AgentWarning | None:
+        """The agent warning of a contact start, from the state after ``step`` and its result
+        (``None`` for any other event, and for a duplicate). docs/rules.md, "Agent warnings"."""
+        data = self.warning_data(state, event, result)
+        return None if data is None else AgentWarning.model_validate(data)
+
+    def warning_data(self, state: CustomerState, event: Event, result: StepResult) -> dict | None:
+        """:meth:`warning` as the JSON-ready dict it validates (what the worker writes)."""
+        if event.event_type != "contact_started" or result.duplicate:
+            return None
+        return warning_data(self._c, state, event, result)
+
+    def brief(self, state: CustomerState, at: float | None = None) -> AgentBrief:
+        """What an agent must know about the customer at event time ``at`` (default: its latest event)."""
+        return AgentBrief.model_validate(brief_data(self._c, state, at))
 
     def _outcome(self, state: CustomerState, event, t: float, before: int | None) -> StepResult:
         """An account event: remembered (the latest by event time), no signal, no rule, no clock.
@@ -205,8 +225,12 @@ def _call(c: Compiled, state: CustomerState, event, t: float, eid: str, segment:
     outcome = event.outcome
     contact = None
     if event.direction == "inbound":
-        contact = _tuple(Contact, (svc, state.customer_id, t, eid))
-        _inbound(c, state, svc, t, eid, segment, outcome == "resolved", signals, pending)
+        link = event.contact_id
+        if link is None:
+            contact = _tuple(Contact, (svc, state.customer_id, t, eid))
+            _inbound(c, state, svc, t, eid, segment, outcome == "resolved", signals, pending)
+        else:
+            contact = _linked_end(c, state, link, svc, t, eid, segment, outcome == "resolved", signals, pending)
         # Waiting and hanging up are the customer's experience only when the customer called.
         if event.wait_seconds > c.long_wait:
             add_points(state, c.w_long_wait, t, c.k)
@@ -232,8 +256,12 @@ def _ticket(c: Compiled, state: CustomerState, event, t: float, eid: str, segmen
     svc = event.service_type
     contact = None
     if event.action == "opened":
-        contact = _tuple(Contact, (svc, state.customer_id, t, eid))
-        _inbound(c, state, svc, t, eid, segment, False, signals, pending)
+        link = event.contact_id
+        if link is None:
+            contact = _tuple(Contact, (svc, state.customer_id, t, eid))
+            _inbound(c, state, svc, t, eid, segment, False, signals, pending)
+        else:
+            contact = _linked_end(c, state, link, svc, t, eid, segment, False, signals, pending)
     new_complaint = on_ticket(c, state, event, t, eid, segment, signals, pending, due)
     state.refresh_due()
     if new_complaint:
@@ -269,25 +297,87 @@ def _inbound(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, se
              resolved_call: bool, signals: list[str], pending: list[Pending]) -> None:
     add_points(state, c.w_inbound, t, c.k)
     signals.append("inbound_contact")
-    cid = state.customer_id
     # Sensitivity as it stood before this event: the agent is warned as the contact arrives.
     if state.sensitive_since <= t < state.sensitive_until:
-        level = escalate(1, segment)
-        if passes_cooldown(state, "sensitive_contact", svc, t, level, c.cooldown):
-            until = datetime.fromtimestamp(state.sensitive_until, timezone.utc).date().isoformat()
-            pending.append(Pending(
-                "sensitive_contact", level, "firing", svc, t,
-                f"sensitive customer {cid} contacted {svc} again (sensitive until {until})",
-                _sensitive_evidence(state, eid), alert_id("sensitive_contact", cid, svc, eid)))
+        _sensitive_contact(c, state, svc, t, eid, segment, pending)
     count, window, start = add_contact(c, state, svc, t, eid, resolved_call, signals)
-    if count < c.repeat_warning:
-        return
+    if count >= c.repeat_warning:
+        _repeat(c, state, svc, t, eid, segment, count, window, start, pending)
+
+
+def _sensitive_contact(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, segment: str,
+                       pending: list[Pending]) -> None:
+    level = escalate(1, segment)
+    if passes_cooldown(state, "sensitive_contact", svc, t, level, c.cooldown):
+        cid = state.customer_id
+        until = datetime.fromtimestamp(state.sensitive_until, timezone.utc).date().isoformat()
+        pending.append(Pending(
+            "sensitive_contact", level, "firing", svc, t,
+            f"sensitive customer {cid} contacted {svc} again (sensitive until {until})",
+            _sensitive_evidence(state, eid), alert_id("sensitive_contact", cid, svc, eid)))
+
+
+def _repeat(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, segment: str, count: int,
+            window: list, start: int, pending: list[Pending]) -> None:
     level = escalate(2 if count >= c.repeat_critical else 1, segment)
     if passes_cooldown(state, "repeat_contact", svc, t, level, c.cooldown):
+        cid = state.customer_id
         pending.append(Pending(
             "repeat_contact", level, "firing", svc, t,
             f"{cid} contacted {svc} {_times(count)} within {c.repeat_span}",
             [e[1] for e in window[start:]], alert_id("repeat_contact", cid, svc, eid)))
+
+
+def _start(c: Compiled, state: CustomerState, event, t: float, eid: str, segment: str,
+           signals: list[str], pending: list[Pending]) -> Contact | None:
+    """A contact begins: it counts in the windows now and warns (sensitive, repeat) now;
+    its points come with its end record. A contact already known (a repeated start, or a
+    start read after its end) counts nothing again."""
+    link = event.contact_id
+    if _link_index(state, link) >= 0:
+        return None
+    svc = event.service_type
+    _remember_link(c, state, link, svc, t, eid, 0)
+    if state.sensitive_since <= t < state.sensitive_until:
+        _sensitive_contact(c, state, svc, t, eid, segment, pending)
+    count, window, start = add_started(c, state, svc, t, eid, signals)
+    if count >= c.repeat_warning:
+        _repeat(c, state, svc, t, eid, segment, count, window, start, pending)
+    return _tuple(Contact, (svc, state.customer_id, t, eid))
+
+
+def _linked_end(c: Compiled, state: CustomerState, link: str, svc: str, t: float, eid: str, segment: str,
+                resolved_call: bool, signals: list[str], pending: list[Pending]) -> Contact | None:
+    """The record of an ended contact that names its ``contact_id``. Unknown: an inbound
+    contact exactly as without the id (remembered, so a late start counts nothing). Known
+    from its start: the contact's points, at the start's time and by its place in the
+    window; no alert again. Known and ended already: nothing more for the contact."""
+    index = _link_index(state, link)
+    if index < 0:
+        _inbound(c, state, svc, t, eid, segment, resolved_call, signals, pending)
+        _remember_link(c, state, link, svc, t, eid, 1)
+        return _tuple(Contact, (svc, state.customer_id, t, eid))
+    _, start_svc, start_t, start_eid, ended = state.contact_ids[index]
+    if not ended:
+        state.contact_ids[index] = (link, start_svc, start_t, start_eid, 1)
+        if not end_started(c, state, start_svc, start_t, start_eid, resolved_call, signals):
+            add_points(state, c.w_inbound, start_t, c.k)  # trimmed from its window: its own point only
+            signals.append("inbound_contact")
+    return None
+
+
+def _link_index(state: CustomerState, link: str) -> int:
+    for index, entry in enumerate(state.contact_ids):
+        if entry[0] == link:
+            return index
+    return -1
+
+
+def _remember_link(c: Compiled, state: CustomerState, link: str, svc: str, t: float, eid: str, ended: int) -> None:
+    linked = state.contact_ids
+    linked.append((link, svc, t, eid, ended))
+    if len(linked) > c.contact_ids_kept:
+        del linked[0]
 
 
 def _sensitive_evidence(state: CustomerState, eid: str) -> list[str]:

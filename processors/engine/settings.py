@@ -93,6 +93,11 @@ class EngineSettings(BaseModel):
     max_window_events: int = Field(64, ge=5)  # per service type and window list
     max_service_types: int = Field(32, ge=1)  # per customer, most recently used kept
     evidence_limit: int = Field(50, ge=1)  # event ids carried by one alert
+    # Contacts named by a contact_id remembered per customer (their start and end records
+    # count as one contact); a record of a contact forgotten since counts as a new one.
+    contact_ids_kept: int = Field(8, ge=1)
+    # Alerts older than this (event time, before the contact) are left out of an agent warning's recent_alerts.
+    warning_recent_alerts_seconds: float = Field(30 * DAY, gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> "EngineSettings":

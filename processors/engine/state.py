@@ -16,6 +16,10 @@ __all__ = ["NEVER", "NO_DUE", "OUTCOME_STATE_VERSION", "STATE_VERSION", "Custome
 STATE_VERSION = 1
 # A state that remembers an outcome (an account event) is written as version 2: version 1's
 # row with the outcome appended. Without one it stays version 1, byte for byte.
+# Both versions' rows have 18 fixed elements, then the optional contact ids (written only when
+# there are some), then — version 2 only — the outcome, always last:
+#   version 1: [1, ...18]  or  [1, ...18, contact_ids]
+#   version 2: [2, ...18, outcome]  or  [2, ...18, contact_ids, outcome]
 OUTCOME_STATE_VERSION = 2
 NEVER = -1.0e18  # the reference time of a customer with no events (decays any penalty to 0)
 NO_DUE = float("inf")
@@ -74,7 +78,7 @@ class CustomerState:
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
                  "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
-                 "outcome")
+                 "contact_ids", "outcome")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
@@ -98,6 +102,11 @@ class CustomerState:
         self.recent: tuple[tuple[str, str, str, str, str, float], ...] = ()
         self.swept = NEVER  # `ref` at the last sweep of stale window lists
         self.due_min = NO_DUE  # earliest due time of an open, unbreached ticket (derived, not stored)
+        # Recent contacts named by a contact_id, oldest first (``[engine] contact_ids_kept``):
+        # (contact_id, service_type, t, event_id, ended) — where the contact sits in
+        # ``contacts[service_type]`` (its first record's time and event id), and whether its
+        # end record was read. Empty for version-1 streams, and then not written at all.
+        self.contact_ids: list[tuple[str, str, float, str, int]] = []
         # The latest account event: (action, event time), e.g. ("cancelled", 1.7e9); None: none seen.
         self.outcome: tuple[str, float] | None = None
 
@@ -123,7 +132,7 @@ class CustomerState:
         """Compact, versioned JSON; :meth:`from_bytes` restores an identical state."""
         # Written once per changed customer per batch by the worker: empty containers (the
         # common case) skip their comprehension, and tuples go to orjson as they are.
-        tickets, cooldowns, outcome = self.tickets, self.cooldowns, self.outcome
+        tickets, cooldowns, linked, outcome = self.tickets, self.cooldowns, self.contact_ids, self.outcome
         row = (
             STATE_VERSION if outcome is None else OUTCOME_STATE_VERSION, self.customer_id, self.penalty,
             self.ref, self.segment, self.events_seen, self.seen_ids, self.contacts, self.grievances,
@@ -132,6 +141,10 @@ class CustomerState:
             self.closed, [(*key, *value) for key, value in cooldowns.items()] if cooldowns else (),
             self.churn_level, self.churn_open, self.recent, self.swept,
         )
+        # The contact ids are optional: a state without them is written exactly as before they
+        # existed (and such bytes read back with none). The outcome stays the last element.
+        if linked:
+            row = (*row, linked)
         return _dumps(row if outcome is None else (*row, outcome))
 
     @classmethod
@@ -153,7 +166,9 @@ class CustomerState:
         # Decoded for every customer the worker's live cache misses: no Python-level loop
         # per entry (map/zip build the tuples in C), nothing done for empty containers.
         (_, cid, penalty, ref, segment, seen, ids, contacts, grievances, since, until,
-         tickets, closed, cooldowns, churn_level, churn_open, recent, swept) = row
+         tickets, closed, cooldowns, churn_level, churn_open, recent, swept, *linked) = row
+        if len(linked) > 1:
+            raise ValueError("malformed state row")
         if type(ids) is not list or type(contacts) is not dict or type(grievances) is not dict:
             raise TypeError("malformed state row")
         state = _new(cls)
@@ -174,6 +189,7 @@ class CustomerState:
         state.churn_open = tuple(map(tuple, churn_open))
         state.recent = tuple(map(tuple, recent))
         state.swept = swept
+        state.contact_ids = list(map(tuple, linked[0])) if linked else []
         state.outcome = outcome
         if tickets:
             state.refresh_due()

@@ -18,10 +18,11 @@ from .compiled import Compiled
 from .score import add_points
 from .state import CustomerState
 
-__all__ = ["FCR", "REPEAT", "add_contact", "add_grievance", "sweep"]
+__all__ = ["FCR", "PENDING", "REPEAT", "add_contact", "add_grievance", "add_started", "end_started", "sweep"]
 
-REPEAT = 1  # the contact carried the repeat_contact signal
+REPEAT = 1  # the contact carried the repeat_contact signal (for a PENDING one: it is a repeat)
 FCR = 2  # the contact carried the first_contact_resolution credit
+PENDING = 4  # a started contact whose end record has not been read: counted, no points yet
 
 
 def add_contact(c: Compiled, state: CustomerState, svc: str, t: float, eid: str,
@@ -66,12 +67,64 @@ def _first_contact(c: Compiled, state: CustomerState, t: float, resolved_call: b
     return 0
 
 
+def add_started(c: Compiled, state: CustomerState, svc: str, t: float, eid: str,
+                signals: list[str]) -> tuple[int, list, int]:
+    """Insert a started contact: it counts in every window from now on, but carries no
+    points until its end record is read (:func:`end_started`). Returns as :func:`add_contact`."""
+    lst = state.contacts.get(svc)
+    if lst is None:
+        lst = state.contacts[svc] = []
+        if len(state.contacts) > c.max_services:
+            _cap_services(state.contacts, c.max_services)
+    elif lst:
+        last = lst[-1]
+        if last[0] > t or (last[0] == t and last[1] > eid):
+            return _late_contact(c, state, lst, t, eid, False, signals, PENDING)
+        lo = bisect_left(lst, (t - c.repeat_window,))
+        lst.append((t, eid, PENDING | REPEAT if lo < len(lst) else PENDING))
+        if lst[0][0] < t - c.repeat_keep:
+            lo -= _trim(lst, t - c.repeat_keep)
+        if len(lst) > c.max_window:
+            del lst[0]
+            lo = max(lo - 1, 0)
+        return len(lst) - lo, lst, lo
+    lst.append((t, eid, PENDING))
+    return 1, lst, 0
+
+
+def end_started(c: Compiled, state: CustomerState, svc: str, t: float, eid: str, resolved_call: bool,
+                signals: list[str]) -> bool:
+    """The end record of a started contact (at ``t``, its start, with ``eid``) was read: apply
+    the contact's points at its own time, as :func:`add_contact` would have. Returns
+    ``False`` when the contact is no longer in its window list (trimmed)."""
+    lst = state.contacts.get(svc)
+    if not lst:
+        return False
+    pos = bisect_left(lst, (t, eid))
+    if pos == len(lst) or lst[pos][0] != t or lst[pos][1] != eid:
+        return False
+    flags = lst[pos][2]
+    if not flags & PENDING:
+        return True  # ended already (its points are in)
+    add_points(state, c.w_inbound, t, c.k)
+    signals.append("inbound_contact")
+    if flags & REPEAT:
+        add_points(state, c.w_repeat, t, c.k)
+        signals.append("repeat_contact")
+        lst[pos] = (t, eid, REPEAT)
+    else:
+        lst[pos] = (t, eid, _first_contact(c, state, t, resolved_call, signals))
+    return True
+
+
 def _late_contact(c: Compiled, state: CustomerState, lst: list, t: float, eid: str,
-                  resolved_call: bool, signals: list[str]) -> tuple[int, list, int]:
+                  resolved_call: bool, signals: list[str], pending: int = 0) -> tuple[int, list, int]:
     w = c.repeat_window
     pos = bisect_left(lst, (t, eid))
     lo = bisect_left(lst, (t - w,))
-    if pos > lo:
+    if pending:
+        flags = PENDING | REPEAT if pos > lo else PENDING
+    elif pos > lo:
         add_points(state, c.w_repeat, t, c.k)
         signals.append("repeat_contact")
         flags = REPEAT
@@ -93,6 +146,9 @@ def _now_repeat(c: Compiled, state: CustomerState, lst: list, j: int, signals: l
     """A later contact now has an earlier one inside the window: re-score it."""
     tj, ej, fj = lst[j]
     if fj & REPEAT:
+        return
+    if fj & PENDING:  # a started contact: it is a repeat now, its points come with its end
+        lst[j] = (tj, ej, fj | REPEAT)
         return
     add_points(state, c.w_repeat, tj, c.k)
     signals.append("repeat_contact")

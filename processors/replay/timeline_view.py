@@ -28,10 +28,15 @@ _when = when
 def describe_event(event: Event) -> tuple[str, str]:
     """``(what, details)``: e.g. ``("call inbound", "unresolved, wait 412s, talk 95s, complaint")``."""
     kind = event.event_type
+    if kind == "contact_started":
+        parts = [f"contact {event.contact_id}"] + [part for part in (event.queue, event.agent_id) if part]
+        return "contact started", ", ".join(parts)
     if kind == "call":
         parts = [event.outcome, f"wait {event.wait_seconds:g}s", f"talk {event.talk_seconds:g}s"]
         if event.sentiment is not None:
             parts.append(f"sentiment {event.sentiment:+.2f}")
+        if event.contact_id is not None:
+            parts.append(f"contact {event.contact_id}")
         what = f"call {event.direction}"
     elif kind == "account":
         return f"account {event.action}", event.reason or ""

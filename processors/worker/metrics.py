@@ -67,7 +67,7 @@ class WorkerMetrics(Collector):
                              "dead-letter topic.", (), [()])
         self.duplicates = Tally("cxpulse_events_duplicate", "Events whose event_id was seen before (they "
                                 "change nothing), by type.", ("event_type",),
-                                [(t,) for t in ("call", "ticket", "feedback", "account")])
+                                [(t,) for t in ("call", "ticket", "feedback", "account", "contact_started")])
         self.contacts = Tally("cxpulse_inbound_contacts", "Inbound contacts (inbound calls, opened tickets).",
                               _EXPERIENCE_LABELS)
         self.repeats = Tally("cxpulse_repeat_contacts", "Inbound contacts with an earlier one on the same "

@@ -9,7 +9,7 @@ from cxpulse.processors.engine import Contact, CustomerState, Engine
 from cxpulse.schemas import Alert, dead_letter, dead_letter_json
 
 __all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_record", "dead_letter_record", "mark_from_bytes",
-           "mark_record", "now_rfc3339", "snapshot_record"]  # fmt: skip
+           "mark_record", "now_rfc3339", "snapshot_record", "warning_record"]  # fmt: skip
 
 
 class Sink(Protocol):
@@ -38,6 +38,12 @@ def alert_record(alert: Alert, emitted_at: str) -> tuple[bytes, bytes]:
     data["emitted_at"] = emitted_at
     key = alert.customer_id if alert.customer_id is not None else alert.service_type
     return key.encode("utf-8"), orjson.dumps(data)
+
+
+def warning_record(warning: dict[str, Any], emitted_at: str) -> bytes:
+    """The value of an agent warning (``Engine.warning_data``) on ``cx.agent-warnings`` (key: the customer id)."""
+    warning["emitted_at"] = emitted_at
+    return orjson.dumps(warning)
 
 
 def snapshot_record(engine: Engine, state: CustomerState) -> bytes:

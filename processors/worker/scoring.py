@@ -27,7 +27,8 @@ from typing import Any
 from cxpulse.processors.engine import CustomerState, Engine, StepResult
 
 from .clock import SlaClock
-from .records import Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record
+from .records import (Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record,
+                      warning_record)
 from cxpulse.processors.validation import KEY_MISMATCH, validate_record
 
 __all__ = ["KEY_MISMATCH", "BatchStats", "OutputTopics", "ScoringProcessor"]
@@ -42,6 +43,7 @@ class OutputTopics:
     dlq: str
     contacts: str
     changelog: str
+    warnings: str | None = None  # agent warnings at contact starts (None: not written)
 
 
 @dataclass
@@ -52,6 +54,7 @@ class BatchStats:
     invalid: int = 0
     duplicates: int = 0
     alerts: int = 0
+    warnings: int = 0
     customers: int = 0
     reasons: list[str] = field(default_factory=list)
     # For the metrics, read once per batch (cxpulse.processors.worker.metrics):
@@ -121,6 +124,9 @@ class ScoringProcessor:
             result = self._step(message, touched, effects, stats, now)
             if result is not None:
                 self._emit(result, message.key, effects, emitted_at, stats)
+                event = stats.observed[-1][1]  # the event _step just stepped
+                if event.event_type == "contact_started" and self.topics.warnings is not None:
+                    self._warn(event, result, message.key, effects, emitted_at, stats)
                 if clock.due(message.partition):
                     self._sweep_partition(message.partition, touched, effects, emitted_at, stats)
         self.sweep(touched, effects, emitted_at, stats)
@@ -196,6 +202,14 @@ class ScoringProcessor:
             self.clock.note_due(due_at, event.customer_id, ticket_id, message.partition)
         self.clock.observe(message.partition, result.at)
         return result
+
+    def _warn(self, event: Any, result: StepResult, key: bytes, effects: Sink, emitted_at: str,
+              stats: BatchStats) -> None:
+        """The agent warning goes out with the batch's alerts (effects: acknowledged first)."""
+        warning = self.engine.warning_data(result.state, event, result)
+        if warning is not None:
+            effects.add(self.topics.warnings, key, warning_record(warning, emitted_at))
+            stats.warnings += 1
 
     def _reject(self, reason: str, message: Any, effects: Sink, stats: BatchStats) -> None:
         stats.invalid += 1

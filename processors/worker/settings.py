@@ -36,6 +36,14 @@ class WorkerSettings(BaseModel):
     fast_drain: bool = True
     direct_delivery: bool = True
     uvloop: bool = True
+    # The read API (/customers/{id}, /v1/customers/{id}/brief, /v1/customers/briefs) answers
+    # only a bearer token of [gateway] tokens with the "read" scope; true lets requests from
+    # the loopback address in without one (a single-machine setup; docs/security.md).
+    read_without_token_from_loopback: bool = False
+    # Origins (e.g. "https://desk.example.com", or "*") whose browser pages may call the read API.
+    cors_origins: list[str] = Field(default_factory=list)
+    brief_batch_max: int = Field(100, ge=1, le=1000)  # customer ids in one POST /v1/customers/briefs
+    route_timeout_seconds: float = Field(5.0, gt=0, le=60)  # a batch part sent to the worker that owns it
 
     @field_validator("store")
     @classmethod

@@ -58,6 +58,9 @@ def test_the_demo_measures_its_alerts_against_who_left(demo_settings, config_fil
     assert summary["outage_detected"] is True
     assert summary["alerts_by_rule"].get("incident", 0) >= 1
     assert "Struggle check" in done.stdout and "precision 100.0%" in done.stdout
+    # the simulated traffic announces most calls with a contact start: the agents were warned
+    assert sum(summary["agent_warnings"].values()) > 0 and summary["agent_warnings"].get("info", 0) > 0
+    assert "agent warnings at contact starts" in done.stdout and "Authorization: Bearer" in done.stdout
     console = f"http://127.0.0.1:{demo_settings.console.port}/"
     assert summary["console_url"] == console and f"supervisor console   {console}" in done.stdout
     if OPS_INSTALLED:

@@ -49,11 +49,11 @@ def test_broker_listens_on_9092_on_the_host():
     assert "127.0.0.1:9092:9092" in _load()["services"]["kafka"]["ports"]
 
 
-def test_topic_service_creates_the_four_topics():
+def test_topic_service_creates_the_five_topics():
     script = "\n".join(_load()["services"]["topics"]["command"])
     defaults = TopicSettings()
 
-    for name in (defaults.events, defaults.alerts, defaults.scores, defaults.dlq):
+    for name in (defaults.events, defaults.alerts, defaults.scores, defaults.dlq, defaults.warnings):
         assert f"create {name}\n" in script or f"create {name} " in script
     assert "create cx.scores --config cleanup.policy=compact" in script
     assert _load()["services"]["topics"]["environment"]["PARTITIONS"] == str(defaults.partitions)

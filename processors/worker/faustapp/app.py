@@ -1,10 +1,9 @@
-"""The faust app of ``cxpulse worker``: topics, tables, two thin agents, a timer, three pages (read API, health, metrics).
+"""The faust app of ``cxpulse worker``: topics, tables, two thin agents, a timer, pages (read API, health, metrics).
 
 ``create_app(settings)`` builds it; nothing connects until the worker starts. The work
 itself is in :class:`~cxpulse.processors.worker.faustapp.runtime.WorkerRuntime` and the pure engine.
 """
 
-import re
 from typing import Any
 
 import faust
@@ -16,12 +15,11 @@ from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES
 
 from .collector import FaustCollector
 from .direct import DirectBatches
+from .readapi import add_read_api
 from .runtime import WorkerRuntime
 from .transport import FastDrainTransport
 
 __all__ = ["WorkerApp", "contacts_topic_name", "create_app"]
-
-_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class WorkerApp(faust.App):
@@ -131,13 +129,7 @@ def create_app(settings: Settings) -> WorkerApp:
     async def check_sla() -> None:
         await runtime.sweep_sla()
 
-    @app.page("/customers/{customer_id}", name="customer")
-    @app.table_route(table=customer_to_state, match_info="customer_id")
-    async def get_customer(web: Any, request: Any, customer_id: str) -> Any:
-        body = runtime.customer(customer_id) if _CUSTOMER_ID.match(customer_id) else None
-        if body is None:
-            return web.json({"error": "customer not found"}, status=404)
-        return web.json(body)
+    add_read_api(app, runtime, customer_to_state)  # /customers/{id}, the brief API, /openapi.json
 
     @app.page("/metrics", name="metrics")
     async def metrics(web: Any, request: Any) -> Any:

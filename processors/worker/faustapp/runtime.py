@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 class WorkerCounters:
     """Totals since start (counts only), shown by ``/healthz``."""
 
-    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches")
+    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches", "warnings")
 
     def __init__(self) -> None:
         self.events = self.invalid = self.duplicates = self.alerts = self.incidents = self.batches = 0
+        self.warnings = 0
 
     def add(self, stats: BatchStats) -> None:
         self.batches += 1
@@ -44,6 +45,7 @@ class WorkerCounters:
         self.invalid += stats.invalid
         self.duplicates += stats.duplicates
         self.alerts += stats.alerts
+        self.warnings += stats.warnings
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -76,7 +78,8 @@ class WorkerRuntime:
     def scoring(self) -> ScoringProcessor:
         topics = self.settings.topics
         names = OutputTopics(alerts=topics.alerts, scores=topics.scores, dlq=topics.dlq,
-                             contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name())
+                             contacts=self.contacts_topic, changelog=self.customers.changelog_topic.get_topic_name(),
+                             warnings=topics.warnings)
         store = self.customers.data
         return ScoringProcessor(self.engine, names, store, self.clock, self.settings.validation.max_future_seconds,
                                 self.settings.worker.state_cache, getattr(store, "_key_partition", None),
@@ -183,6 +186,17 @@ class WorkerRuntime:
         if data is None:
             return None
         return customer_view(self.engine, CustomerState.from_bytes(data))
+
+    def brief(self, customer_id: str) -> dict[str, Any] | None:
+        """The agent brief of one customer as of the stream's clock, or ``None`` when this worker has no state for it."""
+        data = self.customers.data.get(customer_id.encode("utf-8"))
+        if data is None:
+            return None
+        state = CustomerState.from_bytes(data)
+        now = self.clock.now
+        body = self.engine.brief(state, max(state.ref, now) if now > 0 else None).model_dump(mode="json")
+        body["emitted_at"] = now_rfc3339()
+        return body
 
     def _assigned(self) -> set:
         return set(self.app.assignor.assigned_actives())

@@ -92,23 +92,24 @@ class ConsoleStack:
 
 
 def _settings(kafka: KafkaSettings, base: Path) -> tuple[Settings, str]:
-    from cxpulse.topics import TopicSpec, ensure_topics, topic_specs
+    from cxpulse.topics import ensure_topics, topic_specs
 
     run = uuid.uuid4().hex[:10]
     web_port, am_port, prometheus_port, console_port = free_ports(4)
+    warnings = f"con-{run}.agent-warnings"  # the worker writes there, the console reads it
     settings = Settings(
         kafka=kafka.model_dump(),
         topics={"events": f"con-{run}.events", "alerts": f"con-{run}.alerts", "scores": f"con-{run}.scores",
-                "dlq": f"con-{run}.dlq", "partitions": 2, "replication_factor": 1},
+                "dlq": f"con-{run}.dlq", "warnings": warnings, "partitions": 2, "replication_factor": 1},
         worker={"app_id": f"con-{run}", "web_port": web_port, "data_dir": str(base / "worker")},
         alerts={"alertmanager_url": f"http://127.0.0.1:{am_port}", "group_id": f"con-router-{run}",
-                "metrics_port": 0, "retry_initial_seconds": 0.2, "retry_max_seconds": 1.0, "resend_seconds": 5.0,
-                "customer_url": f"http://127.0.0.1:{web_port}/customers/{{customer_id}}"},
+                "metrics_port": 0, "retry_initial_seconds": 0.2, "retry_max_seconds": 1.0, "resend_seconds": 5.0},
         ops={"prometheus_port": prometheus_port, "sink_port": 0, "data_dir": str(base / "ops")},
-        console={"port": console_port, "alertmanager_poll_seconds": 0.5, "push_interval_seconds": 0.2},
+        # Alerts link to the console's customer view (the worker's read API would need a token).
+        console={"port": console_port, "alertmanager_poll_seconds": 0.5, "push_interval_seconds": 0.2,
+                 "public_url": f"http://127.0.0.1:{console_port}/"},
     )
-    warnings = f"con-{run}.agent-warnings"
-    ensure_topics(settings.kafka, [*topic_specs(settings.topics), TopicSpec(warnings, 2, 1)])
+    ensure_topics(settings.kafka, topic_specs(settings.topics))
     return settings, warnings
 
 

@@ -154,7 +154,7 @@ def _settings(kafka: KafkaSettings, data_dir: Path) -> Settings:
         worker={"app_id": f"ops-{run}", "web_port": web_port, "data_dir": str(data_dir / "worker")},
         alerts={"alertmanager_url": f"http://127.0.0.1:{am_port}", "group_id": f"ops-router-{run}",
                 "metrics_port": router_port, "retry_initial_seconds": 0.2, "retry_max_seconds": 1.0,
-                "resend_seconds": 5.0, "customer_url": f"http://127.0.0.1:{web_port}/customers/{{customer_id}}"},
+                "resend_seconds": 5.0},
         ops={"prometheus_port": prometheus_port, "sink_port": 0,
              "worker_targets": [f"127.0.0.1:{web_port}", f"127.0.0.1:{second_web_port}"], "data_dir": str(data_dir / "ops"),
              "scrape_interval_seconds": 1.0},

@@ -13,9 +13,22 @@ from typing import Any
 
 import pytest
 
+from cxpulse.producers.settings import GatewayToken
 from cxpulse.settings import Settings
 
 from ...conftest import _free_port
+
+# The read API answers customer data only to a token with the read scope: every test worker has this one.
+READ_TOKEN = "test-reader-" + "r" * 24
+
+
+def with_reader(settings: Settings) -> Settings:
+    """``settings`` whose ``[gateway] tokens`` include the tests' read token."""
+    tokens = settings.gateway.tokens
+    if any(t.name == "test-reader" for t in tokens):
+        return settings
+    reader = GatewayToken(name="test-reader", token=READ_TOKEN, scopes=["read"])
+    return settings.model_copy(update={"gateway": settings.gateway.model_copy(update={"tokens": [*tokens, reader]})})
 
 
 class WorkerProcess:
@@ -36,12 +49,26 @@ class WorkerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.settings.worker.web_port}"
 
-    def get(self, path: str) -> tuple[int, Any]:
-        """``(status, JSON body)`` of a GET on the worker's web server."""
+    def get(self, path: str, token: str | None = READ_TOKEN) -> tuple[int, Any]:
+        """``(status, JSON body)`` of a GET on the worker's web server (with the read token unless ``None``)."""
+        return self.request("GET", path, token=token)
+
+    def request(self, method: str, path: str, body: Any = None, token: str | None = READ_TOKEN,
+                headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """``(status, JSON body)`` of a request to the worker's web server."""
+        sent = dict(headers or {})
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=sent)
         try:
-            with urllib.request.urlopen(self.url + path, timeout=5) as response:
-                return response.status, json.loads(response.read())
+            with urllib.request.urlopen(request, timeout=10) as response:
+                self.last_headers = dict(response.headers)
+                return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
+            self.last_headers = dict(exc.headers)
             return exc.code, json.loads(exc.read() or b"null")
 
     def health(self) -> dict | None:
@@ -49,7 +76,7 @@ class WorkerProcess:
         if self.process.poll() is not None:
             raise AssertionError(f"worker exited with {self.process.returncode}:\n{self.log()}")
         try:
-            status, body = self.get("/healthz")
+            status, body = self.get("/healthz", token=None)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
         return body if status == 200 else None
@@ -82,6 +109,7 @@ def worker_factory(config_file_factory: Callable[[Settings], Path], tmp_path: Pa
     started: list[WorkerProcess] = []
 
     def start(settings: Settings, ready_timeout: float = 90.0) -> WorkerProcess:
+        settings = with_reader(settings)
         worker = WorkerProcess(settings, config_file_factory(settings), tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         wait_for(lambda: (h := worker.health()) and h["assigned_partitions"] > 0 and not h["rebalancing"],

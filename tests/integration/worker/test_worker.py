@@ -89,6 +89,7 @@ def test_scores_and_read_api(settings_factory, produce, consume, worker_factory,
     assert "sla_breach" in {a["rule"] for a in body["recent_alerts"]}
     status, body = worker.get("/customers/nobody-here")
     assert status == 404 and "nobody-here" not in str(body)
+    assert worker.get("/customers/ep-sla", token=None)[0] == 401  # customer data needs the read scope
     status, body = worker.get("/healthz")
     assert status == 200 and body["status"] == "ok"
 

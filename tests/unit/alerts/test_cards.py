@@ -181,3 +181,40 @@ def test_records_that_are_not_alerts_are_ignored(alert_factory):
     assert b.add_alert({"alert_id": "x", "rule": "detractor", "customer_id": None, "service_type": "b"}, NOW) is None
     assert b.add_warning({"warning_id": "w"}, NOW) is None
     assert b.version == 0
+
+
+def test_a_warning_the_engine_built_shows_its_own_fields_on_the_card():
+    # The record the worker writes to the warnings topic (Engine.warning_data), not a hand-made one.
+    import orjson
+    from cxpulse.processors.engine import Engine
+
+    from tests.unit.engine.factories import DAY, HOUR, EventFactory
+
+    f, engine, state = EventFactory(segment="vip"), Engine(), None
+    events = [f.feedback(0, "csat", 1, event_id="g1"), f.feedback(HOUR, "nps", 2, event_id="g2"),
+              f.ticket(2 * HOUR, "T-9", due=3 * HOUR, priority="urgent", event_id="t1"),
+              f.start(DAY, "K-1", agent_id="A-7", queue="billing-vip", event_id="s1")]
+    for event in events:
+        result = engine.step(state, event)
+        state = result.state
+    record = orjson.loads(orjson.dumps(engine.warning_data(state, events[-1], result)))
+    b = board()
+
+    assert b.add_warning({**record, "emitted_at": EMITTED}, NOW) == "C-1"
+    (shown,) = b.card("C-1")["warnings"]
+    assert (shown["contact_id"], shown["channel"], shown["agent_id"], shown["queue"]) == ("K-1", "phone", "A-7",
+                                                                                         "billing-vip")
+    assert (shown["open_tickets"], shown["overdue_tickets"], shown["repeat_count"]) == (1, 1, 2)
+    assert shown["sensitive_until"] == record["sensitive"]["until"] and shown["first_record"] is True
+    assert shown["alerts"] == record["alerts"] and shown["alerts"]  # sensitive_contact fired with it
+    assert shown["summary"] == record["summary"] and b.card("C-1")["priority_lane"] is True
+
+
+def test_a_warning_without_the_newer_fields_still_makes_a_card():
+    b = board()
+    old = {"warning_id": "w-1", "customer_id": "C-1", "service_type": "billing", "severity": "warning",
+           "emitted_at": EMITTED, "summary": "sensitive"}
+    assert b.add_warning(old, NOW) == "C-1"
+    (shown,) = b.card("C-1")["warnings"]
+    assert shown["summary"] == "sensitive" and shown["contact_id"] is None and shown["alerts"] == []
+    assert shown["open_tickets"] is None and shown["repeat_count"] is None and shown["sensitive_until"] is None

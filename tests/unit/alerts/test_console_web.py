@@ -210,5 +210,6 @@ def test_a_console_on_another_address_without_a_console_token_does_not_start():
     assert token_required(Settings(console={"require_token": True})) is True
 
 
-def test_the_warnings_topic_defaults_when_no_setting_names_it():
+def test_the_console_reads_the_warnings_topic_the_workers_write():
     assert warnings_topic(Settings()) == "cx.agent-warnings"
+    assert warnings_topic(Settings(topics={"warnings": "site-a.agent-warnings"})) == "site-a.agent-warnings"

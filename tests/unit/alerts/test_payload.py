@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from cxpulse.alerts.payload import alert_payload, identity_labels
+from cxpulse.alerts.payload import alert_payload, customer_link_template, identity_labels
 from cxpulse.schemas import Alert
 
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=timezone.utc)
@@ -86,3 +86,36 @@ def test_alert_without_emission_time_counts_from_now(alert_factory, missing_emis
     payload = alert_payload(_alert(alert_factory, emitted_at=None), NOW, 600, URL)
 
     assert payload["endsAt"] == "2025-03-03T10:10:00.000Z"
+
+
+def test_by_default_an_alert_links_nowhere_rather_than_to_the_workers_read_api(alert_factory):
+    # The worker's /customers/{id} needs a read token: a link a browser follows there gets 401.
+    from cxpulse.alerts.settings import AlertsSettings, ConsoleSettings
+
+    template = customer_link_template(AlertsSettings(), ConsoleSettings())
+    payload = alert_payload(_alert(alert_factory, customer_id="C-7"), NOW, 60, template)
+
+    assert template == "" and "customer_url" not in payload["annotations"] and "generatorURL" not in payload
+
+
+def test_with_a_console_url_an_alert_links_to_the_consoles_customer_view(alert_factory):
+    from cxpulse.alerts.settings import AlertsSettings, ConsoleSettings
+
+    console = ConsoleSettings(public_url="https://cx-console.example.org/supervisors")
+    template = customer_link_template(AlertsSettings(), console)
+    payload = alert_payload(_alert(alert_factory, customer_id="a:b.c"), NOW, 60, template)
+
+    link = "https://cx-console.example.org/supervisors/#/customer/a%3Ab.c"  # the page's own route (console.js)
+    assert payload["annotations"]["customer_url"] == link and payload["generatorURL"] == link
+    own = AlertsSettings(customer_url="https://crm.example.org/c/{customer_id}")
+    assert customer_link_template(own, console) == own.customer_url  # a page of your own wins
+
+
+@pytest.mark.parametrize("url", ["cx-console:9102", "ftp://cx-console/", "https://cx-console/#/x", "https://c/?a=1"])
+def test_a_console_url_must_be_a_plain_http_url(url):
+    from pydantic import ValidationError
+
+    from cxpulse.alerts.settings import ConsoleSettings
+
+    with pytest.raises(ValidationError, match="public_url"):
+        ConsoleSettings(public_url=url)

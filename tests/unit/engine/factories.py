@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from cxpulse.processors.engine import Engine, EngineSettings, StepResult
-from cxpulse.schemas import AccountEvent, Alert, CallEvent, FeedbackEvent, TicketEvent
+from cxpulse.schemas import AccountEvent, Alert, CallEvent, ContactStartedEvent, FeedbackEvent, TicketEvent
 
 __all__ = ["DAY", "HOUR", "MIN", "T0", "EventFactory", "Run", "at", "random_stream", "run"]
 
@@ -47,14 +47,20 @@ class EventFactory:
              sentiment: float | None = None, **kw) -> CallEvent:
         return CallEvent(event_type="call", direction=direction, outcome=outcome,
                          wait_seconds=wait, talk_seconds=talk, is_complaint=complaint,
-                         sentiment=sentiment, **self._common(t, kw))
+                         sentiment=sentiment, contact_id=kw.pop("contact_id", None), **self._common(t, kw))
 
     def ticket(self, t: float = 0.0, ticket_id: str = "T-1", action: str = "opened", *,
                due: float | None = None, priority: str | None = None, complaint: bool = False,
                **kw) -> TicketEvent:
         return TicketEvent(event_type="ticket", ticket_id=ticket_id, action=action,
                            priority=priority, is_complaint=complaint,
-                           due_at=None if due is None else at(due), **self._common(t, kw))
+                           due_at=None if due is None else at(due), contact_id=kw.pop("contact_id", None),
+                           **self._common(t, kw))
+
+    def start(self, t: float = 0.0, contact_id: str = "K-1", **kw) -> ContactStartedEvent:
+        return ContactStartedEvent(event_type="contact_started", contact_id=contact_id,
+                                   agent_id=kw.pop("agent_id", None), queue=kw.pop("queue", None),
+                                   **self._common(t, kw))
 
     def feedback(self, t: float = 0.0, survey: str = "csat", score: int | None = 5, *,
                  complaint: bool = False, **kw) -> FeedbackEvent:

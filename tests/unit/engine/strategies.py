@@ -18,8 +18,10 @@ ticket = st.tuples(st.just("ticket"), st.integers(0, 2), st.sampled_from([None, 
                    st.booleans(), st.sampled_from([30, 240, 1440]))
 feedback = st.tuples(st.just("feedback"), st.sampled_from(sorted(SURVEYS) + ["comment"]),
                      st.integers(0, 10), st.booleans())
+# A contact start, and whether the next inbound call of that customer ends it (shares its contact_id).
+start = st.tuples(st.just("start"), st.integers(0, 3), st.booleans())
 spec = st.tuples(st.sampled_from(CUSTOMERS), st.sampled_from(SERVICES), minutes,
-                 st.one_of(call, call, ticket, feedback))
+                 st.one_of(call, call, ticket, feedback, start))
 
 LIFECYCLE = ("opened", "escalated", "updated", "resolved", "reopened", "closed")
 
@@ -29,14 +31,21 @@ def build(specs) -> list:
     complaint flag is on its opening event only (so its points have one time)."""
     factories = {cid: EventFactory(customer_id=cid, prefix=f"{cid}-") for cid in CUSTOMERS}
     stages: dict[tuple[str, int], int] = {}
+    open_contacts: dict[str, str] = {}  # customer -> contact id its next inbound call ends
     events = []
     for cid, svc, minute, body in sorted(specs, key=lambda s: s[2]):
         f, t = factories[cid], minute * MIN
         kind = body[0]
         if kind == "call":
             _, direction, outcome, wait, complaint, sentiment = body
+            link = open_contacts.pop(cid, None) if direction == "inbound" else None
             events.append(f.call(t, direction=direction, outcome=outcome, wait=wait,
-                                 complaint=complaint, sentiment=sentiment, service_type=svc))
+                                 complaint=complaint, sentiment=sentiment, service_type=svc, contact_id=link))
+        elif kind == "start":
+            _, n, ends = body
+            events.append(f.start(t, f"{cid}-K{n}", service_type=svc))
+            if ends:
+                open_contacts[cid] = f"{cid}-K{n}"
         elif kind == "ticket":
             _, n, priority, complaint, due_minutes = body
             stage = stages.get((cid, n), 0)

@@ -67,3 +67,24 @@ def test_the_state_bytes_stay_version_1_without_an_outcome_and_round_trip_with_o
     restored = CustomerState.from_bytes(data)
     assert restored == state and restored.outcome == ("downgraded", T0_EPOCH + DAY)
     assert CustomerState.from_bytes(plain.to_bytes()).outcome is None
+
+
+def test_a_state_with_contact_ids_and_an_outcome_round_trips_and_continues_identically():
+    f = EventFactory()
+    head = [f.start(0, "K-1"), f.call(0, contact_id="K-1", outcome="unresolved", complaint=True),
+            f.account(DAY, "cancelled")]
+    tail = [f.start(2 * DAY, "K-2"), f.call(2 * DAY, contact_id="K-2"), f.account(3 * DAY, "reactivated")]
+    straight = run(head + tail)
+    state = run(head).state
+    assert state.contact_ids and state.outcome == ("cancelled", T0_EPOCH + DAY)
+    data = state.to_bytes()
+    assert data.startswith(f"[{OUTCOME_STATE_VERSION},".encode())
+    assert data.endswith(f',["cancelled",{T0_EPOCH + DAY!r}]]'.encode())  # the outcome stays last
+    restored = CustomerState.from_bytes(data)
+    assert restored == state
+
+    again = run([])
+    again.states[restored.customer_id] = restored
+    again.feed(tail)
+    assert again.state.to_bytes() == straight.state.to_bytes()
+    assert again.state.outcome == ("reactivated", T0_EPOCH + 3 * DAY)

@@ -117,9 +117,10 @@ def _merge_keeping_customer_order(events, rnd: random.Random) -> list:
 @FAST
 @given(streams, st.randoms(use_true_random=False))
 def test_final_score_does_not_depend_on_arrival_order(events, rnd):
-    """One customer's events in any order — each ticket's own events kept in order — end at
-    the same score: late contacts re-score later ones, breaches are signals at due time and
-    are withdrawn when an on-time resolution arrives late."""
+    """One customer's events in any order — each ticket's own events kept in order, and each
+    contact's start before its end — end at the same score: late contacts re-score later
+    ones, breaches are signals at due time and are withdrawn when an on-time resolution
+    arrives late. (A contact whose end is read before its start sits at the end's time.)"""
     mine = [e for e in events if e.customer_id == "C-1"]
     shuffled = _shuffle_keeping_tickets_in_order(mine, rnd)
     engine = Engine()
@@ -137,8 +138,16 @@ def test_final_score_does_not_depend_on_arrival_order(events, rnd):
 def _shuffle_keeping_tickets_in_order(events, rnd: random.Random) -> list:
     order = events[:]
     rnd.shuffle(order)
-    tickets = {}
+    groups = {}
     for e in events:
-        if e.event_type == "ticket":
-            tickets.setdefault(e.ticket_id, []).append(e)
-    return [tickets[e.ticket_id].pop(0) if e.event_type == "ticket" else e for e in order]
+        if _group(e) is not None:
+            groups.setdefault(_group(e), []).append(e)
+    return [groups[_group(e)].pop(0) if _group(e) is not None else e for e in order]
+
+
+def _group(event):
+    """Records whose relative order is kept: a ticket's events, a contact's start and end."""
+    if event.event_type == "ticket":
+        return ("ticket", event.ticket_id)
+    link = getattr(event, "contact_id", None)
+    return None if link is None else ("contact", link)

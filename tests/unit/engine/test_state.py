@@ -90,3 +90,40 @@ def test_a_typical_state_is_small():
     f = EventFactory(customer_id="C-000123")
     r = run([f.call(0), f.ticket(HOUR, due=DAY), f.feedback(2 * HOUR, "csat", 4)])
     assert len(r.state.to_bytes()) < 600
+
+
+# The four shapes a customer state row has been written in (docs/rules.md, "State size"):
+# version 1 as main wrote it before contact ids and outcomes, version 1 with the contact ids
+# the agent-warning branch appended, version 2 with main's outcome last, and both together.
+_FIXED = (b'"C-7",12.5,1714557600.0,"standard",3,["e1","e2","e3"],{"billing":[[1714557600.0,"e1",0]]},'
+          b'{"billing":[[1714557600.0,"e1"]]},1714557600.0,1717149600.0,'
+          b'{"T-1":["billing",1714644000.0,2,null,0,1714557600.0,["e2"]]},{},'
+          b'[["sensitive_contact","billing",1714557600.0,1]],0,[],[],-1e+18')
+_IDS, _OUTCOME = b'[["K-1","billing",1714557600.0,"e1",1]]', b'["cancelled",1714644000.0]'
+_CONTACT_IDS = [("K-1", "billing", 1714557600.0, "e1", 1)]
+
+
+@pytest.mark.parametrize("data, contact_ids, outcome", [
+    (b"[1," + _FIXED + b"]", [], None),
+    (b"[1," + _FIXED + b"," + _IDS + b"]", _CONTACT_IDS, None),
+    (b"[2," + _FIXED + b"," + _OUTCOME + b"]", [], ("cancelled", 1714644000.0)),
+    (b"[2," + _FIXED + b"," + _IDS + b"," + _OUTCOME + b"]", _CONTACT_IDS, ("cancelled", 1714644000.0)),
+], ids=["v1", "v1-contact-ids", "v2-outcome", "v2-contact-ids-and-outcome"])
+def test_every_written_state_shape_decodes_and_keeps_its_bytes(data, contact_ids, outcome):
+    state = CustomerState.from_bytes(data)
+
+    assert (state.customer_id, state.penalty, state.seen_ids) == ("C-7", 12.5, ["e1", "e2", "e3"])
+    assert state.cooldowns == {("sensitive_contact", "billing"): (1714557600.0, 1)}
+    assert state.tickets["T-1"].complaint and state.due_min == 1714644000.0
+    assert state.contact_ids == contact_ids and state.outcome == outcome
+    assert state.to_bytes() == data
+
+
+@pytest.mark.parametrize("data", [
+    b"[1," + _FIXED + b"," + _IDS + b"," + _OUTCOME + b"]",  # version 1 never carries an outcome
+    b"[2," + _FIXED + b"," + _IDS + b"," + _IDS + b"," + _OUTCOME + b"]",
+    b"[2," + _FIXED + b"]",  # version 2 always ends with its outcome
+])
+def test_a_state_row_of_no_written_shape_is_a_state_error(data):
+    with pytest.raises(StateError):
+        CustomerState.from_bytes(data)

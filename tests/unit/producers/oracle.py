@@ -18,6 +18,13 @@ def at(text: str) -> float:
 
 
 def is_inbound(e: dict[str, Any]) -> bool:
+    """The first record of an inbound contact: a contact start, or an inbound call or opened
+    ticket without a contact_id (one with a contact_id ends a contact its start began; the
+    simulator emits a start for every contact_id it writes)."""
+    if e["event_type"] == "contact_started":
+        return True
+    if "contact_id" in e:
+        return False
     return (e["event_type"] == "call" and e["direction"] == "inbound") or (
         e["event_type"] == "ticket" and e["action"] == "opened"
     )

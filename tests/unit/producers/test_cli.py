@@ -98,3 +98,39 @@ def test_stdin_is_read_with_a_dash(capfdbinary, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
     code, out, _ = cxpulse(capfdbinary, "produce", "-", "--check")
     assert code == 0 and b"none (--check: 1 valid)" in out
+
+
+def test_new_token_with_the_read_scope_prints_an_entry_that_loads_and_reads(capfdbinary):
+    import tomllib
+
+    from cxpulse.processors.worker.access import ReadAccess
+    from cxpulse.producers.settings import GatewayToken
+
+    code, out, _ = cxpulse(capfdbinary, "ingest", "new-token", "desk", "--scope", "read")
+    text = out.decode()
+    token = text.split(": ", 1)[1].split("\n", 1)[0]
+    entry = GatewayToken(**tomllib.loads(text[text.index("[[gateway.tokens]]"):])["gateway"]["tokens"][0])
+    assert code == 0 and entry.scopes == ["read"]
+    assert ReadAccess([entry]).check(f"Bearer {token}", "10.0.0.1") is None
+    code, _, err = cxpulse(capfdbinary, "ingest", "new-token", "desk", "--scope", "write")
+    assert code == 1 and "--scope must be ingest, read or console" in err
+    code, out, _ = cxpulse(capfdbinary, "ingest", "new-token", "supervisors", "--scope", "console")
+    assert code == 0 and b'scopes = ["console"]' in out
+
+
+@pytest.mark.parametrize("tokens", [
+    [{"name": "desk", "sha256": "a" * 64, "scopes": ["read"]}],
+    [{"name": "desk", "sha256": "a" * 64, "scopes": ["read"]}, {"name": "sup", "sha256": "b" * 64, "scopes": ["console"]}],
+    [{"name": "old", "sha256": "c" * 64, "scopes": ["ingest"], "revoked": True}],
+], ids=["read-only", "read-and-console", "ingest-but-revoked"])
+def test_the_gateway_does_not_start_without_a_token_that_may_send_events(capfdbinary, monkeypatch, tokens):
+    import json
+
+    from aiohttp import web
+
+    monkeypatch.setenv("CXPULSE_GATEWAY__TOKENS", json.dumps(tokens))
+    monkeypatch.setattr(web, "run_app", lambda *args, **kwargs: pytest.fail("the gateway started"))
+    code, _, err = cxpulse(capfdbinary, "ingest", "serve")
+    lines = err.strip().splitlines()
+    assert code != 0 and len(lines) == 1 and "Traceback" not in err
+    assert lines[0].startswith("cxpulse: error: no token in [gateway] tokens may send events")

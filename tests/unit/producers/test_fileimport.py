@@ -166,6 +166,22 @@ def test_csv_typed_integers_and_null():
     assert orjson.loads(sent[1][1])["related_ticket_id"] is None
 
 
+def test_csv_carries_contact_starts_and_the_calls_that_end_them():
+    header = ("event_id,event_type,customer_id,occurred_at,channel,service_type,contact_id,agent_id,queue,"
+              "direction,wait_seconds,talk_seconds,outcome,schema_version")
+    rows = [
+        "s-1,contact_started,c-1,2025-03-14T09:00:00Z,phone,billing,K-1,A-7,billing-vip,,,,,2",
+        "c-1,call,c-1,2025-03-14T09:00:00Z,phone,billing,K-1,A-7,,inbound,30,240,resolved,2",
+        "s-2,contact_started,c-1,2025-03-14T10:00:00Z,phone,billing,,,,,,,,2",
+    ]
+    result, sent, rejected = run(read_csv(io.BytesIO("\n".join([header, *rows]).encode())))
+    assert rejected == [(4, "contact_id: Field required")]
+    start, call = (parse_event(value) for _, value in sent)
+    assert (start.event_type, start.contact_id, start.queue, start.schema_version) == ("contact_started", "K-1",
+                                                                                     "billing-vip", 2)
+    assert (call.contact_id, call.agent_id) == ("K-1", "A-7")
+
+
 def test_csv_line_numbers_follow_physical_lines_through_quoted_newlines_and_blanks():
     header = "event_id,event_type,customer_id,occurred_at,channel,service_type,survey,comment"
     rows = [

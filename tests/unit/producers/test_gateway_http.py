@@ -96,6 +96,20 @@ def test_one_event_is_accepted_and_written_keyed_by_customer(openapi_check):
     run(scenario, openapi_check)
 
 
+def test_a_contact_start_and_the_call_that_ends_it_are_accepted(openapi_check):
+    start = {key: EVENT[key] for key in ("customer_id", "occurred_at", "channel", "service_type")}
+    start.update(event_id="s-1", event_type="contact_started", contact_id="K-1", agent_id="A-7", schema_version=2)
+
+    async def scenario(h: Harness) -> None:
+        response, body = await h.post([start, {**EVENT, "contact_id": "K-1"}, {**start, "event_id": "s-2",
+                                                                               "contact_id": ""}])
+        assert response.status == 202 and (body["accepted"], body["rejected"]) == (2, 1)
+        assert body["results"][2]["errors"][0]["field"] == "contact_id"
+        assert [orjson.loads(v)["event_type"] for _, v in h.writer.records] == ["contact_started", "call"]
+
+    run(scenario, openapi_check)
+
+
 def test_a_batch_maps_each_item_to_its_result(openapi_check):
     async def scenario(h: Harness) -> None:
         batch = [EVENT, {**EVENT, "event_id": "e-2", "score": 1}, 7, {**EVENT, "event_id": "e-3"}, EVENT]

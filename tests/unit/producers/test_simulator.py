@@ -164,7 +164,9 @@ def test_the_outage_burst_fires_one_incident_and_nothing_else_does(simulation_fa
     assert len({e["customer_id"] for e in burst}) == len(outage["customers"]) >= engine.incident_customers
     span = oracle.at(outage["end"]) - oracle.at(outage["start"])
     assert span < engine.incident_window_seconds
-    assert all(oracle.is_inbound(e) and e["service_type"] == "outage" for e in burst)
+    # every record of the burst is an inbound contact's: its first record, or the call that ends a started one
+    assert all((oracle.is_inbound(e) or e.get("contact_id")) and e["service_type"] == "outage" for e in burst)
+    assert len([e for e in burst if oracle.is_inbound(e)]) == len(outage["customers"])
     found = oracle.incidents(events, engine)
     assert set(found) == {"outage"}
     moments = found["outage"]
@@ -245,6 +247,46 @@ def test_now_is_never_exceeded_when_anchored_now():
     sim = Simulation(SimulationConfig(anchor=now, customers=200))
     last = max(oracle.at(e["occurred_at"]) for e in sim.events())
     assert last <= now.timestamp()
+
+
+def test_most_inbound_calls_are_announced_by_a_contact_start_some_are_not_and_a_few_never_end(simulation_factory):
+    sim = simulation_factory(customers=1500)
+    events = list(sim.events())
+    starts = {e["contact_id"]: e for e in events if e["event_type"] == "contact_started"}
+    calls = [e for e in events if e["event_type"] == "call" and e["direction"] == "inbound"]
+    linked = [e for e in calls if "contact_id" in e]
+    assert 0.75 < len(linked) / len(calls) < 0.95  # most; the rest end with no start
+    position = {e["event_id"]: i for i, e in enumerate(events)}
+    for call in linked:
+        start = starts[call["contact_id"]]
+        assert position[start["event_id"]] < position[call["event_id"]]  # the start comes first
+        assert (start["customer_id"], start["occurred_at"], start["service_type"], start["channel"]) == (
+            call["customer_id"], call["occurred_at"], call["service_type"], call["channel"])
+    ended = {call["contact_id"] for call in linked}
+    never = [start for cid, start in starts.items() if cid not in ended]
+    assert 0 < len(never) < 0.05 * len(starts)  # a few hung up in the queue: a start and no call record
+    assert len(starts) == len(set(starts))
+
+
+def test_contact_starts_keep_the_run_deterministic(simulation_factory):
+    first = [e for e in simulation_factory(customers=300).events()]
+    again = [e for e in simulation_factory(customers=300).events()]
+
+    assert first == again and any(e["event_type"] == "contact_started" for e in first)
+def test_the_churn_model_lives_the_abandoned_call_a_start_only_contact_stands_for(simulation_factory):
+    from cxpulse.producers.settings import ChurnSettings
+
+    sim = simulation_factory(customers=1500, churn=ChurnSettings())
+    observed, observe = [], sim.churn.observe
+    sim.churn.observe = lambda exp, who, event, at: observed.append(event) or observe(exp, who, event, at)
+    events = list(sim.events())
+    ended = {e["contact_id"] for e in events if e["event_type"] == "call" and "contact_id" in e}
+    start_only = {(e["customer_id"], e["occurred_at"]) for e in events
+                  if e["event_type"] == "contact_started" and e["contact_id"] not in ended}
+    lived = {(e["customer_id"], e["occurred_at"]) for e in observed
+             if e["event_type"] == "call" and e["outcome"] == "abandoned" and "event_id" not in e}
+    assert start_only and lived == start_only  # the model saw each such call; the stream did not
+    assert len(observed) == len(events) - sum(e["event_type"] == "account" for e in events)
 
 
 # -- the hidden churn model (producers/churn.py) ---------------------------------------------

@@ -118,3 +118,13 @@ def test_another_customers_time_outside_the_contract_range_moves_no_clock():
     assert _event_time(record("2025-03-10T00:00:00Z", None), 86400) == datetime(2025, 3, 10, tzinfo=UTC).timestamp()
     assert _event_time(record("9999-12-31T23:00:00-05:00", None), 86400) is None  # year 10000 in UTC
     assert _event_time(record("0001-01-01T00:00:00+01:00", 1_741_564_800_000), 86400) is None  # year 0 in UTC
+
+
+def test_a_contact_start_and_its_call_are_described_with_the_contact():
+    start = parse_event(orjson.dumps({
+        "event_id": "s", "event_type": "contact_started", "customer_id": "C-1", "occurred_at": "2025-03-04T10:00:00Z",
+        "channel": "phone", "service_type": "billing", "contact_id": "K-1", "queue": "vip", "agent_id": "A-7"}))
+    _, value = call("x", "C-1", "2025-03-04T10:00:00Z", contact_id="K-1")
+
+    assert describe_event(start) == ("contact started", "contact K-1, vip, A-7")
+    assert describe_event(parse_event(value))[1].endswith("contact K-1")

@@ -34,6 +34,15 @@ FEEDBACK: dict[str, Any] = {
     "survey": "csat",
     "score": 2,
 }
+START: dict[str, Any] = {
+    "event_id": "evt-start-1",
+    "event_type": "contact_started",
+    "customer_id": "C-000042",
+    "occurred_at": "2024-05-01T09:59:20+02:00",
+    "channel": "phone",
+    "service_type": "billing",
+    "contact_id": "K-0001",
+}
 ACCOUNT: dict[str, Any] = {
     "event_id": "evt-account-1",
     "event_type": "account",
@@ -74,4 +83,10 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("account-reactivated", {**ACCOUNT, "action": "reactivated"}),
     ("customer-id-charset", {**CALL, "customer_id": "a.B_9:z-" + "x" * 56}),
     ("long-ids", {**CALL, "event_id": "e" * 128, "service_type": "s" * 40}),
+    ("start-minimal", START),
+    ("start-full", {**START, "agent_id": "agent-7", "queue": "billing-vip", "segment": "vip", "schema_version": 2}),
+    ("start-long-contact-id", {**START, "contact_id": "k" * 128, "channel": "chat"}),
+    ("call-with-contact-id", {**CALL, "contact_id": "K-0001", "schema_version": 2}),
+    ("ticket-with-contact-id", {**TICKET, "contact_id": "K-0002"}),
+    ("schema-version-1-stays-valid", {**CALL, "schema_version": 1}),
 ]  # fmt: skip

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from cxpulse.schemas import AccountEvent, CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
+from cxpulse.schemas import AccountEvent, CallEvent, ContactStartedEvent, FeedbackEvent, InvalidEvent, TicketEvent
+from cxpulse.schemas import is_inbound_contact, parse_event
 
-from .examples import CALL, FEEDBACK, TICKET, VALID
+from .examples import CALL, FEEDBACK, START, TICKET, VALID
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc).timestamp()
 
@@ -26,17 +27,27 @@ def test_valid_examples_parse(example):
     event = parse_event(_raw(example), now=NOW + 86400 * 3)
 
     expected_type = {"call": CallEvent, "ticket": TicketEvent, "feedback": FeedbackEvent,
-                     "account": AccountEvent}[example["event_type"]]
+                     "account": AccountEvent, "contact_started": ContactStartedEvent}[example["event_type"]]
     assert isinstance(event, expected_type)
     assert event.event_id == example["event_id"]
     assert event.occurred_at.tzinfo is not None
+
+
+def test_a_contact_start_is_an_inbound_contact_linked_by_its_contact_id():
+    start = parse_event(_raw({**START, "service_type": "BILLING", "schema_version": 2}))
+    end = parse_event(_raw({**CALL, "contact_id": START["contact_id"]}))
+
+    assert isinstance(start, ContactStartedEvent) and is_inbound_contact(start)
+    assert (start.contact_id, start.service_type, start.schema_version) == ("K-0001", "billing", 2)
+    assert end.contact_id == start.contact_id and end.schema_version == 1  # absent means version 1
+    assert parse_event(_raw(CALL)).contact_id is None
 
 
 def test_defaults_and_normalisation():
     event = parse_event(_raw({**CALL, "service_type": "BiLLing"}))
 
     assert event.service_type == "billing"
-    assert (event.segment, event.schema_version, event.is_complaint) == ("standard", 2, False)
+    assert (event.segment, event.schema_version, event.is_complaint) == ("standard", 1, False)  # absent means version 1
     assert event.occurred_at == datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 
 
@@ -88,6 +99,15 @@ INVALID: list[tuple[str, bytes, str]] = [
     ("unknown-priority", _raw({**TICKET, "priority": "p1"}), "priority: Input should be"),
     ("unknown-survey", _raw({**FEEDBACK, "survey": "ratings"}), "survey: Input should be"),
     ("future-schema-version", _raw({**CALL, "schema_version": 3}), "schema_version"),
+    ("start-without-contact-id", _raw(_without(START, "contact_id")), "contact_id: Field required"),
+    ("start-empty-contact-id", _raw({**START, "contact_id": ""}), "contact_id: String should have at least 1"),
+    ("start-contact-id-too-long", _raw({**START, "contact_id": "k" * 129}), "contact_id: String should have at most 128"),
+    ("start-contact-id-number", _raw({**START, "contact_id": 7}), "contact_id: Input should be a valid string"),
+    ("start-queue-too-long", _raw({**START, "queue": "q" * 65}), "queue: String should have at most 64"),
+    ("start-with-call-field", _raw({**START, "outcome": "resolved"}), "outcome: unknown field"),
+    ("call-contact-id-too-long", _raw({**CALL, "contact_id": "k" * 129}), "contact_id: String should have at most 128"),
+    ("feedback-with-contact-id", _raw({**FEEDBACK, "contact_id": "K-1"}), "contact_id: unknown field"),
+    ("unknown-event-type-names-the-new-one", _raw({**CALL, "event_type": "fax"}), "'contact_started'"),
     ("sentiment-above-range", _raw({**CALL, "sentiment": 1.5}), "sentiment: Input should be less than or equal to 1"),
     ("sentiment-below-range", _raw({**CALL, "sentiment": -1.01}), "sentiment"),
     ("csat-zero", _raw({**FEEDBACK, "score": 0}), "score: a csat score must be 1..5"),

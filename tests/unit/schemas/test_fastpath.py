@@ -22,7 +22,7 @@ from cxpulse.schemas import EventAdapter, InvalidEvent, parse_event
 from cxpulse.schemas import events as events_module
 from cxpulse.schemas.events import _utf8_problem, describe_errors
 
-from .examples import ACCOUNT, CALL, FEEDBACK, TICKET, VALID
+from .examples import ACCOUNT, CALL, FEEDBACK, START, TICKET, VALID
 
 EXAMPLES = settings(max_examples=int(os.environ.get("CXPULSE_HYPOTHESIS_EXAMPLES", "300")),
                     suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -105,7 +105,7 @@ SCORES = st.one_of(st.integers(-2, 12), st.none(), st.floats(-1, 12), st.boolean
 
 
 @EXAMPLES
-@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, ACCOUNT]), occurred_at=TIMESTAMPS)
+@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, START, ACCOUNT]), occurred_at=TIMESTAMPS)
 @example(base=CALL, occurred_at="2024-05-01T23:59:60Z")
 @example(base=CALL, occurred_at="2024-05-01T10:00:00+24:00")
 @example(base=CALL, occurred_at="2024-02-30T10:00:00Z")
@@ -131,7 +131,7 @@ def test_due_times(due_at, action):
 
 
 @EXAMPLES
-@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, ACCOUNT]), service_type=SERVICE_TYPES)
+@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, START, ACCOUNT]), service_type=SERVICE_TYPES)
 @example(base=CALL, service_type="İ" * 40)  # 80 characters once lower-cased
 @example(base=CALL, service_type="İ" * 20)
 @example(base=CALL, service_type="ΟΔΟΣ")  # final sigma
@@ -155,15 +155,17 @@ def test_feedback_scores(survey, score, with_score, complaint):
     _same_as_exact(json.dumps(record).encode())
 
 
-FIELDS = sorted({key for event in (CALL, TICKET, FEEDBACK, ACCOUNT) for key in event} | {
+FIELDS = sorted({key for event in (CALL, TICKET, FEEDBACK, START, ACCOUNT) for key in event} | {
     "segment", "schema_version", "is_complaint", "sentiment", "agent_id", "priority", "due_at", "comment",
-    "related_ticket_id", "reason", "unexpected"})
+    "related_ticket_id", "unexpected", "contact_id", "queue", "reason"})
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=False, allow_infinity=False),
-                   st.text(max_size=10), TIMESTAMPS, st.sampled_from(["inbound", "opened", "csat", "vip", "phone", "cancelled", "account"]))
+                   st.text(max_size=10), TIMESTAMPS,
+                   st.sampled_from(["inbound", "opened", "csat", "vip", "phone", "contact_started", "cancelled", "account"]),
+                   st.integers(1, 3), st.text(min_size=120, max_size=130))
 
 
 @EXAMPLES
-@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, ACCOUNT]),
+@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, START, ACCOUNT]),
        changes=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=4),
        dropped=st.lists(st.sampled_from(FIELDS), max_size=2))
 def test_any_record(base, changes, dropped):

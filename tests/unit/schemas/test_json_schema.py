@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator
 from cxpulse.schemas import InvalidEvent, parse_event
 from cxpulse.schemas.export import SCHEMA_DIR, render_schemas, stale_schemas
 
-from .examples import ACCOUNT, CALL, FEEDBACK, TICKET, VALID
+from .examples import ACCOUNT, CALL, FEEDBACK, START, TICKET, VALID
 
 
 def _validator(name: str) -> Draft202012Validator:
@@ -39,7 +39,7 @@ def test_valid_examples_validate_against_the_event_schema(example):
 
 @pytest.mark.parametrize(
     ("name", "example"), [("call-event", CALL), ("ticket-event", TICKET), ("feedback-event", FEEDBACK),
-                          ("account-event", ACCOUNT)]
+                          ("contact-started-event", START), ("account-event", ACCOUNT)]
 )
 def test_each_type_validates_against_its_own_schema(name, example):
     assert list(_validator(name).iter_errors(example)) == []
@@ -68,6 +68,11 @@ INVALID = [
     ("service-type-newline", {**CALL, "service_type": "bill\ning"}),
     ("service-type-ansi", {**CALL, "service_type": "\x1b[31mbilling"}),
     ("service-type-bidi", {**CALL, "service_type": "\u202ebilling"}),
+    ("start-without-contact-id", {k: v for k, v in START.items() if k != "contact_id"}),
+    ("start-contact-id-too-long", {**START, "contact_id": "k" * 129}),
+    ("start-with-an-outcome", {**START, "outcome": "resolved"}),
+    ("feedback-with-contact-id", {**FEEDBACK, "contact_id": "K-1"}),
+    ("schema-version-3", {**CALL, "schema_version": 3}),
 ]
 
 

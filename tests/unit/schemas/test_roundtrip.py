@@ -31,7 +31,8 @@ COMMON = {
     "channel": st.sampled_from(["phone", "web", "app", "email", "chat", "counter", "social", "other"]),
     "service_type": _text(1, 40).filter(lambda text: not UNSAFE.search(text.replace("\\", ""))),  # printable
 }
-OPTIONAL_COMMON = {"segment": st.sampled_from(["standard", "key", "vip", "vulnerable"]), "schema_version": st.just(1)}
+OPTIONAL_COMMON = {"segment": st.sampled_from(["standard", "key", "vip", "vulnerable"]),
+                   "schema_version": st.sampled_from([1, 2])}
 
 CALLS = st.fixed_dictionaries(
     {
@@ -47,7 +48,12 @@ CALLS = st.fixed_dictionaries(
         "is_complaint": st.booleans(),
         "sentiment": st.floats(min_value=-1, max_value=1),
         "agent_id": _text(1, 64),
+        "contact_id": _text(1, 128),
     },
+)
+STARTS = st.fixed_dictionaries(
+    {**COMMON, "event_type": st.just("contact_started"), "contact_id": _text(1, 128)},
+    optional={**OPTIONAL_COMMON, "agent_id": _text(1, 64), "queue": _text(1, 64)},
 )
 TICKETS = st.fixed_dictionaries(
     {
@@ -61,6 +67,7 @@ TICKETS = st.fixed_dictionaries(
         "priority": st.sampled_from(["low", "normal", "high", "urgent"]),
         "is_complaint": st.booleans(),
         "due_at": TIMESTAMPS.map(_stamp),
+        "contact_id": _text(1, 128),
     },
 )
 
@@ -100,7 +107,7 @@ ACCOUNTS = st.fixed_dictionaries(
     },
 )
 
-EVENTS = st.one_of(CALLS, TICKETS, feedback(), ACCOUNTS)
+EVENTS = st.one_of(CALLS, TICKETS, feedback(), STARTS, ACCOUNTS)
 
 
 @given(EVENTS)

@@ -73,6 +73,12 @@ class Events:
         return {**self._common("account", t, customer, "account", "web", segment, event_id), "action": action}
 
 
+    def start(self, t: float, contact_id: str, customer: str = "C-1", service_type: str = "billing",
+              channel: str = "phone", segment: str = "standard", event_id: str | None = None) -> dict[str, Any]:
+        return {**self._common("contact_started", t, customer, service_type, channel, segment, event_id),
+                "contact_id": contact_id}
+
+
 class ListSink:
     """A ``Sink`` that keeps ``(topic, key, value, partition)``."""
 

@@ -11,6 +11,7 @@ from cxpulse.processors.engine import CustomerState, Engine
 from cxpulse.processors.worker.records import compact
 from cxpulse.processors.worker.scoring import KEY_MISMATCH, BatchStats, OutputTopics, ScoringProcessor
 from cxpulse.processors.worker.faustapp.writer import key_partition
+from cxpulse.schemas import AgentWarning
 
 from .conftest import HOUR, T0, ListSink
 
@@ -162,3 +163,35 @@ def test_key_partition_is_kafkas_default_partitioner():
     for key in (b"C-1", b"customer-0042", "顧客".encode()):
         assert key_partition(key, 6) == (murmur2(key) & 0x7FFFFFFF) % 6
     assert datetime.now(timezone.utc) > T0  # the fixtures' epoch is in the past
+
+
+WARNED = OutputTopics(alerts="alerts", scores="scores", dlq="dlq", contacts="contacts", changelog="changelog",
+                      warnings="warnings")
+
+
+def test_a_contact_start_writes_the_agent_warning_with_its_alerts(events):
+    batches = Batches()
+    batches.processor.topics = WARNED
+    stream = [events.feedback(0, 1), events.feedback(HOUR, 1), events.feedback(2 * HOUR, 5),
+              events.start(3 * HOUR, "K-1", event_id="s-1"), events.call(3 * HOUR + 60, event_id="c-9")]
+    stream[-1]["contact_id"] = "K-1"
+    stats, effects, _ = batches.run([batches.of(e) for e in stream])
+
+    [(topic, key, value, partition)] = _on(effects, "warnings")
+    warning = orjson.loads(value)
+    assert (key, partition, stats.warnings) == (b"C-1", None, 1)
+    assert warning["event_id"] == "s-1" and warning["emitted_at"] == "2025-03-03T09:00:00+00:00"
+    assert AgentWarning.model_validate(warning).model_dump(mode="json").keys() == warning.keys()  # the contract
+    alerts = {orjson.loads(r[2])["alert_id"]: orjson.loads(r[2]) for r in _on(effects, "alerts")}
+    assert [alerts[a]["rule"] for a in warning["alerts"]] == ["sensitive_contact"]
+    assert alerts[warning["alerts"][0]]["evidence"][-1] == "s-1"
+    # The end record carries the points and raises nothing again; only one contact went to the incident agent.
+    contacts = [orjson.loads(r[2]) for r in _on(effects, "contacts") if r[2][:1] == b"["]  # not the marks
+    assert [c[3] for c in contacts] == ["s-1"]
+
+
+def test_no_warnings_topic_means_no_warning(events):
+    batches = Batches()
+    _, effects, _ = batches.run([batches.of(events.start(0, "K-1"))])
+
+    assert "warnings" not in {r[0] for r in effects} and _on(effects, "contacts")
