@@ -148,10 +148,23 @@ ensure_venv() {
   fi
 }
 
+# The source files of the modules cxpulse/compiled.py lists (cxpulse.x.y -> folder/x/y.py).
+compiled_sources() {
+  sed -n 's/^    "cxpulse\.\([a-z_.]*\)",$/\1/p' "$ROOT/cxpulse/compiled.py" | while read -r name; do
+    case "$name" in
+      *.*) echo "$ROOT/${name//.//}.py" ;;  # a subpackage's folder has its name (processors/...)
+      *) echo "$ROOT/cxpulse/$name.py" ;;
+    esac
+  done
+}
+
 ensure_install() {
   # Reinstall only when the dependencies changed: pip is slow even when nothing is to do.
   local stamp="$VENV/.cxpulse-installed" want
-  want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" <(echo "$EXTRAS") | sha256sum | cut -d' ' -f1)"
+  # The compiled modules (cxpulse/compiled.py, setup.py) are rebuilt when their sources change:
+  # a stale extension would run old code.
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" "$ROOT/setup.py" "$ROOT/cxpulse/compiled.py" \
+    $(compiled_sources) <(echo "$EXTRAS ${CXPULSE_COMPILE:-1}") | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi

@@ -23,7 +23,7 @@ except ImportError:  # pragma: no cover - isal is a dependency; a build without 
 __all__ = ["GZIP_ERRORS", "gzip_lines", "inflater"]
 
 # What reading damaged gzip data raises, with either inflater (a torn member: EOFError).
-GZIP_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile, _isal_error)
+GZIP_ERRORS: tuple[type[Exception], ...] = (EOFError, zlib.error, gzip.BadGzipFile, _isal_error)  # type: ignore[assignment]
 
 
 def inflater() -> str:
