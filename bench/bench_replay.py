@@ -101,7 +101,7 @@ def replay(settings: Settings, root: Path, out: Path) -> None:
 
 
 CATEGORIES = [  # (label, substrings of "file:function" that belong to it), first match wins
-    ("archive read + gzip", ("gzlines", "zlib", "decompress", "method 'split'", "method 'read'")),
+    ("archive read + gzip", ("gzlines", "zlib", "igzip", "isal", "decompress", "method 'split'", "method 'read'")),
     ("line decode", ("archive/lines.py", "archive/record.py", "orjson.loads")),
     ("merge partitions", ("heapq", "ranges.py")),
     ("verdict (parse_event)", ("verdict.py", "schemas/", "validate_json", "pydantic")),

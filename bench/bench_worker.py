@@ -8,7 +8,11 @@ Needs a running broker (``cxpulse kafka up``, or ``--bootstrap HOST:PORT``). In 
    with :class:`Engine` (states in a dict, no output) — the ceiling for this engine;
 3. **worker**: ``cxpulse worker`` (a subprocess, all rules on, changelog, outputs) on the
    same events; events/s from its first to its last batch, CPU time and RSS from /proc;
-4. **latency**: a fresh worker and topic, events produced at ``--rate`` per second for
+4. **quix**: the Quix Streams peer (``bench/quix_peer.py``, a subprocess): the same engine in a
+   Quix Streams app with its RocksDB state and changelog, alerts and one score snapshot per
+   event; events/s and CPU time from its first to its last record (needs the ``bench`` extra:
+   ``EXTRAS=test,bench scripts/bootstrap.sh``);
+5. **latency**: a fresh worker and topic, events produced at ``--rate`` per second for
    ``--seconds``; produce→alert latency = when the alert was read back minus when its
    triggering event was sent (alerts whose ``triggered_at`` is that event's time; alerts
    raised by the stream clock — SLA breaches and the churn they cause — and incidents are
@@ -19,6 +23,7 @@ Usage::
     python bench/bench_worker.py --events 200000 --customers 100000
     python bench/bench_worker.py --no-direct              # records through faust's streams
     python bench/bench_worker.py --no-fast-drain          # faust's stock consumer loop too
+    python bench/bench_worker.py --skip latency           # the throughput ratios only
 """
 
 import argparse
@@ -191,6 +196,25 @@ def bench_throughput(settings: Settings, workdir: Path, total: int, customers: i
             "rss_mb_per_100k_customers": (rss_done - rss_ready) / customers * 100_000}
 
 
+def bench_quix(settings: Settings, workdir: Path, total: int) -> dict:
+    """The Quix Streams peer on the same topic (its own consumer group and state directory)."""
+    run = uuid.uuid4().hex[:8]
+    topics = settings.topics
+    config = {"bootstrap": settings.kafka.bootstrap_servers, "group": f"quix-{run}", "total": total,
+              "state_dir": str(workdir / f"quix-{run}"), "events": topics.events, "alerts": topics.alerts,
+              "scores": topics.scores, "dlq": topics.dlq}
+    path = workdir / f"quix-{run}.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    log = workdir / f"quix-{run}.log"
+    with log.open("wb") as err:
+        done = subprocess.run([sys.executable, str(HERE / "quix_peer.py"), str(path)], stdout=subprocess.PIPE,
+                              stderr=err, timeout=1800, check=False)
+    lines = done.stdout.decode().strip().splitlines()
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"the Quix peer failed ({done.returncode}); see {log}")
+    return json.loads(lines[-1])
+
+
 async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, float]) -> None:
     from aiokafka import AIOKafkaProducer
 
@@ -272,6 +296,16 @@ def bench_latency(settings: Settings, workdir: Path, lines: list[bytes], rate: i
             "worst_ms_by_second": {s: round(v * 1000) for s, v in sorted(by_second.items())}}
 
 
+def _ratios(results: dict) -> None:
+    """worker / reference, worker / Quix, Quix / reference: events/s of runs on the same topic."""
+    for top, bottom in (("worker", "reference"), ("worker", "quix"), ("quix", "reference")):
+        if top in results and bottom in results:
+            ratio = results[top]["events_per_s"] / results[bottom]["events_per_s"]
+            cpu = results[bottom]["cpu_us_per_event"] / results[top]["cpu_us_per_event"]
+            results[f"{top}/{bottom}"] = {"events_per_s": round(ratio, 3), "cpu_per_event": round(cpu, 3)}
+            print(f"{top} / {bottom} = {ratio:.2f} (events/s), {cpu:.2f} (inverse CPU per event)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
@@ -283,7 +317,7 @@ def main() -> None:
     parser.add_argument("--no-fast-drain", dest="fast_drain", action="store_false")
     parser.add_argument("--no-direct", dest="direct", action="store_false", help="worker.direct_delivery = false")
     parser.add_argument("--within", type=float, default=None, help="worker.batch_within_seconds (default: the setting's)")
-    parser.add_argument("--skip", choices=["reference", "throughput", "latency"], action="append", default=[])
+    parser.add_argument("--skip", choices=["reference", "throughput", "quix", "latency"], action="append", default=[])
     args = parser.parse_args()
 
     generate = _generator()
@@ -303,9 +337,10 @@ def main() -> None:
         tracked = len({orjson.loads(line)["customer_id"] for line in lines})  # customers with state
         results["worker"] = bench_throughput(settings, workdir, len(lines), tracked)
         print("worker", results["worker"], flush=True)
-    if "reference" in results and "worker" in results:
-        results["ratio"] = results["worker"]["events_per_s"] / results["reference"]["events_per_s"]
-        print(f"worker / reference = {results['ratio']:.2f}", flush=True)
+    if "quix" not in args.skip:
+        results["quix"] = bench_quix(settings, workdir, len(lines))
+        print("quix", results["quix"], flush=True)
+    _ratios(results)
     if "latency" not in args.skip:
         latency_settings = _settings(args.bootstrap, uuid.uuid4().hex[:8], workdir, args.port + 1, args.fast_drain,
                                      args.within, args.direct)

@@ -8,6 +8,7 @@
 #
 #   scripts/bootstrap.sh              # what `make test` runs first
 #   EXTRAS=test scripts/bootstrap.sh  # pip extras to install (default: test)
+#   EXTRAS=test,bench scripts/bootstrap.sh  # and the benchmarks' peers (bench/bench_worker.py)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,6 +16,9 @@ VENV="${VENV:-$ROOT/.venv}"
 EXTRAS="${EXTRAS:-test}"
 JAVA_MIN=17
 PIP_VERSION=26.3
+# Installed without their dependencies with the extra named (see pyproject's bench extra: quixstreams
+# caps pydantic below cxpulse's pin; its other requirements are in that extra).
+NO_DEPS_bench="quixstreams==3.28.1"
 
 # Debian packages by purpose: "command-to-check:package[|fallback package]".
 DEBIAN_NEEDS=(
@@ -146,10 +150,23 @@ ensure_venv() {
   fi
 }
 
+# The source files of the modules cxpulse/compiled.py lists (cxpulse.x.y -> folder/x/y.py).
+compiled_sources() {
+  sed -n 's/^    "cxpulse\.\([a-z_.]*\)",$/\1/p' "$ROOT/cxpulse/compiled.py" | while read -r name; do
+    case "$name" in
+      *.*) echo "$ROOT/${name//.//}.py" ;;  # a subpackage's folder has its name (processors/...)
+      *) echo "$ROOT/cxpulse/$name.py" ;;
+    esac
+  done
+}
+
 ensure_install() {
   # Reinstall only when the dependencies changed: pip is slow even when nothing is to do.
   local stamp="$VENV/.cxpulse-installed" want
-  want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" <(echo "$EXTRAS") | sha256sum | cut -d' ' -f1)"
+  # The compiled modules (cxpulse/compiled.py, setup.py) are rebuilt when their sources change:
+  # a stale extension would run old code.
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" "$ROOT/setup.py" "$ROOT/cxpulse/compiled.py" \
+    $(compiled_sources) <(echo "$EXTRAS ${CXPULSE_COMPILE:-1}") | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -159,6 +176,11 @@ ensure_install() {
     "$VENV/bin/python" -m pip install -q -c "$ROOT/constraints.txt" -e "$ROOT[$EXTRAS]"; } >"$VENV/pip.log" 2>&1; then
     tail -n 25 "$VENV/pip.log" >&2
     die "pip install failed (full log: $VENV/pip.log)"
+  fi
+  if [[ ",$EXTRAS," == *",bench,"* ]] &&
+    ! "$VENV/bin/python" -m pip install -q --no-deps "$NO_DEPS_bench" >>"$VENV/pip.log" 2>&1; then
+    tail -n 25 "$VENV/pip.log" >&2
+    die "pip install --no-deps $NO_DEPS_bench failed (full log: $VENV/pip.log)"
   fi
   echo "$want" >"$stamp"
 }

@@ -5,13 +5,11 @@ is writing is safe. Range clipping (Kafka's offsets-for-times rule) is the calle
 see :func:`cxpulse.processors.replay.ranges.clip`.
 """
 
-import gzip
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import ArchiveError
-from .gzlines import gzip_lines
+from .gzlines import GZIP_ERRORS, gzip_lines
 from .layout import MANIFEST, days_to_read
 from .lines import ArchiveLineError, decode_line
 from .manifest import FileEntry, Manifest
@@ -66,7 +64,7 @@ def _file_records(path: Path, name: str, length: int | None,
                     yield decode_line(line)
     except ArchiveLineError as exc:
         raise ArchiveError(f"{name} line {number}: {exc}") from None
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except GZIP_ERRORS as exc:
         raise ArchiveError(f"{name}: damaged gzip data ({exc})") from None
 
 

@@ -110,11 +110,13 @@ class RangeStart:
         """Pass one partition's records through, noting the range's first offset."""
         since, offsets = self.since_ms, self.offsets
         for record in records:
-            if record.partition not in offsets and record.timestamp is not None and record.timestamp >= since:
-                offsets[record.partition] = record.offset
+            offset = record.offset
+            if (record.partition not in offsets and offset is not None and record.timestamp is not None
+                    and record.timestamp >= since):
+                offsets[record.partition] = offset
             yield record
 
     def includes(self, record: SourceRecord) -> bool:
         """Whether ``record`` (already passed through :meth:`track`) is in the range."""
-        start = self.offsets.get(record.partition)
-        return start is not None and record.offset >= start
+        start, offset = self.offsets.get(record.partition), record.offset
+        return start is not None and offset is not None and offset >= start

@@ -2,8 +2,12 @@
 
 import orjson
 import pytest
-
-from cxpulse.processors.archive import ArchiveLineError, SourceRecord, decode_line, encode_line
+from cxpulse.processors.archive import (
+    ArchiveLineError,
+    SourceRecord,
+    decode_line,
+    encode_line,
+)
 
 
 @pytest.mark.parametrize("record", [
@@ -43,3 +47,64 @@ def test_text_values_stay_text_for_the_parser():
 def test_a_line_that_is_not_an_archive_record_is_refused(line):
     with pytest.raises(ArchiveLineError):
         decode_line(line)
+
+
+# --- the common line's fast decoder against the general one --------------------------------
+
+from cxpulse.processors.archive import lines as lines_module
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+_BYTES = st.none() | st.binary(max_size=12) | st.text(max_size=12).map(str.encode)
+_RECORDS = st.builds(SourceRecord, st.integers(0, 2**31), st.integers(0, 2**62), st.integers(0, 2**50),
+                     _BYTES, _BYTES, st.lists(st.tuples(st.text(max_size=5), _BYTES), max_size=2).map(tuple),
+                     st.sampled_from([0, 1]))
+_ODD = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=False), st.text(max_size=6),
+                 st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+_KEYS = ["partition", "offset", "timestamp", "timestamp_type", "key", "value", "headers", "key_encoding",
+         "value_encoding", "other"]
+
+
+def _outcome(decode, line: bytes) -> tuple:
+    try:
+        record = decode(line)
+    except ArchiveLineError as exc:
+        return ("error", str(exc))
+    return ("record", tuple(record), tuple(type(v) for v in record))
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(record=_RECORDS, changes=st.dictionaries(st.sampled_from(_KEYS), _ODD, max_size=2),
+       dropped=st.lists(st.sampled_from(_KEYS), max_size=1))
+def test_the_fast_decoder_gives_exactly_what_the_general_one_gives(record, changes, dropped):
+    obj = {**orjson.loads(encode_line(record)), **changes}
+    for key in dropped:
+        obj.pop(key, None)
+    try:
+        line = orjson.dumps(obj) + b"\n"
+    except TypeError:  # orjson refuses integers beyond 64 bits; the line can still exist as text
+        import json
+        line = json.dumps(obj).encode() + b"\n"
+    assert _outcome(decode_line, line) == _outcome(lines_module._decode_any, line)
+
+
+def test_plain_lines_take_the_fast_decoder(monkeypatch):
+    def refuse(line):
+        raise AssertionError("the general decoder was used")
+
+    monkeypatch.setattr(lines_module, "_decode_any", refuse)
+    assert decode_line(encode_line(SourceRecord(0, 41, 1741564800123, b"C-1", b'{"a":1}'))).key == b"C-1"
+
+
+@pytest.mark.parametrize("line", [
+    b'{"partition":0,"offset":1,"timestamp":2,"key":"QQ==","key_encoding":null,"headers":[],"value":"v"}',
+    b'{"partition":0,"offset":1,"timestamp":2,"key":"k","headers":[],"value":"QQ==","value_encoding":null}',
+    b'{"partition":0,"offset":1,"timestamp":2,"key":"k","headers":{},"value":"v"}',
+    b'{"partition":0,"offset":1,"timestamp":2,"key":"k","headers":[],"value":"v","timestamp_type":null}',
+    b'{"partition":true,"offset":1,"timestamp":2,"key":"k","headers":[],"value":"v"}',
+    b'{"partition":0,"offset":18446744073709551615,"timestamp":2,"key":"k","headers":[],"value":"v"}',
+    b'{"partition":0,"offset":18446744073709551616,"timestamp":2,"key":"k","headers":[],"value":"v"}',
+], ids=["null-key-encoding", "null-value-encoding", "headers-object", "null-timestamp-type", "bool-partition",
+        "uint64-offset", "beyond-uint64"])
+def test_lines_at_the_edges_of_the_fast_decoder(line):
+    assert _outcome(decode_line, line) == _outcome(lines_module._decode_any, line)
