@@ -108,7 +108,7 @@ def _timestamp_substitute() -> Substitute:
             value = value.upper()
         return fromisoformat(value)  # with an offset: always an aware datetime
 
-    return Substitute(_rfc3339, fast_rfc3339, str, "27fb567ea5bd9db2", lambda: (_RFC3339.pattern,), inner_checked=True)
+    return Substitute(_rfc3339, fast_rfc3339, str, "7d787bdea2f42416", lambda: (_RFC3339.pattern,), inner_checked=True)
 
 
 SUBSTITUTES: list[Substitute] = []  # filled on first use (schemas.types imports nothing from here)
@@ -155,29 +155,31 @@ def _only(node: Mapping[str, Any], allowed: set[str]) -> None:
         raise Unsupported(f"{node.get('type')} schema with {', '.join(sorted(extra))}")
 
 
-_SAFE_PATTERN = re.compile(r"[A-Za-z0-9 _:.\-^$\[\]+*?{},|()]+")
+_SAFE_PATTERN = re.compile(r"(?:[A-Za-z0-9 _:./\-^$\[\]+*?{},|()]|\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4})+")
+_ESCAPE = re.compile(r"\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|.", re.S)
 
 
 def _pattern(pattern: str) -> re.Pattern[str]:
     """pydantic-core's pattern (Rust regex, search semantics) as a Python regex, for the syntax
-    both read alike: literals, classes, groups, alternatives and quantifiers, no escapes, no
-    ``.`` outside a class. Outside a class ``$`` is the end of text in Rust, ``\\Z`` in Python."""
+    both read alike: literals, classes, groups, alternatives and quantifiers, the code-point
+    escapes ``\\xHH`` and ``\\uHHHH`` (the same character in both), no other escapes, no ``.``
+    outside a class. Outside a class ``$`` is the end of text in Rust, ``\\Z`` in Python."""
     # Rust reads "[a[b]]" and "[a--b]" as set operations and "[]" differently: refused here.
     if not _SAFE_PATTERN.fullmatch(pattern) or any(s in pattern for s in ("(?", "[]", "[^]", "--")):
         raise Unsupported(f"pattern {pattern!r}")
     out, in_class = [], False
-    for char in pattern:
-        if char == "[":
+    for token in _ESCAPE.findall(pattern):
+        if token == "[":
             if in_class:
                 raise Unsupported(f"pattern {pattern!r}")
             in_class = True
-        elif char == "]" and in_class:
+        elif token == "]" and in_class:
             in_class = False
-        elif char == "$" and not in_class:
-            char = r"\Z"
-        elif char == "." and not in_class:
+        elif token == "$" and not in_class:
+            token = r"\Z"
+        elif token == "." and not in_class:
             raise Unsupported(f"pattern {pattern!r}")
-        out.append(char)
+        out.append(token)
     if in_class:
         raise Unsupported(f"pattern {pattern!r}")
     return re.compile("".join(out))
@@ -245,11 +247,12 @@ def _before(node: Mapping[str, Any], env: _Env, steps: list[str]) -> Any:
     inner = node["schema"]
     if inner.get("type") != "datetime":
         raise Unsupported(f"a BeforeValidator before a {inner.get('type')} schema")
-    _only(inner, {"strict", "tz_constraint", "microseconds_precision"})
+    _only(inner, {"strict", "tz_constraint", "microseconds_precision", "ge", "le", "gt", "lt"})
     substitute = next((s for s in _substitutes() if s.original is function and s.applies()), None)
     call = function if substitute is None else substitute.fast
     steps.append(f"v = {env.add('before', call)}(v)")
     if substitute is not None and substitute.inner_checked:
+        _datetime_bounds(inner, env, steps)
         return substitute.raw
     steps.append(f"if type(v) is not {env.add('cls', datetime)}: raise ValueError")
     tz = inner.get("tz_constraint")
@@ -259,7 +262,23 @@ def _before(node: Mapping[str, Any], env: _Env, steps: list[str]) -> Any:
         steps.append("if v.utcoffset() is not None: raise ValueError")
     elif tz is not None:
         raise Unsupported(f"datetime tz_constraint {tz!r}")
+    _datetime_bounds(inner, env, steps)
     return str if substitute is None else substitute.raw
+
+
+_BOUNDS = {"ge": "<", "le": ">", "gt": "<=", "lt": ">="}  # bound -> the comparison that refuses
+
+
+def _datetime_bounds(inner: Mapping[str, Any], env: _Env, steps: list[str]) -> None:
+    """pydantic-core's ``ge``/``le``/``gt``/``lt`` on an aware datetime: compared as instants
+    (Python compares aware datetimes in UTC too); a naive bound is not understood."""
+    for bound, refuse in _BOUNDS.items():
+        if bound not in inner:
+            continue
+        limit = inner[bound]
+        if not isinstance(limit, datetime) or limit.utcoffset() is None:
+            raise Unsupported(f"datetime {bound} bound {limit!r}")
+        steps.append(f"if v {refuse} {env.add('bound', limit)}: raise ValueError")
 
 
 def _substitutes() -> list[Substitute]:
