@@ -14,11 +14,13 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from cxpulse.alerts.settings import AlertsSettings, OpsSettings
 from cxpulse.errors import ConfigError
+from cxpulse.settings_errors import ENV_PREFIX, explain, unknown_variables
 from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.worker.settings import WorkerSettings
@@ -59,6 +61,18 @@ class KafkaSettings(_Section):
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     ssl_check_hostname: bool = True
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        addresses = [part.strip() for part in value.split(",") if part.strip()]
+        if not addresses:
+            raise ValueError("must name at least one broker as host:port, e.g. 127.0.0.1:9092")
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"must be a comma-separated list of host:port, e.g. 127.0.0.1:9092 (not {address!r})")
+        return value
 
 
 class TopicSettings(_Section):
@@ -181,20 +195,42 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Read the settings; ``config`` names a TOML file that must exist.
 
     Raises :class:`ConfigError` with a one-line message when the file is missing or a
-    value is invalid.
+    value is invalid; a bad value from the environment is reported with its variable.
     """
     global _explicit_config
     path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
+    unknown = unknown_variables(Settings)
+    if unknown:
+        sections = ", ".join(Settings.model_fields)
+        raise ConfigError(f"{unknown[0]} is not a setting: variables are {ENV_PREFIX}<SECTION>__<FIELD> "
+                          f"with a section of {sections} (see docs/configuration.md)")
     _explicit_config = path
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
+        from_env = explain(Settings, first["loc"], first["msg"])
+        if from_env:
+            raise ConfigError(from_env) from None
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+    except SettingsError as exc:  # an environment value that is not the JSON a list or table needs
+        raise ConfigError(_unparsable(str(exc))) from None
     except ValueError as exc:  # a TOML syntax error
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     finally:
         _explicit_config = None
+
+
+def _unparsable(message: str) -> str:
+    import re
+
+    field = re.search(r'field "(\w+)"', message)
+    section = field.group(1) if field else ""
+    prefix = f"{ENV_PREFIX}{section.upper()}"
+    names = sorted(name for name in os.environ if name.upper() == prefix or name.upper().startswith(prefix + "__"))
+    shown = ", ".join(f"{name}={os.environ[name]!r}" for name in names) or f"a {prefix}__... variable"
+    return (f"{shown}: not valid JSON; lists and tables from the environment are JSON, "
+            f"e.g. CXPULSE_METRICS__SERVICE_TYPES='[\"billing\", \"outage\"]'")
