@@ -14,22 +14,34 @@ class AlertsSettings(BaseModel):
     restarted (it keeps alerts in memory only) has them back within that time.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     alertmanager_url: str = "http://127.0.0.1:9093"
+    """Where `cxpulse alerts route` delivers alerts: Alertmanager's base URL."""
     group_id: str = Field("cxpulse-alert-router", min_length=1)
+    """The router's consumer group on the alerts topic."""
     resolve_timeout_seconds: float = Field(4 * 3600.0, gt=0)
+    """An alert ends this long after it was emitted (its endsAt), unless the engine resolves it first."""
     # Link in every customer alert; "{customer_id}" is replaced. Empty: no link.
     customer_url: str = "http://127.0.0.1:6066/customers/{customer_id}"
+    """Link in each customer alert; {customer_id} is replaced; empty: no link."""
     batch_max: int = Field(500, ge=1, le=10_000)
+    """Alerts per request to Alertmanager."""
     request_timeout_seconds: float = Field(10.0, gt=0)
+    """How long one request to Alertmanager may take."""
     retry_initial_seconds: float = Field(0.5, gt=0)
+    """Backoff while Alertmanager does not answer: it starts here and doubles ..."""
     retry_max_seconds: float = Field(30.0, gt=0)
+    """... up to this."""
     resend_seconds: float = Field(60.0, gt=0)
+    """Active alerts are sent again this often (Alertmanager keeps them in memory only)."""
     resend_max_alerts: int = Field(20_000, ge=0)
+    """Active alerts the router remembers for re-sending."""
     # The router's own /metrics; port 0 turns it off.
     metrics_host: str = "127.0.0.1"
+    """Address of the router's own /metrics."""
     metrics_port: int = Field(9101, ge=0, le=65535)
+    """Port of the router's own /metrics; 0 turns it off."""
 
     @field_validator("alertmanager_url")
     @classmethod
@@ -53,14 +65,23 @@ class OpsSettings(BaseModel):
     mean: the local defaults (one worker on ``[worker] web_port``; no gateway).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
+    """Address Prometheus and the webhook sink of `cxpulse ops up` listen on."""
     prometheus_port: int = Field(9090, ge=1, le=65535)
+    """Port of the local Prometheus."""
     sink_port: int = Field(9099, ge=0, le=65535)  # the stand-in webhook receiver; 0: none
+    """Port of `cxpulse alerts sink`, the stand-in receiver deploy/alertmanager's webhooks point at; 0: none."""
     data_dir: str = "var/ops"
+    """Run directory of the local Prometheus and Alertmanager (data, rendered configs, logs)."""
     deploy_dir: str = ""  # the repository's deploy/ folder when empty
+    """Where the Prometheus and Alertmanager configs are read; empty: the repository's deploy/ folder."""
     worker_targets: list[str] = Field(default_factory=list)
+    """host:port of each worker's web port to scrape; empty: 127.0.0.1:<worker.web_port>."""
     gateway_targets: list[str] = Field(default_factory=list)
+    """host:port of each ingest gateway to scrape."""
     scrape_interval_seconds: float = Field(15.0, gt=0)
+    """Prometheus' scrape and rule evaluation interval."""
     start_timeout_seconds: float = Field(60.0, gt=0)
+    """How long `cxpulse ops up` waits for Prometheus and Alertmanager to answer."""

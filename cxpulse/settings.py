@@ -45,22 +45,32 @@ def _xdg(kind: str, default: str) -> Path:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class KafkaSettings(_Section):
     """How every client reaches the brokers; security settings go to every client."""
 
     bootstrap_servers: str = "127.0.0.1:9092"
+    """The brokers, a comma-separated host:port list. KAFKA_BOOTSTRAP_SERVERS sets it too (and wins)."""
     client_id: str = "cxpulse"
+    """The client id every cxpulse client sends to the brokers (shows in broker logs and quotas)."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL; given to every client."""
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    """PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with a SASL protocol (none: PLAIN)."""
     sasl_username: str | None = None
+    """The SASL user."""
     sasl_password: SecretStr | None = None
+    """The SASL password; keep it out of files: set CXPULSE_KAFKA__SASL_PASSWORD. Never printed."""
     ssl_cafile: Path | None = None
+    """CA certificate (PEM) that signed the brokers' certificates; none: the system's CAs."""
     ssl_certfile: Path | None = None
+    """Client certificate (PEM), for mutual TLS only."""
     ssl_keyfile: Path | None = None
+    """Client private key (PEM), for mutual TLS only."""
     ssl_check_hostname: bool = True
+    """Check that a broker's certificate names its host; keep it on outside a lab."""
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -79,25 +89,39 @@ class TopicSettings(_Section):
     """Topic names and how ``cxpulse topics create`` makes them."""
 
     events: str = "cx.events"
+    """The topic producers write events to and the workers read."""
     alerts: str = "cx.alerts"
+    """The topic the workers write alerts to (read by the router, the console, replay --diff)."""
     scores: str = "cx.scores"
+    """The compacted topic of each customer's latest score snapshot."""
     dlq: str = "cx.events.dlq"
+    """The dead-letter topic: invalid records with the reason (created with max.message.bytes = 4 MiB)."""
     partitions: int = Field(6, ge=1)
+    """Partitions of the topics `cxpulse topics create` makes; the most workers that can share the load."""
     replication_factor: int = Field(1, ge=1)
+    """Replicas of each topic `cxpulse topics create` makes (3 on a production cluster)."""
 
 
 class BrokerSettings(_Section):
     """The local single-node Kafka broker that ``cxpulse kafka up`` runs without Docker."""
 
     kafka_version: str = "4.1.1"
+    """Apache Kafka 4.x version of the local broker, resolved from deploy/kafka/pom.xml with Maven."""
     host: str = "127.0.0.1"
+    """Address the local broker listens on."""
     port: int = Field(9092, ge=1, le=65535)
+    """The local broker's client port."""
     # Not Kafka's usual 9093: Alertmanager listens there by default on the same machine.
     controller_port: int = Field(9094, ge=1, le=65535)
+    """The KRaft controller's port (not 9093: Alertmanager's usual port)."""
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "kafka")
+    """Data, logs, config and pid file of the local broker; `cxpulse kafka wipe` deletes it ($XDG_DATA_HOME)."""
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kafka")
+    """The Kafka jars, per version, outside the repository ($XDG_CACHE_HOME)."""
     heap: str = "512m"
+    """JVM heap of the local broker (-Xmx and -Xms)."""
     start_timeout_seconds: float = Field(90, gt=0)
+    """How long `cxpulse kafka up` waits for the broker to answer."""
 
     @field_validator("data_dir", "cache_dir")
     @classmethod
@@ -120,12 +144,14 @@ class MetricsSettings(_Section):
             "relocation",
         ]
     )
+    """Service types that get their own metric label; others are counted as `other` (bounded label sets)."""
 
 
 class ValidationSettings(_Section):
     """What makes an otherwise well-formed event invalid at the moment it is read."""
 
     max_future_seconds: float = Field(86400, gt=0)
+    """An event whose occurred_at is further ahead of the reader's clock than this goes to the DLQ."""
 
 
 class Settings(BaseSettings):
