@@ -258,3 +258,15 @@ def test_the_demos_default_namespace_is_on():
     from cxpulse.demo import DemoOptions
 
     assert DemoOptions().namespace == "cxpulse-demo"
+
+
+def test_cannot_reach_kafka_is_one_line(capsys, monkeypatch):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{port}")
+
+    code, out, err = cxpulse(capsys, "topics", "list", "--timeout", "1")
+
+    assert code == 1 and out == ""
+    assert err.startswith(f"cxpulse: error: cannot reach Kafka at 127.0.0.1:{port}") and err.count("\n") == 1
