@@ -19,8 +19,9 @@ from cxpulse.errors import ConfigError
 __all__ = ["LEVELS", "THIRD_PARTY", "ConsoleHandler", "configure_logging", "parse_level"]
 
 LEVELS = ("debug", "info", "warning", "error")
-# Libraries whose log lines are kept out of the default output.
-THIRD_PARTY = ("kafka", "aiokafka", "faust", "mode", "urllib3", "testcontainers", "aiohttp.access")
+# Libraries whose log lines are kept out of the default output (the gateway's access log,
+# aiohttp.access, is cxpulse's own privacy-safe one: it follows --log-level like the rest).
+THIRD_PARTY = ("kafka", "aiokafka", "faust", "mode", "urllib3", "testcontainers")
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
