@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_worker import Worker, _generator, _load, _settings  # noqa: E402
+from bench_worker import Worker, _generator, _load, _settings
 
-from cxpulse.topics import ensure_topics, topic_specs  # noqa: E402
+from cxpulse.topics import ensure_topics, topic_specs
 
 
 def _free_port() -> int:

@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 from cxpulse.settings import Settings
 from cxpulse.settings_errors import expects
 
-__all__ = ["BEGIN", "END", "DOC", "render", "render_settings", "stale", "write"]
+__all__ = ["BEGIN", "DOC", "END", "render", "render_settings", "stale", "write"]
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 BEGIN = "<!-- BEGIN settings: written by `python -m cxpulse.config_doc` from the settings models; edit those -->"

@@ -16,7 +16,7 @@ __all__ = ["DOCS", "Example", "examples", "shell_lines"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _INLINE = re.compile(r"(?<!`)`(cxpulse [^`\n]+)`(?!`)")
 _ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 _PLACEHOLDER = re.compile(r"<([a-z][^<>]*)>")  # <data dir>: a value the reader fills in

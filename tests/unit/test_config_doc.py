@@ -42,7 +42,7 @@ def _field(section: str, name: str):
 
 def test_every_setting_is_in_its_sections_table():
     text = config_doc.DOC.read_text(encoding="utf-8")
-    tables = dict(re.findall(r"#+ `\[+([\w.]+)\]+`\n(.*?)(?=\n#+ `\[|<!-- END)", text, re.S))
+    tables = dict(re.findall(r"#+ `\[+([\w.]+)\]+`\n(.*?)(?=\n#+ `\[|<!-- END)", text, re.DOTALL))
     leaves = _leaves(Settings) + [("gateway.tokens", name) for name in GatewayToken.model_fields]
 
     for section, name in leaves:

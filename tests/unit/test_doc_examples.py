@@ -71,7 +71,7 @@ def _run(shell: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CXPULSE_", "KAFKA_"))}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["CXPULSE_CONFIG"] = ""
-    return subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run(["bash", "-c", f"set -o pipefail; {shell}"], cwd=cwd, env=env, check=False, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -116,7 +116,7 @@ def test_dashboard_provider_points_where_compose_mounts_the_json():
 def _anchors(markdown: str) -> set[str]:
     """GitHub-style anchors of the Markdown headings."""
     anchors = set()
-    for heading in re.findall(r"^#+ (.+)$", markdown, re.M):
+    for heading in re.findall(r"^#+ (.+)$", markdown, re.MULTILINE):
         anchors.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
     return anchors
 
