@@ -1,1 +1,1 @@
-"""Alerts on their way to people: Alertmanager delivery and the live console feed."""
+"""Alerts on their way to people: Alertmanager delivery, the terminal console and the supervisor's console in the browser."""

@@ -41,6 +41,10 @@ class ActiveAlerts:
         while len(self._alerts) > self.limit:
             self._alerts.popitem(last=False)
 
+    def items(self) -> list[tuple[str, dict[str, Any], float]]:
+        """``(alert_id, payload, endsAt)`` of every alert remembered, oldest delivery first."""
+        return [(alert_id, payload, ends) for alert_id, (payload, ends) in self._alerts.items()]
+
     def due(self, now: float) -> list[dict[str, Any]]:
         """Payloads still active at ``now``; expired ones are dropped."""
         expired = [alert_id for alert_id, (_, ends) in self._alerts.items() if ends <= now]

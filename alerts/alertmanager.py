@@ -9,7 +9,7 @@ import json
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from cxpulse.errors import CxpulseError
 
@@ -40,6 +40,19 @@ class AlertmanagerClient:
         """``GET /api/v2/alerts`` (``active``, ``silenced``, ``inhibited``, ``filter=[...]``...)."""
         query = urlencode({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in filters.items()}, doseq=True)
         return json.loads(self._request("GET", "/api/v2/alerts" + (f"?{query}" if query else "")))
+
+    def silences(self) -> list[dict[str, Any]]:
+        """``GET /api/v2/silences``: every silence Alertmanager holds (active, pending, expired)."""
+        return json.loads(self._request("GET", "/api/v2/silences"))
+
+    def post_silence(self, silence: dict[str, Any]) -> str:
+        """``POST /api/v2/silences``; returns the new silence's id."""
+        answer = json.loads(self._request("POST", "/api/v2/silences", json.dumps(silence).encode("utf-8")))
+        return str(answer["silenceID"])
+
+    def expire_silence(self, silence_id: str) -> None:
+        """``DELETE /api/v2/silence/{id}``: the silence ends now."""
+        self._request("DELETE", f"/api/v2/silence/{quote(silence_id, safe='')}")
 
     def ready(self) -> bool:
         """Whether Alertmanager answers ``/-/ready``."""

@@ -21,17 +21,24 @@ def tail(
     rule: Annotated[list[str], typer.Option("--rule", help="Only these rules (repeat_contact, sla_breach, incident, ...).", show_default=False)] = [],  # noqa: B006
     live: Annotated[bool | None, typer.Option("--live/--lines", help="A live table (default on a terminal) or one line per alert (default otherwise).", show_default=False)] = None,
     rows: Annotated[int, typer.Option("--rows", min=1, help="Alerts the live table shows.")] = 25,
+    since: Annotated[str | None, typer.Option("--since", help="Start at the alerts written since then: RFC 3339 (2025-03-04T09:00:00Z), a date (UTC) or a duration before now (30m, 4h, 2d).", show_default=False)] = None,
+    exit_at_end: Annotated[bool, typer.Option("--exit-at-end", help="Stop after the last alert written before the start instead of waiting for more.")] = False,
 ) -> None:
     """Show alerts as they arrive: time, severity, rule, customer, service type, segment, score/band, summary.
 
-    On a terminal: a live table of the newest alerts, severity in colour. Piped or
-    redirected: one line per alert. Filters combine (an alert must pass each one).
+    On a terminal: a live table of the newest alerts, severity in colour; columns give
+    way on a narrow terminal, the customer id never does. Piped or redirected: one line
+    per alert. Filters combine (an alert must pass each one). With --since or
+    --from-beginning and --exit-at-end it prints what was there and ends: a report.
     """
     from .console import follow_alerts
     from .live import AlertFilter
     from .tail_cmd import show_alerts
 
     wanted = AlertFilter.of(severity, segment, service_type, rule)
+    if since is not None and from_beginning:
+        raise typer.BadParameter("give --since or --from-beginning, not both", param_hint="--since")
+    start = None if since is None else _moment(since)
     settings = settings_of(ctx)
     shown = 0
 
@@ -39,9 +46,18 @@ def tail(
         nonlocal shown
         shown = n
 
-    alerts = follow_alerts(settings, from_beginning=from_beginning, stop=lambda: limit is not None and shown >= limit)
+    alerts = follow_alerts(settings, from_beginning=from_beginning, since=start, exit_at_end=exit_at_end,
+                           stop=lambda: limit is not None and shown >= limit, ticks=True)
     show_alerts(alerts, console, wanted, live=console.is_terminal if live is None else live, limit=limit, rows=rows,
                 on_shown=count)
+
+
+def _moment(text: str) -> float:
+    from datetime import UTC, datetime
+
+    from cxpulse.processors.replay.timerange import parse_moment
+
+    return parse_moment(text, datetime.now(UTC), "--since").timestamp()
 
 
 @alerts_app.command("route")

@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-
 from cxpulse.processors.engine.alerting import score_text
+
+from cxpulse.errors import BrokerError, CxpulseError
 from cxpulse.settings import Settings
 
 __all__ = ["alert_line", "alert_time", "follow_alerts", "score_band"]
@@ -49,40 +50,73 @@ def score_band(alert: dict[str, Any]) -> str:
     return f"{score_text(score)} {band or ''}".strip()
 
 
-def follow_alerts(settings: Settings, *, from_beginning: bool = False, stop: Callable[[], bool] = lambda: False,
-                  poll_seconds: float = 0.5, on_ready: Callable[[], None] = lambda: None) -> Iterator[dict[str, Any]]:
-    """Yield alerts from the alerts topic as they arrive (from its end unless ``from_beginning``).
+def follow_alerts(settings: Settings, *, from_beginning: bool = False, since: float | None = None,
+                  exit_at_end: bool = False, stop: Callable[[], bool] = lambda: False, poll_seconds: float = 1.0,
+                  on_ready: Callable[[], None] = lambda: None, ticks: bool = False) -> Iterator[dict[str, Any] | None]:
+    """Yield alerts from the alerts topic as they arrive (from its end unless told otherwise).
 
     Reads every partition without a consumer group (a console watches; it never commits).
-    Records that are not JSON objects are skipped. ``on_ready`` is called once the start
-    positions are fixed: every alert written after that call will be yielded.
+    Start: the oldest alert (``from_beginning``), the first written at or after ``since``
+    (epoch seconds, by record time), else the end. ``exit_at_end``: stop once every alert
+    written before the start has been read. Records that are not JSON objects are skipped.
+    ``on_ready`` is called once the start positions are fixed: every alert written after
+    that call will be yielded. ``ticks``: also yield ``None`` after each poll (a caller that
+    redraws can do so once per batch). A broker that cannot be reached is a one-line
+    :class:`BrokerError`; waiting costs one poll per ``poll_seconds``.
     """
     from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
 
+    from cxpulse.broker import broker_answers
     from cxpulse.clients import kafka_python_config
 
-    consumer = KafkaConsumer(**kafka_python_config(settings.kafka), group_id=None, enable_auto_commit=False)
+    address = settings.kafka.bootstrap_servers
+    if not broker_answers(address, 5.0, settings.kafka):
+        raise BrokerError(f"cannot reach Kafka at {address} (is a broker running? 'cxpulse kafka up' starts one)")
+    try:
+        consumer = KafkaConsumer(**kafka_python_config(settings.kafka), group_id=None, enable_auto_commit=False)
+    except (KafkaError, OSError) as exc:
+        raise BrokerError(f"cannot reach Kafka at {address}: {exc}") from None
     try:
         partitions = _partitions(consumer, settings.topics.alerts)
         assigned = [TopicPartition(settings.topics.alerts, p) for p in sorted(partitions)]
         consumer.assign(assigned)
-        (consumer.seek_to_beginning if from_beginning else consumer.seek_to_end)(*assigned)
-        for partition in assigned:
-            consumer.position(partition)  # resolve the lazy seek now, not at the first poll
+        _seek(consumer, assigned, from_beginning, since)
+        ends = consumer.end_offsets(assigned) if exit_at_end else {}
         on_ready()
         while not stop():
+            if exit_at_end and all(consumer.position(tp) >= ends[tp] for tp in assigned):
+                return
             for records in consumer.poll(timeout_ms=int(poll_seconds * 1000)).values():
                 for record in records:
                     alert = _decode(record.value)
                     if alert is not None:
                         yield alert
+            if ticks:
+                yield None
+    except KafkaError as exc:
+        raise BrokerError(f"reading {settings.topics.alerts} from Kafka at {address} failed: {exc}") from None
     finally:
         consumer.close()
 
 
-def _partitions(consumer: Any, topic: str, timeout: float = 15.0) -> set[int]:
-    from cxpulse.errors import CxpulseError
+def _seek(consumer: Any, assigned: list[Any], from_beginning: bool, since: float | None) -> None:
+    if from_beginning:
+        consumer.seek_to_beginning(*assigned)
+    elif since is not None:
+        found = consumer.offsets_for_times({tp: max(0, int(since * 1000)) for tp in assigned})
+        for tp in assigned:
+            if found.get(tp) is None:
+                consumer.seek_to_end(tp)  # nothing written since then
+            else:
+                consumer.seek(tp, found[tp].offset)
+    else:
+        consumer.seek_to_end(*assigned)
+    for partition in assigned:
+        consumer.position(partition)  # resolve the lazy seek now, not at the first poll
 
+
+def _partitions(consumer: Any, topic: str, timeout: float = 15.0) -> set[int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = consumer.partitions_for_topic(topic)

@@ -33,8 +33,9 @@ def run_router(settings: Settings, *, from_beginning: bool = True, say=print) ->
     _check_topic(settings)
     source = KafkaAlertSource(settings, from_beginning=from_beginning)
     stop = threading.Event()
-    router = AlertRouter(source, AlertmanagerClient(alerts.alertmanager_url, alerts.request_timeout_seconds),
-                         alerts, metrics, stop)
+    client = AlertmanagerClient(alerts.alertmanager_url, alerts.request_timeout_seconds)
+    router = AlertRouter(source, client, alerts, metrics, stop, incident_window=settings.engine.incident_window_seconds)
+    _seed_incidents(router, client)
     say(f"routing alerts from {settings.topics.alerts} (group {alerts.group_id}) to {alerts.alertmanager_url}"
         + (f"; metrics on {metrics_url}" if metrics_url else ""))
     try:
@@ -42,6 +43,18 @@ def run_router(settings: Settings, *, from_beginning: bool = True, say=print) ->
             return router.run()
     finally:
         source.close()
+
+
+def _seed_incidents(router: AlertRouter, client: AlertmanagerClient) -> None:
+    """The incidents Alertmanager still holds (a restarted router has forgotten them)."""
+    from .alertmanager import DeliveryError
+
+    try:
+        held = client.alerts(filter=['alertname="incident"'])
+    except DeliveryError as exc:
+        logging.getLogger(__name__).info("could not read the active incidents from Alertmanager: %s", exc)
+        return
+    router.seed_incidents(held)
 
 
 def _serve_metrics(registry: CollectorRegistry, host: str, port: int) -> str | None:

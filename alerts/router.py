@@ -13,6 +13,11 @@ alerts are skipped and counted as ``invalid``.
 Delivery is at least once: after a crash or a rebalance an alert may be posted twice;
 Alertmanager merges alerts with the same labels, so people are not notified twice.
 
+Incidents and the repeat contacts they explain get an ``incident`` label
+(:mod:`cxpulse.alerts.inhibition`): after a batch with an incident, the repeat contacts
+already delivered that it explains are re-posted with the label (and their unlabelled
+copies ended) before the batch is committed.
+
 The I/O sits behind two small interfaces (:class:`AlertSource`, :class:`AlertSink`), so
 the retry and offset logic is tested with fakes and run with Kafka and Alertmanager.
 """
@@ -32,7 +37,8 @@ from cxpulse.schemas import Alert
 
 from .active import ActiveAlerts
 from .alertmanager import DeliveryError
-from .payload import alert_payload
+from .inhibition import IncidentIndex
+from .payload import alert_payload, identity_labels
 from .router_metrics import RouterMetrics
 from .settings import AlertsSettings
 
@@ -104,8 +110,9 @@ class AlertRouter:
     def __init__(self, source: AlertSource, sink: AlertSink, settings: AlertsSettings,
                  metrics: RouterMetrics | None = None, stop: threading.Event | None = None,
                  now: Callable[[], datetime] | None = None, wait: Callable[[float], bool] | None = None,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, incident_window: float = 900.0) -> None:
         self.source, self.sink, self.settings = source, sink, settings
+        self.incidents = IncidentIndex(incident_window)
         self.metrics = metrics
         self.stop = stop or threading.Event()
         self._now = now or (lambda: datetime.now(timezone.utc))
@@ -135,6 +142,9 @@ class AlertRouter:
         now = self._now()
         alerts, payloads = self._payloads(batch.values, now)
         if payloads and not self._post_until_accepted(alerts, payloads):
+            return False
+        explained = sorted({a.service_type for a in alerts if a.rule == "incident"})
+        if explained and not self._relabel(explained):
             return False
         self.totals.batches += 1
         if not self.source.commit(batch):
@@ -169,7 +179,10 @@ class AlertRouter:
                 self._count("invalid")
                 log.warning("skipped a record that is not an alert: %s", exc.errors(include_url=False)[0]["msg"])
                 continue
+            self.incidents.note_alert(alert)
             labels = self.active.labels_of(alert.alert_id) if alert.status == "resolved" else None
+            if labels is None:
+                labels = self.incidents.labels(alert, identity_labels(alert))
             alerts.append(alert)
             payloads.append(alert_payload(alert, now, self.settings.resolve_timeout_seconds,
                                           self.settings.customer_url, labels))
@@ -192,6 +205,42 @@ class AlertRouter:
             self.backoff.reset()
             self._accepted(alerts, payloads)
             return True
+
+    def seed_incidents(self, incidents: list[dict[str, Any]]) -> int:
+        """Remember the incidents Alertmanager still holds (``GET /api/v2/alerts`` entries), e.g.
+        after a restart, so that repeat contacts read from here on get their label. Returns how many."""
+        noted = 0
+        for entry in incidents:
+            labels, notes = entry.get("labels") or {}, entry.get("annotations") or {}
+            try:
+                moment = datetime.fromisoformat(str(notes["triggered_at"])).timestamp()
+                noted += self.incidents.note(labels["service_type"], labels["alert_id"], moment)
+            except (KeyError, ValueError):
+                continue  # not one of ours
+        return noted
+
+    def _relabel(self, service_types: list[str]) -> bool:
+        """Re-post the delivered repeat contacts that the incidents now explain; ``False`` when stopped."""
+        now = self._now()
+        moves = [m for svc in service_types for m in self.incidents.moves(self.active, svc, now)]
+        if not moves:
+            return True
+        payloads = [p for move in moves for p in (move.ended, move.labelled)]
+        while True:
+            try:
+                self._post(payloads)
+                break
+            except DeliveryError as exc:
+                if not exc.retryable:
+                    log.error("Alertmanager refused re-labelled repeat contacts (they stay unlabelled): %s", exc)
+                    return True
+                if self._retry_wait(len(payloads), exc):
+                    return False
+        self.backoff.reset()
+        for move in moves:
+            self.active.delivered(move.alert_id, move.labelled, move.ends, False)
+        log.info("%d repeat contact(s) delivered earlier are explained by an incident: labelled", len(moves))
+        return True
 
     def _retry_wait(self, count: int, exc: DeliveryError) -> bool:
         """Wait before the next try, staying in the group; ``True`` when stopped meanwhile."""

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["AlertsSettings", "OpsSettings"]
+__all__ = ["AlertsSettings", "ConsoleSettings", "OpsSettings"]
 
 
 class AlertsSettings(BaseModel):
@@ -85,3 +85,40 @@ class OpsSettings(BaseModel):
     """Prometheus' scrape and rule evaluation interval."""
     start_timeout_seconds: float = Field(60.0, gt=0)
     """How long `cxpulse ops up` waits for Prometheus and Alertmanager to answer."""
+
+
+class ConsoleSettings(BaseModel):
+    """``cxpulse console serve``: the supervisor's console in the browser.
+
+    It serves customer data, so it listens on loopback by default; bound to any other
+    address it requires a bearer token with the ``console`` scope from ``[gateway] tokens``
+    (``require_token`` forces it either way). It shows the alerts of the last
+    ``lookback_seconds`` (an alert's lifetime in Alertmanager by default) and follows the
+    alerts and agent-warnings topics from there; Alertmanager's view (receivers, silences,
+    inhibition) is read every ``alertmanager_poll_seconds``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    host: str = "127.0.0.1"
+    """Address the console listens on; beyond loopback it requires a token with the console scope."""
+    port: int = Field(9102, ge=0, le=65535)
+    """Port the console listens on; 0: any free port."""
+    require_token: bool | None = None
+    """Require a bearer token with the console scope on every /api request; none: only when host is not a loopback address."""
+    lookback_seconds: float = Field(4 * 3600.0, gt=0)
+    """At start the console reads the alerts written this long before now (by default an alert's lifetime in Alertmanager)."""
+    alertmanager_poll_seconds: float = Field(2.0, gt=0)
+    """How often Alertmanager's alerts (receivers, silences, inhibition) and silences are read."""
+    push_interval_seconds: float = Field(0.5, gt=0)
+    """At most one update is pushed to each browser this often."""
+    max_cards: int = Field(200, ge=1, le=5000)
+    """Cards shown per browser; the rest are counted."""
+    acknowledge_seconds: float = Field(4 * 3600.0, gt=0)
+    """How long an acknowledgement silences a card's open alerts."""
+    silence_seconds: float = Field(24 * 3600.0, gt=0)
+    """The default length of a silence made from the console."""
+    warning_seconds: float = Field(15 * 60.0, gt=0)
+    """An agent warning stays on its card this long."""
+    timeline_concurrency: int = Field(2, ge=1, le=16)
+    """Customer timelines read from Kafka at once (each replays the customer's partition)."""

@@ -40,8 +40,9 @@ def up(
         bool,
         typer.Option(
             "--secure",
-            help="Clients must use SASL/SCRAM over TLS (a throwaway CA and users are made in the data directory; "
-            "their [kafka] settings are written to security/kafka-client.toml).",
+            help="Clients must use SASL/SCRAM over TLS, and the controller listener admits only the broker's own "
+            "certificate (a throwaway CA and users are made in the data directory; the clients' [kafka] settings "
+            "are written to security/kafka-client.toml).",
         ),
     ] = False,
 ) -> None:

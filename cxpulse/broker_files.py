@@ -213,11 +213,32 @@ def format_storage(java: Path, settings: BrokerSettings, server: Path, extra_arg
     """
     if storage_formatted(server):
         return False
-    classpath = ["-cp", f"{libs_dir(settings)}/*"]
-    tool = [str(java), "-Xmx256m", *classpath, "kafka.tools.StorageTool"]
-    uuid = _run_tool([*tool, "random-uuid"]).strip()
-    _run_tool([*tool, "format", "-t", uuid, "-c", str(server), "--ignore-formatted", *extra_args])
+    tool = [str(java), "-Xmx256m", "-cp", f"{libs_dir(settings)}/*"]
+    uuid = _run_tool([*tool, "kafka.tools.StorageTool", "random-uuid"]).strip()
+    arguments = ["kafka.tools.StorageTool", "format", "-t", uuid, "-c", str(server), "--ignore-formatted", *extra_args]
+    # The arguments carry SCRAM passwords: in a private argument file (java @file), never on the
+    # command line, which every local user can read (ps, /proc/<pid>/cmdline).
+    with _argument_file(server.parent, arguments) as argfile:
+        _run_tool([*tool, f"@{argfile}"])
     return True
+
+
+@contextmanager
+def _argument_file(directory: Path, arguments: Sequence[str]) -> Iterator[Path]:
+    """A java ``@argfile`` (mode 0600) holding ``arguments``, deleted afterwards."""
+    fd, name = tempfile.mkstemp(prefix=".args.", dir=directory)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("".join(_quoted(argument) + "\n" for argument in arguments))
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _quoted(argument: str) -> str:
+    # The launcher's argument-file syntax: a double-quoted token, backslash escapes its quote and itself.
+    return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _log_dirs(server: Path) -> str:

@@ -9,8 +9,11 @@ table for cxpulse's clients). The users are created when the storage is formatte
 broker to bootstrap them. The material is for a test rig: a real deployment brings its
 own CA and users (see ``docs/security.md``).
 
-Listeners: clients and the broker itself use ``SASL_SSL`` on ``port``; the KRaft
-controller listener stays plaintext on the loopback address (the node talks to itself).
+Listeners: clients and the broker itself use ``SASL_SSL`` on ``port``. The KRaft controller
+listener (``controller_port``) is TLS with a *required client certificate*: only a holder of
+``broker.pem`` — the broker itself, talking to its own controller — gets in. Plaintext, it
+let any local process alter topic and broker configs (even open a new listener) without
+credentials. SCRAM cannot secure it (the controller serves the SCRAM credentials).
 """
 
 import datetime
@@ -110,7 +113,7 @@ def ensure_security(directory: Path, host: str) -> RigSecurity:
 
 
 def secure_properties(security: RigSecurity, host: str, port: int, controller_port: int) -> dict[str, str]:
-    """``server.properties`` entries that make ``port`` a SASL_SSL listener (and the only client one)."""
+    """``server.properties`` entries: ``port`` SASL_SSL (the only client listener), the controller mutual TLS."""
     jaas = (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="{ADMIN_USER}" password="{security.admin_password}";'
@@ -119,7 +122,10 @@ def secure_properties(security: RigSecurity, host: str, port: int, controller_po
         "listeners": f"SASL_SSL://{host}:{port},CONTROLLER://{host}:{controller_port}",
         "advertised.listeners": f"SASL_SSL://{host}:{port}",
         "inter.broker.listener.name": "SASL_SSL",
-        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SSL",
+        # Mutual TLS on the controller listener: the broker presents broker.pem (its keystore, also
+        # its client certificate); a client without a certificate from the rig's CA is refused.
+        "listener.name.controller.ssl.client.auth": "required",
         "sasl.enabled.mechanisms": SCRAM_MECHANISM,
         "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
         f"listener.name.sasl_ssl.{SCRAM_MECHANISM.lower()}.sasl.jaas.config": jaas,

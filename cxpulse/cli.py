@@ -80,13 +80,17 @@ def root(
 
 def _register() -> None:
     from cxpulse.alerts.cli import alerts_app
+    from cxpulse.alerts.console_cli import console_app
     from cxpulse.alerts.ops_cli import ops_app
     from cxpulse.broker_cli import kafka_app
     from cxpulse.demo_cli import demo
     from cxpulse.processors.worker.faustapp.cli import worker
+    from cxpulse.processors.backtest.cli import register as register_backtest
     from cxpulse.processors.replay.cli import register as register_replay
     from cxpulse.producers.cli import register as register_producers
+    from cxpulse.producers.dlq.cli import dlq_app
     from cxpulse.producers.gateway_cli import ingest_app
+    from cxpulse.producers.mapping.cli import register as register_sources
     from cxpulse.schemas.cli import schemas_app
     from cxpulse.topics_cli import topics_app
 
@@ -95,10 +99,14 @@ def _register() -> None:
     register_producers(app)
     app.command("worker")(worker)
     register_replay(app)
+    register_sources(app)
+    register_backtest(app)
     app.add_typer(kafka_app, name="kafka")
     app.add_typer(topics_app, name="topics")
     app.add_typer(ingest_app, name="ingest")
+    app.add_typer(dlq_app, name="dlq")
     app.add_typer(alerts_app, name="alerts")
+    app.add_typer(console_app, name="console")
     app.add_typer(ops_app, name="ops")
     app.add_typer(schemas_app, name="schemas")
 

@@ -339,6 +339,19 @@ def customer_experience() -> dict[str, Any]:
                              description="Incident alerts in the last hour (0 when there was none); they are also "
                                          "marked on every panel."),
         ]),
+        ("Outcomes: customers who left", [
+            table_panel("Churned customers by band when they left (30 d)",
+                        "sum by (risk_band, segment, action) (round(increase(cxpulse_churned_customers_total[30d])))",
+                        ["risk_band", "segment", "action"], value_name="customers",
+                        description="Account events saying a customer cancelled, did not renew or downgraded, by "
+                                    "the risk band the customer was in then (docs/backtest.md measures how well "
+                                    "bands predict this)."),
+            timeseries_panel("Churned customers per day by band",
+                             ("sum by (risk_band) (rate(cxpulse_churned_customers_total[$__rate_interval]) * 86400)",
+                              "{{risk_band}}"), stack=True,
+                             description="Customers leaving per day (account events), by the risk band they were in "
+                                         "when they left."),
+        ]),
     ]
     incidents = (dashboard.AnnotationQuery().name("Incidents").datasource(_DS).enable(True).icon_color(RED)
                  .expr(f'sum by (service_type) (increase(cxpulse_alerts_total{{rule="incident", {S}}}[2m])) > 0'))

@@ -1,9 +1,11 @@
 """``cxpulse demo``: the whole pipeline on one machine, with its alerts on the screen.
 
 Starts what is missing (the local Kafka broker, the topics, workers, and — when the
-packages are installed — Prometheus, Alertmanager and the alert router), runs the
-simulator, prints each alert as it arrives, then compares the alerts with the
-simulator's ground truth and says where to look next.
+packages are installed — Prometheus, Alertmanager and the alert router), the supervisor's
+console in the browser, runs the simulator with its hidden churn model, prints each alert
+as it arrives, then measures the score and the alerts against who left (a backtest of this
+run's events) and says where to look next. It also checks, under that name, that the rules
+fired where the simulator put struggles.
 """
 
 import json
@@ -49,6 +51,7 @@ class DemoOptions:
     ops: bool = True
     fresh: bool = True  # wipe the demo's own broker data and worker state first
     namespace: str = DEFAULT_NAMESPACE  # prefix of its topics and groups; "" uses the configured names
+    churn_scale: float = 10.0  # the hidden churn model runs this much faster: a few days show what weeks would
 
 
 def namespaced(settings: Settings, namespace: str) -> tuple[Settings, dict[str, str]]:
@@ -88,8 +91,10 @@ class Demo:
         self._stop = threading.Event()
         self.web_ports = [settings.worker.web_port + i for i in range(options.workers)]
         self.ops_urls: dict[str, str] = {}
+        self.console_url = ""
         self.started_ms = int(time.time() * 1000)
         self.own_broker: Any = None  # the LocalBroker this run started, stopped at the end
+        self.churn_horizon_hours: float | None = None  # the horizon of the summary's backtest
 
     # -- steps ---------------------------------------------------------------------
 
@@ -160,6 +165,21 @@ class Demo:
         self.children.start("alert-router", cxpulse_command("alerts", "route"))
         return ", ".join(f"{name} {url}" for name, url in self.ops_urls.items())
 
+    def start_console(self) -> str:
+        """``cxpulse console serve`` on ``[console] port``: the supervisor's queue in a browser."""
+        from cxpulse.alerts.console_run import console_url
+        from cxpulse.broker import port_in_use
+
+        console = self.settings.console
+        if port_in_use(console.host, console.port):
+            raise CxpulseError(f"port {console.port} on {console.host} is taken; choose another with "
+                               "CXPULSE_CONSOLE__PORT")
+        self.children.start("console", cxpulse_command("console", "serve"))
+        url = console_url(self.settings)
+        self._wait(lambda: _get_json(url + "api/status"), 60, "the supervisor console did not answer")
+        self.console_url = url
+        return f"{url} — open it in a browser: one card per customer at risk, live"
+
     def simulate(self) -> dict[str, Any]:
         opts = self.options
         truth_file = opts.run_dir / "ground-truth.json"
@@ -167,6 +187,7 @@ class Demo:
         simulator = self.children.start("simulator", cxpulse_command(
             "simulate", "--customers", str(opts.customers), "--days", str(opts.days), "--rate", str(opts.rate),
             "--seed", str(opts.seed), "--ground-truth", str(truth_file),
+            "--churn", "--churn-scale", str(opts.churn_scale),
         ), daemon=False)  # fmt: skip
         self.console.print(
             f"[bold]Simulating[/] {opts.customers} customers over {opts.days:g} days at {opts.rate:g} events/s "
@@ -252,19 +273,44 @@ class Demo:
 
         quality = alert_quality(truth, alerts)
         processed = self._processed()
+        churn = self._churn_figures(truth)
         self.console.rule("[bold]What happened")
+        left = (truth.get("churn") or {}).get("left", 0)
         self.console.print(
             f"{truth['emitted']['events']} events from {truth['customers']} customers, "
-            f"{len(quality.struggling)} made to struggle; {processed} events processed, {len(alerts)} alerts."
+            f"{len(quality.struggling)} made to struggle, {left} left; {processed} events processed, "
+            f"{len(alerts)} alerts."
         )
-        self.console.print(_rules_table(alerts))
+        self.console.print(_rules_table(alerts, churn))
+        self.console.print(_churn_line(churn))
         self.console.print(_quality_line(quality))
         if self.ops_urls:
             self.console.print(f"The alert router delivered every alert to Alertmanager ({self.ops_urls['Alertmanager']}).")
         self.console.print(self._where_to_look(quality))
-        summary = _summary_data(truth, alerts, quality, processed, self.ops_urls)
+        summary = _summary_data(truth, alerts, quality, processed, self.ops_urls, churn)
+        summary["console_url"] = self.console_url or None
         (self.options.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         return summary
+
+    def _churn_figures(self, truth: dict[str, Any]) -> dict[str, Any]:
+        """A backtest of this run's events: the score at mid-period against who left in the second half."""
+        from datetime import datetime, timedelta
+
+        from cxpulse.processors.backtest.run import BacktestRequest, collect, report
+        from cxpulse.processors.replay.timerange import TimeRange
+
+        start = datetime.fromisoformat(truth["period"]["start"])
+        end = datetime.fromisoformat(truth["period"]["end"])
+        horizon = (end - start) / 2
+        since = datetime.fromtimestamp(self.started_ms / 1000).astimezone()
+        request = BacktestRequest(topic=self.settings.topics.events, range=TimeRange(since, None),
+                                  cutoffs=(start + horizon,), horizon=horizon, observed_until=end)
+        with self.console.status("measuring the score and the alerts against who left ..."):
+            collected = collect(self.settings, request, self.settings.engine, [(start + horizon).timestamp()])
+            figures = report(collected, request, self.settings.engine)
+        figures["horizon_text"] = _days(horizon / timedelta(days=1))
+        self.churn_horizon_hours = round(horizon / timedelta(hours=1), 1)
+        return figures
 
     def _where_to_look(self, quality: Any) -> str:
         example = min(quality.true_positives, default=None)
@@ -275,11 +321,16 @@ class Demo:
             lines.append(f"  a flagged customer   curl {self._worker_url(port, '/customers/' + example)}")
             lines.append(f"  their timeline       {events}cxpulse customer {example}")
         lines.append(f"  worker metrics       {self._worker_url(port, '/metrics')}")
+        if self.churn_horizon_hours:
+            lines.append(f"  the same, in full    {events}cxpulse backtest --since 1h --horizon {self.churn_horizon_hours:g}h "
+                         "--html backtest.html  (docs/backtest.md)")
         for name, url in self.ops_urls.items():
             lines.append(f"  {name:<20} {url}")
         lines.append(f"  raw alerts           kcat -C -b {self.settings.kafka.bootstrap_servers} "
                      f"-t {self.settings.topics.alerts} -e")  # fmt: skip
-        lines.append(f"  live console         {self._with_names('CXPULSE_TOPICS__ALERTS')}cxpulse alerts tail")
+        if self.console_url:
+            lines.append(f"  supervisor console   {self.console_url}  (in a browser)")
+        lines.append(f"  terminal console     {self._with_names('CXPULSE_TOPICS__ALERTS')}cxpulse alerts tail")
         lines.append(f"  logs                 {self.options.run_dir / 'logs'}")
         return "\n".join(lines)
 
@@ -324,11 +375,13 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
         demo.step(f"{options.workers} worker(s)", demo.start_workers)
         if options.ops:
             demo.step("Prometheus, Alertmanager, alert router", demo.start_ops)
+        demo.step("supervisor console", demo.start_console)
         demo.follow_alerts()
         truth = demo.simulate()
         demo.summary(truth, demo.drain())
         if options.keep_running:
-            console.print("\nThe pipeline keeps running; press [bold]Ctrl-C[/] to stop it.")
+            console.print("\nThe pipeline keeps running; press [bold]Ctrl-C[/] to stop it."
+                          + (f" The supervisor console: [bold]{demo.console_url}[/]" if demo.console_url else ""))
             while True:
                 demo._show_alerts(timeout=1.0)
                 demo._check_workers()
@@ -337,8 +390,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> None
 
 
 def _summary_data(truth: dict[str, Any], alerts: list[dict[str, Any]], quality: Any, processed: int,
-                  ops_urls: dict[str, str]) -> dict[str, Any]:
-    firing = [alert for alert in alerts if alert.get("status") != "resolved"]
+                  ops_urls: dict[str, str], churn: dict[str, Any]) -> dict[str, Any]:
+    firing = _firing(alerts)
+    overall = churn["overall"]
     return {
         "seed": truth.get("seed"),
         "events": truth["emitted"]["events"],
@@ -346,15 +400,55 @@ def _summary_data(truth: dict[str, Any], alerts: list[dict[str, Any]], quality: 
         "processed": processed,
         "alerts": len(alerts),
         "alerts_by_rule": dict(Counter(alert["rule"] for alert in firing)),
-        "struggling": len(quality.struggling),
-        "alerted_customers": len(quality.alerted),
-        "precision": quality.precision,
-        "recall": quality.recall,
-        "false_positives": sorted(quality.false_positives)[:50],
-        "missed": sorted(quality.missed)[:50],
+        # Alert quality against who left (the hidden churn model): docs/backtest.md.
+        "churn": {
+            "left": (truth.get("churn") or {}).get("left"),
+            "cutoff": churn["period"]["cutoffs"][0],
+            "horizon_days": churn["period"]["horizon_days"],
+            "customers": overall["customers"],
+            "left_within_horizon": overall["churned"],
+            "rate": overall["rate"],
+            "auc": overall["auc"],
+            "at_risk_or_worse": overall["at_risk_or_worse"],
+            "rules": {rule: {"precision": cell["precision"], "alerted": cell["alerted_customers"],
+                             "left": cell["churned"], "lift": cell["lift"]}
+                      for rule, cell in churn["rules"].items() if cell["alerted_customers"]},
+            "leavers_alerted_before": churn["lead_time"]["share_alerted"],
+        },
+        # The older check, under its honest name: did the rules fire where the simulator put struggles?
+        "struggle_check": {
+            "struggling": len(quality.struggling),
+            "alerted_customers": len(quality.alerted),
+            "precision": quality.precision,
+            "recall": quality.recall,
+            "false_positives": sorted(quality.false_positives)[:50],
+            "missed": sorted(quality.missed)[:50],
+        },
         "outage_detected": quality.outage_detected,
         "delivered_to_alertmanager": bool(ops_urls),
     }
+
+
+def _days(days: float) -> str:
+    return f"{days:g} d" if days >= 1 else f"{days * 24:g} h"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _churn_line(churn: dict[str, Any]) -> str:
+    overall = churn["overall"]
+    auc = overall["auc"]
+    flagged = overall["at_risk_or_worse"]
+    lead = churn["lead_time"]
+    return (
+        f"Against who left (the simulator's hidden churn model): of {overall['customers']} customers active at "
+        f"mid-period, {overall['churned']} ({_pct(overall['rate'])}) left within the next {churn['horizon_text']}; "
+        f"the score then ranked them with ROC AUC {'n/a' if auc is None else f'{auc:.3f}'}; at risk or worse: "
+        f"precision {_pct(flagged['precision'])}, recall {_pct(flagged['recall'])}. {_pct(lead['share_alerted'])} "
+        f"of those who left had an alert in the {churn['horizon_text']} before."
+    )
 
 
 def _get_json(url: str) -> dict[str, Any] | None:
@@ -376,14 +470,23 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def _rules_table(alerts: list[dict[str, Any]]) -> Table:
-    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in alerts if alert.get("status") != "resolved")
-    table = Table(title="Alerts by rule", title_justify="left")
-    table.add_column("rule")
-    table.add_column("warning", justify="right")
-    table.add_column("critical", justify="right")
+def _firing(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each firing alert once: an incident updated with its count is one alert."""
+    return list({alert.get("alert_id"): alert for alert in alerts if alert.get("status") != "resolved"}.values())
+
+
+def _rules_table(alerts: list[dict[str, Any]], churn: dict[str, Any]) -> Table:
+    counts = Counter((alert.get("rule"), alert.get("severity")) for alert in _firing(alerts))
+    table = Table(title=f"Alerts by rule, and how many alerted customers left within {churn['horizon_text']}",
+                  title_justify="left")
+    for column in ("rule", "warning", "critical", "alerted customers", "left", "precision"):
+        table.add_column(column, justify="left" if column == "rule" else "right")
     for rule in sorted({rule for rule, _ in counts}):
-        table.add_row(rule, str(counts[(rule, "warning")]), str(counts[(rule, "critical")]))
+        cell = churn["rules"].get(rule, {})
+        judged = cell.get("alerted_customers") or 0
+        table.add_row(rule, str(counts[(rule, "warning")]), str(counts[(rule, "critical")]),
+                      str(judged) if judged else "-", str(cell.get("churned", "-")) if judged else "-",
+                      _pct(cell.get("precision")) if judged else "-")
     return table
 
 
@@ -393,7 +496,8 @@ def _quality_line(quality: Any) -> str:
 
     outage = {True: "detected", False: "[red]missed[/]", None: "none simulated"}[quality.outage_detected]
     return (
-        f"Against the ground truth: precision {pct(quality.precision)} "
+        f"Struggle check (do the rules fire where the simulator put struggles? not a measure of who leaves): "
+        f"precision {pct(quality.precision)} "
         f"({len(quality.true_positives)} of {len(quality.alerted)} alerted customers were struggling), "
         f"recall {pct(quality.recall)} ({len(quality.complete - quality.missed)} of {len(quality.complete)} "
         f"struggling customers alerted); outage incident {outage}."

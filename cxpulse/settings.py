@@ -9,7 +9,14 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,12 +25,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from cxpulse.alerts.settings import AlertsSettings, OpsSettings
+from cxpulse.alerts.settings import AlertsSettings, ConsoleSettings, OpsSettings
 from cxpulse.errors import ConfigError
 from cxpulse.settings_errors import ENV_PREFIX, explain, unknown_variables
 from cxpulse.processors.archive.settings import ArchiveSettings
+from cxpulse.processors.backtest.settings import BacktestSettings
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.worker.settings import WorkerSettings
+from cxpulse.producers.mapping.settings import SourcesSettings
 from cxpulse.producers.settings import GatewaySettings, ProducerSettings
 
 __all__ = [
@@ -173,9 +182,12 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    sources: SourcesSettings = Field(default_factory=SourcesSettings)
+    backtest: BacktestSettings = Field(default_factory=BacktestSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxpulse.clients import kafka_python_config
+from cxpulse.clients import connection_failure, kafka_python_config
 from cxpulse.errors import BrokerError
 from cxpulse.settings import KafkaSettings, TopicSettings
 
@@ -74,7 +74,7 @@ def admin_client(kafka: KafkaSettings, timeout: float = 15.0) -> Iterator[Any]:
         with _quiet("kafka"):  # one clear error below instead of a log line per refused connection
             admin = KafkaAdminClient(**kafka_python_config(kafka), request_timeout_ms=millis, bootstrap_timeout_ms=millis)
     except (KafkaError, OSError) as exc:
-        raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {_reason(exc)}") from None
+        raise BrokerError(connection_failure(kafka, exc)) from None  # says so when it is the credentials
     try:
         yield admin
     except KafkaError as exc:

@@ -26,6 +26,12 @@ _SIMULATE_HELP = "\n\n".join(
         "clock: --rate only spreads the period's events out.",
         '--dry-run writes JSONL to stdout (or --out FILE) instead of producing. --ground-truth FILE records '
         'which customers struggle and how (JSON; docs/producers.md).',
+        '--churn makes customers leave by a hidden model of their experiences (waits, repeats, unresolved '
+        'issues, complaints, broken promises, bad ratings; never the engine\'s weights or score), with noise '
+        'and reasons no event shows: a churned customer sends nothing more after its account event. '
+        '--outcomes FILE (.csv or .jsonl) also writes who left and when, for cxpulse backtest; '
+        '--no-account-events keeps the account events out of the stream (the file only); --churn-scale '
+        'speeds the model up for short periods (the demo uses 10). Settings: [producer.churn].',
     )
 )
 
@@ -43,6 +49,9 @@ _PRODUCE_HELP = "\n\n".join(
         "cell leaves the field out; a cell that is exactly 'null' is JSON null; wait_seconds, talk_seconds "
         'and sentiment are numbers, score and schema_version integers, is_complaint true/false (or 1/0); all '
         'other fields are text as written.',
+        "--source NAME: each line is a record of another system (a preset such as amazon-connect, zendesk, "
+        "salesforce-case, or a mapping file in sources.dir, or a path to one), mapped to events first "
+        '(docs/sources.md); records the mapping ignores are counted as skipped.',
     )
 )
 
@@ -70,6 +79,10 @@ def simulate(
     struggling: Annotated[float, typer.Option(min=0, max=1, help="Share of customers that struggle.")] = 0.08,
     outage_customers: Annotated[int | None, typer.Option(min=0, help="Customers in the outage burst (default: above the incident threshold; 0: no outage).", show_default=False)] = None,
     ground_truth: Annotated[Path | None, typer.Option("--ground-truth", help="Write the ground truth (JSON) to this file.", show_default=False)] = None,
+    churn: Annotated[bool, typer.Option("--churn", help="Customers leave by the hidden churn model (account events).")] = False,
+    churn_scale: Annotated[float, typer.Option(min=0.001, help="With --churn: the model's rates times this.")] = 1.0,
+    outcomes: Annotated[Path | None, typer.Option("--outcomes", help="Write who left and when to this file (.csv or .jsonl); implies --churn.", show_default=False)] = None,
+    account_events: Annotated[bool, typer.Option("--account-events/--no-account-events", help="With --churn: put the account events into the stream.")] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Write JSONL instead of producing to Kafka.")] = False,
     out: Annotated[Path | None, typer.Option(help="With --dry-run: the JSONL file (default: stdout).", show_default=False)] = None,
     topic: Annotated[str | None, typer.Option(help="Topic to produce to (default: topics.events).", show_default=False)] = None,
@@ -82,6 +95,7 @@ def simulate(
         customers=customers, days=days, seed=seed, anchor=_anchor(anchor), rate=rate, count=count,
         duration=duration, contact_rate=contact_rate, struggling=struggling, outage_customers=outage_customers,
         ground_truth=ground_truth, dry_run=dry_run, out=out, topic=topic,
+        churn=churn or outcomes is not None, churn_scale=churn_scale, outcomes=outcomes, account_events=account_events,
     )  # fmt: skip
     run_simulate(settings_of(ctx), request)
 
@@ -96,10 +110,12 @@ def produce(
     on_error: Annotated[OnError, typer.Option("--on-error", help="On a bad line: continue with the next, or stop.")] = OnError.cont,
     check: Annotated[bool, typer.Option("--check", help="Only validate; produce nothing.")] = False,
     topic: Annotated[str | None, typer.Option(help="Topic to produce to (default: topics.events).", show_default=False)] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Map each line from this source system first (docs/sources.md).", show_default=False)] = None,
 ) -> None:
     from .produce_cmd import ProduceRequest, run_produce
 
-    request = ProduceRequest(file=file, format=format.value if format else None, on_error=on_error.value, check=check, topic=topic)
+    request = ProduceRequest(file=file, format=format.value if format else None, on_error=on_error.value, check=check,
+                             topic=topic, source=source)  # fmt: skip
     run_produce(settings_of(ctx), request)
 
 

@@ -16,14 +16,17 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 
-from cxpulse.schemas import CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
+from cxpulse.schemas import AccountEvent, CallEvent, FeedbackEvent, InvalidEvent, TicketEvent, parse_event
 
 from .errors import ProducerError
 from .sink import DeliveryReport, EventSink
+
+if TYPE_CHECKING:
+    from .mapping import Mapper
 
 __all__ = [
     "CSV_FIELDS",
@@ -38,7 +41,8 @@ __all__ = [
 
 _BOM = b"\xef\xbb\xbf"
 CSV_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys(name for model in (CallEvent, TicketEvent, FeedbackEvent) for name in model.model_fields)
+    dict.fromkeys(name for model in (CallEvent, TicketEvent, FeedbackEvent, AccountEvent)
+                  for name in model.model_fields)
 )
 CSV_REQUIRED = ("event_id", "event_type", "customer_id", "occurred_at", "channel", "service_type")
 _FLOATS = {"wait_seconds", "talk_seconds", "sentiment"}
@@ -192,11 +196,12 @@ def _typed(name: str, cell: str) -> Any:
 
 @dataclass
 class ImportResult:
-    """What an import did: records read, produced (handed to the sink), rejected."""
+    """What an import did: records read, produced (events handed to the sink), rejected, skipped."""
 
     read: int = 0
     produced: int = 0
     rejected: int = 0
+    skipped: int = 0  # records a source mapping ignores (``--source``)
     stopped_at: int | None = None  # the bad line where ``--on-error stop`` ended the import
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -210,17 +215,19 @@ def import_records(
     reject: Callable[[int, str], None] = lambda line, reason: None,
     progress: Callable[[Record], None] | None = None,
     clock: Callable[[], float] = time.time,
+    mapper: "Mapper | None" = None,
 ) -> ImportResult:
     """Validate every record and send the valid ones; the caller closes the sink.
 
     ``reject(line, reason)`` is called for each refused record. With
     ``on_error="stop"`` the import ends at the first refused record, and nothing after
-    it is sent.
+    it is sent. With a ``mapper`` (``--source``) each record is another system's JSON,
+    mapped to zero or more events that are checked like any other.
     """
     result = ImportResult()
     for record in records:
         result.read += 1
-        key, reason = _validate(record, clock(), max_future_seconds)
+        events, reason = _judge(record, clock(), max_future_seconds, mapper)
         if progress is not None:
             progress(record)
         if reason is not None:
@@ -230,9 +237,30 @@ def import_records(
                 result.stopped_at = record.line
                 break
             continue
-        sink.send(key, record.value)
-        result.produced += 1
+        if not events:
+            result.skipped += 1
+        for key, value in events:
+            sink.send(key, value)
+            result.produced += 1
     return result
+
+
+def _judge(record: Record, now: float, max_future_seconds: float,
+           mapper: "Mapper | None") -> tuple[list[tuple[bytes, bytes]], str | None]:  # fmt: skip
+    """The ``(key, value)`` records a line becomes, or why it becomes none."""
+    if mapper is None:
+        key, reason = _validate(record, now, max_future_seconds)
+        return ([], reason) if reason is not None else ([(key, record.value or b"")], None)
+    if record.error is not None:
+        return [], record.error
+    from .mapping import Failed, Skipped, judge_bytes
+
+    outcome = judge_bytes(mapper, record.value, now, max_future_seconds)
+    if isinstance(outcome, Failed):
+        return [], outcome.reason
+    if isinstance(outcome, Skipped):
+        return [], None
+    return [(accepted.key, accepted.value) for accepted in outcome.accepted], None
 
 
 def _validate(record: Record, now: float, max_future_seconds: float) -> tuple[bytes, str | None]:

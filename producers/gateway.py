@@ -7,14 +7,16 @@ same :func:`cxpulse.schemas.parse_event` a consumer uses, writes the valid ones 
 broker's acknowledgement and answers ``202`` with one result per item. Kafka down or a
 delivery not acknowledged in time -> ``503`` (never a silent accept).
 
-In order: authentication (401/403), size (413), rate limit (429 + ``Retry-After``),
-body shape (400), validation (per item), delivery (503). ``docs/gateway.md`` is the
+In order: authentication (401/403; requests without a valid token are also limited per
+client address: 429), size (413), rate limit (429 + ``Retry-After``), the body within
+``body_timeout_seconds`` (408), body shape (400), validation (per item), delivery (503). ``docs/gateway.md`` is the
 user's guide; :mod:`cxpulse.producers.gateway_openapi` the machine-readable contract.
 
     app = create_app(settings)              # or create_app(settings, writer=..., registry=...)
     web.run_app(app, host=..., port=...)
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +32,8 @@ from .gateway_http import error, json_response, route_of
 from .gateway_kafka import KafkaUnavailable, KafkaWriter
 from .gateway_metrics import GatewayMetrics
 from .gateway_openapi import openapi_document
+from .gateway_server import server_header
+from .gateway_sources import add_source_routes
 from .intake import Accepted, BadBody, Rejected, check_item, decode_body
 from .ratelimit import RateLimiter, retry_after
 from .recent import RecentIds
@@ -51,7 +55,7 @@ class EventWriter(Protocol):
 
     async def start(self) -> None: ...
 
-    async def write(self, records: Sequence[tuple[bytes, bytes]]) -> None: ...
+    async def write(self, records: Sequence[tuple[bytes | None, bytes]], topic: str | None = None) -> None: ...
 
     async def healthy(self) -> bool: ...
 
@@ -69,12 +73,19 @@ class Gateway:
         self.metrics = metrics
         self.tokens = TokenRegistry(self.limits.tokens)
         self.limiter = RateLimiter(self.limits.rate_limit_events_per_second, self.limits.rate_limit_burst)
+        # Requests without a valid token, by client address (a token's bucket needs a known token).
+        self.strangers = RateLimiter(self.limits.unauthenticated_per_second, self.limits.unauthenticated_burst,
+                                     max_callers=self.limits.unauthenticated_addresses)  # fmt: skip
         self.recent = RecentIds(self.limits.dedup_cache_size)
         self._clock = clock
 
-    async def post_events(self, request: web.Request) -> web.Response:
-        """``POST /v1/events``: see the module docstring."""
+    async def post_events(self, request: web.Request,
+                          ingest: Callable[[list], Awaitable[web.Response]] | None = None) -> web.Response:  # fmt: skip
+        """``POST /v1/events``: see the module docstring. ``ingest`` takes the decoded items instead
+        (``POST /v1/sources/{name}``, :mod:`cxpulse.producers.gateway_sources`): same checks before it."""
         auth = self.tokens.authenticate(request.headers.get("Authorization"))
+        if auth.outcome is not AuthOutcome.ALLOWED and (wait := self.stranger_waits(request)):
+            return self.strangers_limited(wait)
         if auth.outcome is AuthOutcome.MISSING:
             return error(401, "unauthorized", "a bearer token is required", _UNAUTHORIZED)
         if auth.outcome is AuthOutcome.UNKNOWN:
@@ -88,9 +99,12 @@ class Gateway:
         if not self.limiter.available(caller):
             return self._rate_limited(self.limiter.take(caller, 1))
         try:
-            body = await request.read()
+            async with asyncio.timeout(self.limits.body_timeout_seconds):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._too_large()
+        except TimeoutError:
+            return self._body_too_slow()
         try:
             items = decode_body(body, self.limits.max_batch_events)
         except BadBody as exc:
@@ -99,7 +113,7 @@ class Gateway:
         wait = self.limiter.take(caller, len(items))
         if wait:
             return self._rate_limited(wait)
-        return await self._ingest(items)
+        return await (ingest or self._ingest)(items)
 
     async def _ingest(self, items: list) -> web.Response:
         now, max_future = self._clock(), self.settings.validation.max_future_seconds
@@ -144,6 +158,23 @@ class Gateway:
             "results": [_item_report(result, result.index in duplicates) for result in results],
         }
 
+    def stranger_waits(self, request: web.BaseRequest) -> float:
+        """Charge the client address for a request without a valid token; the seconds to wait, or 0."""
+        return self.strangers.take(request.remote or "unknown", 1)
+
+    def strangers_limited(self, wait: float) -> web.Response:
+        """429 for an address that sent too many requests without a valid token; the connection closes."""
+        seconds = retry_after(wait)
+        response = error(429, "rate_limited", "too many requests without a valid token from this address; "
+                         f"retry after {seconds} s", {"Retry-After": str(seconds)})  # fmt: skip
+        response.force_close()
+        return response
+
+    def _body_too_slow(self) -> web.Response:
+        response = error(408, "timeout", f"the body did not arrive within {self.limits.body_timeout_seconds:g} s")
+        response.force_close()
+        return response
+
     def _too_large(self) -> web.Response:
         return error(413, "too_large", f"the body exceeds {self.limits.max_body_bytes} bytes")
 
@@ -185,16 +216,29 @@ GATEWAY = web.AppKey("gateway", Gateway)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _middleware(metrics: GatewayMetrics) -> Callable:
+CLIENT_CLOSED = 499  # the client went away before its answer (nginx's code): counted, never sent
+# Routes that take no token: every request to them counts against its address. A route with a
+# token (POST /v1/events) is charged in its handler, and only when the token is not valid.
+OPEN_ROUTES = frozenset({"healthz", "metrics", "openapi", "other"})
+
+
+def _middleware(metrics: GatewayMetrics, gateway: "Gateway") -> Callable:
     @web.middleware
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         began, route = time.perf_counter(), route_of(request)
+        if route in OPEN_ROUTES and (wait := gateway.stranger_waits(request)):
+            response = gateway.strangers_limited(wait)
+            metrics.answered(route, response.status, time.perf_counter() - began)
+            return response
         if route == "events":
             metrics.in_flight.inc()
         try:
             response = await handler(request)
         except web.HTTPException as exc:  # 404, 405, ... as JSON like every other error
             response = error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason, _allow(exc))
+        except ConnectionError:  # the client closed the connection while its body was read: not our error
+            log.debug("client closed the connection before its answer")
+            response = web.Response(status=CLIENT_CLOSED)
         except Exception as exc:  # a bug: answer 500, log the type only (messages may quote data)
             log.error("unexpected %s while answering %s", type(exc).__name__, route)
             log.debug("unexpected error", exc_info=True)
@@ -218,12 +262,14 @@ def create_app(settings: Settings, *, writer: EventWriter | None = None,
     """The gateway as an aiohttp application; the writer starts and stops with it."""
     metrics = GatewayMetrics(registry if registry is not None else CollectorRegistry())
     gateway = Gateway(settings, writer or KafkaWriter(settings), metrics, clock)
-    app = web.Application(client_max_size=settings.gateway.max_body_bytes, middlewares=[_middleware(metrics)])
+    app = web.Application(client_max_size=settings.gateway.max_body_bytes, middlewares=[_middleware(metrics, gateway)])
+    app.on_response_prepare.append(server_header)
     app.router.add_post("/v1/events", gateway.post_events)
     app.router.add_get("/healthz", gateway.healthz, allow_head=False)
     app.router.add_get("/metrics", gateway.metrics_page, allow_head=False)
     app.router.add_get("/openapi.json", gateway.openapi, allow_head=False)
     app[GATEWAY] = gateway
+    add_source_routes(app, gateway)
 
     async def start_writer(_: web.Application) -> None:
         await gateway.writer.start()

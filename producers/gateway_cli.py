@@ -27,25 +27,27 @@ def serve(
     Needs at least one token in gateway.tokens (see 'cxpulse ingest new-token').
     Starts without Kafka and answers 503 until the brokers are reachable.
     """
-    from aiohttp import web
-
-    from cxpulse.producers.gateway import create_app
+    from cxpulse.producers.gateway import GATEWAY, create_app
     from cxpulse.producers.gateway_http import AccessLogger
+    from cxpulse.producers.gateway_server import ServerHooks, serve
 
     from cxpulse.logthrottle import throttle_logs
 
     settings = settings_of(ctx)
     gateway = settings.gateway
     throttle_logs()  # aiokafka repeats each connection error ~10 times a second while Kafka is away
+    throttle_logs(("cxpulse.producers.gateway_server",), 10.0)  # a flood of malformed requests: a line per 10 s
     if not gateway.tokens:
         raise ConfigError("no ingest tokens configured: add one to [gateway] tokens (see 'cxpulse ingest new-token')")
     host, port = host or gateway.host, port or gateway.port
     announce = f"ingest gateway on http://{host}:{port} -> {settings.topics.events} at {settings.kafka.bootstrap_servers}"
+    app = create_app(settings)
+    metrics = app[GATEWAY].metrics
+    hooks = ServerHooks(refused=metrics.connections_refused.inc,
+                        answered_error=lambda status: metrics.answered("other", status, 0.0))  # fmt: skip
     try:
-        web.run_app(
-            create_app(settings), host=host, port=port, loop=_new_loop(), print=lambda _: err_console.print(announce),
-            shutdown_timeout=gateway.shutdown_timeout_seconds, access_log_class=AccessLogger, handle_signals=True,
-        )  # fmt: skip
+        serve(app, gateway, host, port, announce=lambda: err_console.print(announce), loop=_new_loop(),
+              access_log_class=AccessLogger, hooks=hooks)  # fmt: skip
     except OSError as exc:
         raise CxpulseError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     err_console.print("ingest gateway stopped")
@@ -68,7 +70,6 @@ def new_token(
     """Make a random token; print it once, and the gateway.tokens entry that stores only its SHA-256."""
     from cxpulse.producers.gateway_auth import token_digest
     from cxpulse.producers.settings import GatewayToken
-
     from pydantic import ValidationError
 
     token = secrets.token_urlsafe(32)

@@ -7,13 +7,18 @@ import orjson
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-__all__ = ["AccessLogger", "KNOWN_PATHS", "error", "json_response", "route_of"]
+__all__ = ["AccessLogger", "KNOWN_PATHS", "SOURCES_PREFIX", "error", "json_response", "route_of"]
 
 KNOWN_PATHS = {"/v1/events": "events", "/healthz": "healthz", "/metrics": "metrics", "/openapi.json": "openapi"}
 
 
+SOURCES_PREFIX = "/v1/sources/"
+
+
 def route_of(request: web.BaseRequest) -> str:
     """The route's fixed name (``other`` for any path the gateway does not serve)."""
+    if request.path.startswith(SOURCES_PREFIX):
+        return "sources"
     return KNOWN_PATHS.get(request.path, "other")
 
 
@@ -31,7 +36,7 @@ class AccessLogger(AbstractAccessLogger):
     """One line per request at INFO: method, route, status, size and time; no query, headers or body."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        path = request.path if request.path in KNOWN_PATHS else "<other>"
+        path = request.path if request.path in KNOWN_PATHS else "/v1/sources/{name}" if request.path.startswith(SOURCES_PREFIX) else "<other>"
         self.logger.info(
             '%s "%s %s" %s %s %.1fms',
             request.remote, request.method, path, response.status, response.body_length, time * 1000,

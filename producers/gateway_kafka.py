@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from cxpulse.clients import connection_failure_async
 from cxpulse.errors import CxpulseError
 from cxpulse.settings import Settings
 
@@ -44,25 +45,26 @@ class KafkaWriter:
         """Begin connecting in the background; returns at once."""
         self._connector = asyncio.create_task(self._connect(), name="cxpulse-gateway-kafka-connect")
 
-    async def write(self, records: Sequence[tuple[bytes, bytes]]) -> None:
-        """Produce ``records`` and wait for every acknowledgement, or raise :class:`KafkaUnavailable`."""
+    async def write(self, records: Sequence[tuple[bytes | None, bytes]], topic: str | None = None) -> None:
+        """Produce ``records`` (to ``topic``, default the events topic) and wait for every
+        acknowledgement, or raise :class:`KafkaUnavailable`."""
         producer = self._producer
         if producer is None:
             raise KafkaUnavailable("not connected to Kafka")
         timeout = self._settings.gateway.delivery_timeout_seconds
         try:
             async with asyncio.timeout(timeout):  # cheaper than wait_for: no task per request
-                await self._send_all(producer, records)
+                await self._send_all(producer, records, topic or self.topic)
         except TimeoutError:
             raise KafkaUnavailable(f"no acknowledgement within {timeout:g} s") from None
         except Exception as exc:  # aiokafka raises its own errors and OSError subclasses alike
             raise KafkaUnavailable(type(exc).__name__) from None
 
-    async def _send_all(self, producer: Any, records: Sequence[tuple[bytes, bytes]]) -> None:
+    async def _send_all(self, producer: Any, records: Sequence[tuple[bytes | None, bytes]], topic: str) -> None:
         futures: list[asyncio.Future] = []
         try:
             for key, value in records:
-                futures.append(await producer.send(self.topic, value=value, key=key))
+                futures.append(await producer.send(topic, value=value, key=key))
             for future in futures:  # each resolves when its batch is acknowledged
                 await future
         except BaseException:
@@ -105,9 +107,10 @@ class KafkaWriter:
             producer = self._new_producer()
             try:
                 await producer.start()
-            except Exception as exc:  # the brokers are not there yet: try again
+            except Exception as exc:  # the brokers are not there yet, or refuse the credentials: try again
                 await producer.stop()
-                log.warning("Kafka is not reachable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                why = await connection_failure_async(self._settings.kafka, exc, self._settings.gateway.health_timeout_seconds)
+                log.warning("%s; retrying in %.1f s", why, delay)
                 await asyncio.sleep(delay)
                 delay = min(_RETRY_MAX, delay * 2)
                 continue

@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["GatewayMetrics", "ROUTES"]
 
-ROUTES = ("events", "healthz", "metrics", "openapi", "other")
+ROUTES = ("events", "sources", "healthz", "metrics", "openapi", "other")
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -35,11 +35,21 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "cxpulse_gateway_requests_in_flight", "POST /v1/events requests being handled now.", registry=registry
         )
+        self.connections_refused = Counter(
+            "cxpulse_gateway_connections_refused",
+            "Connections answered 503 and closed at once: gateway.max_connections were open.", registry=registry,
+        )  # fmt: skip
         self.kafka_ready = Gauge(
             "cxpulse_gateway_kafka_ready", "1 when the gateway's Kafka producer is connected.", registry=registry
         )
         # Present from the start, so that rate() works at once.
         self.outcomes = {name: self.events.labels(name) for name in ("accepted", "duplicate", "rejected", "unavailable")}
+        self.source_records = Counter(
+            "cxpulse_gateway_source_records",
+            "Records received at POST /v1/sources/{name}, by source and outcome: mapped (to events), ignored "
+            "(the mapping skips them), unmappable (dead-lettered with the reason).",
+            ["source", "outcome"], registry=registry,
+        )  # fmt: skip
         self._children: dict[tuple[str, int], tuple] = {}
 
     def answered(self, route: str, status: int, seconds: float) -> None:

@@ -20,8 +20,10 @@ _ERROR_CODES = {
     "400": "The body is not JSON, not an object or array, an empty array, or an array over the batch limit.",
     "401": "No bearer token, or one the gateway does not know.",
     "403": "The token is known but may not send events (revoked, or without the ingest scope).",
+    "408": "The body did not arrive within `body_timeout_seconds`; the connection is closed.",
     "413": "The body is larger than the configured limit.",
-    "429": "This token sent more events than its rate limit allows; retry after `Retry-After` seconds.",
+    "429": "This token sent more events than its rate limit allows, or this client address sent too many "
+    "requests without a valid token; retry after `Retry-After` seconds.",
     "503": "Kafka is unavailable or did not acknowledge in time: no event of the request is confirmed. "
     "Send the same request again after `Retry-After` seconds (retries are de-duplicated by event_id).",
 }
@@ -120,8 +122,18 @@ def _post_events(limits: GatewaySettings) -> dict[str, Any]:
     }
 
 
+_STRANGERS = "This client address sent too many requests without a valid token; retry after `Retry-After` seconds."
+
+
+def _open(responses: dict[str, Any]) -> dict[str, Any]:
+    """The answers of a route without a token, and the per-address limit those routes share."""
+    return {**responses, "429": _error_response(_STRANGERS, _retry_after())}
+
+
 def openapi_document(limits: GatewaySettings) -> dict[str, Any]:
     """The OpenAPI 3.1 document, with this gateway's limits in it."""
+    from .gateway_sources_openapi import source_paths, source_schemas
+
     json_of = lambda name: {"application/json": {"schema": _ref(name)}}  # noqa: E731
     return {
         "openapi": "3.1.0",
@@ -132,22 +144,23 @@ def openapi_document(limits: GatewaySettings) -> dict[str, Any]:
         },
         "paths": {
             "/v1/events": {"post": _post_events(limits)},
+            **source_paths(limits),
             "/healthz": {"get": {
                 "operationId": "getHealth", "summary": "Kafka reachability",
-                "responses": {"200": {"description": "Kafka answers and the events topic exists.", "content": json_of("Health")},
-                              "503": {"description": "Kafka is unreachable.", "content": json_of("Health")}},
+                "responses": _open({"200": {"description": "Kafka answers and the events topic exists.", "content": json_of("Health")},
+                                    "503": {"description": "Kafka is unreachable.", "content": json_of("Health")}}),
             }},
             "/metrics": {"get": {
                 "operationId": "getMetrics", "summary": "Prometheus metrics",
-                "responses": {"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+                "responses": _open({"200": {"description": "Prometheus text format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}),
             }},
             "/openapi.json": {"get": {
                 "operationId": "getOpenapi", "summary": "This document",
-                "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                "responses": _open({"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}}),
             }},
         },  # fmt: skip
         "components": {
-            "schemas": _schemas(limits),
+            "schemas": {**_schemas(limits), **source_schemas()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

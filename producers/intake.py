@@ -18,13 +18,14 @@ import orjson
 from pydantic import ValidationError
 
 from cxpulse.schemas import InvalidEvent, parse_event
-from cxpulse.schemas.events import EventAdapter
+from cxpulse.schemas.events import EVENT_TYPES, EventAdapter, rule_message
 
 __all__ = ["Accepted", "BadBody", "FieldError", "Rejected", "check_item", "decode_body"]
 
 MAX_ERRORS = 10
+MAX_NESTING = 254  # the deepest orjson writes; no field of the contract comes near it
 _FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_TAGS = ("call", "ticket", "feedback")
+_TAGS = EVENT_TYPES
 _TYPES = ", ".join(f"'{tag}'" for tag in _TAGS)
 _QUOTED = re.compile(r",? got .*$|\s*\(.*\)$")  # "..., got 11", "... (Invalid isoformat string: '...')"
 
@@ -93,7 +94,10 @@ def _json_problem(body: bytes, exc: orjson.JSONDecodeError) -> str:
 
 def check_item(index: int, item: Any, now: float, max_future_seconds: float) -> Accepted | Rejected:
     """Validate one decoded item exactly as a consumer of ``cx.events`` would."""
-    raw = orjson.dumps(item)
+    try:
+        raw = orjson.dumps(item)
+    except orjson.JSONEncodeError:  # orjson reads 1024 levels of nesting but writes 254
+        return Rejected(index, (FieldError(_too_deep(item), f"nested more than {MAX_NESTING} levels deep"),))
     try:
         event = parse_event(raw, now=now, max_future_seconds=max_future_seconds)
     except InvalidEvent:
@@ -101,12 +105,23 @@ def check_item(index: int, item: Any, now: float, max_future_seconds: float) -> 
     return Accepted(index, event.customer_id.encode("utf-8"), raw, (event.customer_id, event.event_id))
 
 
+def _too_deep(item: Any) -> str:
+    """The field that holds the deep nesting (``event`` when it is the item itself)."""
+    if isinstance(item, dict):
+        for key, value in item.items():
+            try:
+                orjson.dumps({key: value})
+            except orjson.JSONEncodeError:
+                return _safe_part(key)
+    return "event"
+
+
 def _errors_of(raw: bytes, max_future_seconds: float) -> tuple[FieldError, ...]:
     """The same validation again, for its structured errors (only invalid items pay for this)."""
     try:
         EventAdapter.validate_json(raw)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        errors = exc.errors(include_url=False, include_input=False)
         return tuple(_field_error(error) for error in errors[:MAX_ERRORS])
     # Well-formed, so parse_event refused it for its time.
     return (FieldError("occurred_at", f"more than {max_future_seconds:g} s after the time it was received"),)
@@ -126,8 +141,8 @@ def _field_error(error: Any) -> FieldError:
         return FieldError("event", "each event must be a JSON object")
     if kind == "extra_forbidden":
         return FieldError(field, "unknown field (not in the event contract)")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if field == "event" and ": " in message:  # a cross-field rule names its field first ("score: ...")
+    message = rule_message(error)
+    if kind == "value_error" and field == "event" and ": " in message:  # a cross-field rule names its field ("score: ...")
         named, message = message.split(": ", 1)
         field = _safe_part(named)
     return FieldError(field, _QUOTED.sub("", message)[:200])

@@ -6,15 +6,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from cxpulse.console import console, err_console
+from cxpulse.schemas.safetext import one_line
 from cxpulse.settings import Settings
 
 from .display import delivery_line, progress_bar, summary_table
 from .errors import ImportAborted, ProducerError
 from .fileimport import ImportResult, Record, format_of, import_records, read_csv, read_jsonl
 from .sink import DeliveryReport, EventSink, KafkaSink
+
+if TYPE_CHECKING:
+    from .mapping import Mapper
 
 __all__ = ["CheckOnlySink", "ProduceRequest", "connect_kafka", "run_produce"]
 
@@ -28,6 +32,7 @@ class ProduceRequest:
     on_error: str = "continue"
     check: bool = False
     topic: str | None = None
+    source: str | None = None  # a source mapping (docs/sources.md): lines are that system's JSON
 
 
 class CheckOnlySink:
@@ -46,17 +51,28 @@ class CheckOnlySink:
 def run_produce(settings: Settings, request: ProduceRequest) -> None:
     """Import the file; raise :class:`ImportAborted` when lines were rejected or events lost."""
     topic = request.topic or settings.topics.events
+    mapper = _mapper(settings, request)
     with _open(request.file) as (stream, size):
         kind = format_of(request.file, request.format)
+        if mapper is not None and kind == "csv":
+            raise ProducerError("--source reads JSONL: one JSON record of the source system per line")
         records = read_csv(stream) if kind == "csv" else read_jsonl(stream)  # a bad CSV header fails here
         sink: EventSink = CheckOnlySink() if request.check else connect_kafka(settings, topic)
         try:
-            result = _import(records, sink, settings, request, size)
+            result = _import(records, sink, settings, request, size, mapper)
         finally:
             result_delivery = sink.close()
     result.delivery = result_delivery
     console.print(summary_table(_summary(result, request, topic), f"cxpulse produce {request.file}"))
     _verdict(result, request)
+
+
+def _mapper(settings: Settings, request: ProduceRequest) -> "Mapper | None":
+    if request.source is None:
+        return None
+    from .mapping import load_source
+
+    return load_source(request.source, settings)
 
 
 def connect_kafka(settings: Settings, topic: str) -> KafkaSink:
@@ -90,9 +106,10 @@ def _open(name: str) -> Iterator[tuple[IO[bytes], int | None]]:
             raise ProducerError(f"cannot read {name}: {exc}") from None
 
 
-def _import(records: Iterator[Record], sink: EventSink, settings: Settings, request: ProduceRequest, size: int | None) -> ImportResult:
+def _import(records: Iterator[Record], sink: EventSink, settings: Settings, request: ProduceRequest, size: int | None,
+            mapper: "Mapper | None" = None) -> ImportResult:  # fmt: skip
     def reject(line: int, reason: str) -> None:
-        err_console.print(f"line {line}: {reason}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"line {line}: {one_line(reason, 300)}", markup=False, highlight=False, soft_wrap=True)
 
     with progress_bar("importing", size) as bar:
         seen = 0
@@ -109,6 +126,7 @@ def _import(records: Iterator[Record], sink: EventSink, settings: Settings, requ
             max_future_seconds=settings.validation.max_future_seconds,
             reject=reject,
             progress=progress,
+            mapper=mapper,
         )
         bar.finish(size or seen, events=seen)
     return result
@@ -117,6 +135,8 @@ def _import(records: Iterator[Record], sink: EventSink, settings: Settings, requ
 def _summary(result: ImportResult, request: ProduceRequest, topic: str) -> list[tuple[str, str]]:
     produced = f"none (--check: {result.produced:,} valid)" if request.check else f"{result.produced:,}"
     rows = [("read", f"{result.read:,} records"), ("produced", produced), ("rejected", f"{result.rejected:,}")]
+    if request.source is not None:
+        rows.append(("skipped", f"{result.skipped:,} (source {request.source} ignores them)"))
     if result.stopped_at is not None:
         rows.append(("stopped", f"at line {result.stopped_at} (--on-error stop): nothing after it was produced"))
     if not request.check:

@@ -7,6 +7,7 @@ seconds after which it would fit (the ``Retry-After`` the client gets).
 
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,13 +36,19 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """Buckets by caller name; ``rate == 0`` means no limit."""
+    """Buckets by caller (a token's name, or a client address); ``rate == 0`` means no limit.
 
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+    ``max_callers`` bounds the buckets kept (the least recently used is forgotten first): the
+    callers of an address limiter are whoever connects, not a configured list.
+    """
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic,
+                 max_callers: int | None = None) -> None:  # fmt: skip
         self.rate = rate
         self.burst = burst
+        self.max_callers = max_callers
         self._clock = clock
-        self._buckets: dict[str, TokenBucket] = {}  # bounded: callers are the configured tokens
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
     def take(self, caller: str, cost: int = 1) -> float:
         """0.0 when ``caller`` may spend ``cost`` events now, else the seconds until it may."""
@@ -51,6 +58,10 @@ class RateLimiter:
         bucket = self._buckets.get(caller)
         if bucket is None:
             bucket = self._buckets[caller] = TokenBucket(self.rate, float(self.burst), float(self.burst), now)
+            if self.max_callers is not None and len(self._buckets) > self.max_callers:
+                self._buckets.popitem(last=False)
+        elif self.max_callers is not None:
+            self._buckets.move_to_end(caller)
         return bucket.take(cost, now)
 
     def available(self, caller: str) -> bool:

@@ -17,6 +17,8 @@ from cxpulse.settings import Settings
 
 from .display import delivery_line, progress_bar, summary_table
 from .errors import ProducerError
+from cxpulse.schemas.outcomes import write_outcomes
+
 from .groundtruth import write_ground_truth
 from .rhythm import format_ms, to_ms
 from .runner import RunLimits, RunStats, run_events
@@ -44,12 +46,19 @@ class SimulateRequest:
     dry_run: bool = False
     out: Path | None = None
     topic: str | None = None
+    churn: bool = False
+    churn_scale: float = 1.0
+    outcomes: Path | None = None
+    account_events: bool = True
 
 
 def run_simulate(settings: Settings, request: SimulateRequest) -> None:
     """Simulate, send, write the ground truth, print the summary; raise when events were lost."""
     _check_anchor(settings, request.anchor)
     _check_writable(request.ground_truth, "--ground-truth")
+    _check_writable(request.outcomes, "--outcomes")
+    if not request.churn and (request.churn_scale != 1.0 or not request.account_events):
+        raise ProducerError("--churn-scale and --no-account-events need --churn (or --outcomes)")
     sim = Simulation(_config(settings, request))
     for warning in sim.warnings:
         err_console.print(f"cxpulse: warning: {warning}", markup=False)
@@ -58,6 +67,8 @@ def run_simulate(settings: Settings, request: SimulateRequest) -> None:
         report = sink.close()
     if request.ground_truth is not None:
         write_ground_truth(request.ground_truth, sim.ground_truth())
+    if request.outcomes is not None:
+        write_outcomes(request.outcomes, sim.outcomes())
     to_stdout = request.dry_run and request.out is None
     (err_console if to_stdout else console).print(summary_table(_summary(sim, stats, report, target, request), "cxpulse simulate"))
     if report.failed:
@@ -76,6 +87,9 @@ def _config(settings: Settings, request: SimulateRequest) -> SimulationConfig:
         struggling=request.struggling,
         outage_customers=request.outage_customers,
         engine=settings.engine,
+        churn=settings.producer.churn if request.churn else None,
+        churn_events=request.account_events,
+        churn_scale=request.churn_scale,
     )
 
 
@@ -153,12 +167,15 @@ def _summary(sim: Simulation, stats: RunStats, report: DeliveryReport, target: s
         ("customers", f"{sim.config.customers:,} ({sim.active_customers:,} with events)"),
         ("struggling", f"{len(sim.struggles):,}: " + ", ".join(f"{name} {n}" for name, n in sorted(patterns.items()))),
         ("outage", _outage_text(sim, when)),
+        *([("churn", _churn_text(sim))] if sim.churn is not None else []),
         ("events", f"{stats.emitted:,}: {by_type or 'none'}{stopped.get(stats.stopped_by, f' ({stats.stopped_by})')}"),
         ("delivery", f"written to {target}" if request.dry_run else delivery_line(report, target)),
         ("rate", f"{stats.rate:,.0f} events/s over {stats.elapsed:.1f} s"),
     ]
     if request.ground_truth is not None:
         rows.append(("ground truth", str(request.ground_truth)))
+    if request.outcomes is not None:
+        rows.append(("outcomes", str(request.outcomes)))
     return rows
 
 
@@ -167,3 +184,13 @@ def _outage_text(sim: Simulation, when: Callable[[int], str]) -> str:
     if outage is None:
         return "none"
     return f"{len(outage.customers)} customers on {outage.service_type}, {when(outage.start_ms)} .. {when(outage.end_ms)}"
+
+
+def _churn_text(sim: Simulation) -> str:
+    churns = sim.churn.churns
+    left = [c for c in churns if c.emitted]
+    by_cause = Counter(c.cause for c in left)
+    where = "account events in the stream" if sim.config.churn_events else "no account events in the stream"
+    return (f"{len(left):,} customers left ({by_cause['experience']:,} by their experiences, "
+            f"{by_cause['hidden']:,} for reasons no event shows); {len(churns) - len(left):,} decided too late "
+            f"to leave in the period; {where}")

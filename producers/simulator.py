@@ -20,6 +20,7 @@ from typing import Any
 
 from cxpulse.processors.engine.settings import EngineSettings
 
+from .churn import Churn, ChurnTracker, Experience, account_draft
 from .drafts import Draft, Persona
 from .episodes import Episode, content_episode, quiet_episode
 from .errors import ProducerError
@@ -28,10 +29,12 @@ from .outage import Outage, outage_size, plan_outage
 from .patterns import Struggle, build_pattern, pattern_for
 from .population import SEGMENTS, SERVICE_TYPES, choose, choose_service_type
 from .rhythm import DAY_MS, HOUR_MS, Rhythm, to_ms
+from .settings import ChurnSettings
 
 __all__ = ["Simulation", "SimulationConfig"]
 
 _PROFILE, _EPISODE, _PATTERN, _OUTAGE = range(4)
+_CHECK, _GONE = object(), object()  # heap entries of the churn model: a check, a silent departure
 _SEGMENT_RATE = {"standard": 1.0, "key": 1.6, "vip": 1.2, "vulnerable": 1.1}
 MIN_DAYS = 0.25
 
@@ -49,6 +52,9 @@ class SimulationConfig:
     outage_customers: int | None = None  # None: sized from the incident threshold; 0: no outage
     outage_service_type: str = "outage"
     engine: EngineSettings = field(default_factory=EngineSettings)
+    churn: ChurnSettings | None = None  # the hidden churn model (None: nobody leaves)
+    churn_events: bool = True  # churned customers' account events go into the stream
+    churn_scale: float = 1.0  # the churn model's rates times this (a short period shows what weeks would)
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -65,6 +71,7 @@ def _problem(c: SimulationConfig) -> str | None:
         (c.contact_rate < 0, "--contact-rate must be 0 or more"),
         (not 0 <= c.struggling <= 1, "--struggling must be between 0 and 1"),
         (c.outage_customers is not None and c.outage_customers < 0, "--outage-customers must be 0 or more"),
+        (c.churn_scale <= 0, "--churn-scale must be more than 0"),
     )
     return next((message for failed, message in checks if failed), None)
 
@@ -79,6 +86,8 @@ class _Customer:
     episode: int = 0
     penalty: float = 0.0
     log: ContactLog = field(default_factory=ContactLog)
+    exp: Experience | None = None  # the churn model's view of the customer
+    gone: bool = False  # left: nothing more of it is emitted
 
 
 class Simulation:
@@ -104,6 +113,8 @@ class Simulation:
         self._active = bytearray(config.customers)
         self._heap: list[tuple[int, int, Any, _Customer, Any]] = []
         self._seq = itertools.count()
+        self.churn = None if config.churn is None else ChurnTracker(config.churn, config.seed, self.end_ms,
+                                                                    config.churn_scale)
         self._populate()
 
     # -- set-up ------------------------------------------------------------------------
@@ -128,6 +139,9 @@ class Simulation:
                 content.append(customer)
             if customer.rate > 0:
                 self._schedule(customer, self.rhythm.next_arrival(rng, self.start_ms, customer.rate))
+            if self.churn is not None:
+                customer.exp = self.churn.experience(index)
+                self._push_checks(customer, self.churn.start(customer.exp, segment, self.start_ms))
         self._plan_outage(content)
         self._warn_about_incidents()
 
@@ -200,18 +214,53 @@ class Simulation:
         if at_ms < customer.until_ms:
             heapq.heappush(self._heap, (at_ms, next(self._seq), None, customer, None))
 
+    def _push_checks(self, owner: _Customer, checks: list[tuple[int, Any]]) -> None:
+        for at, tag in checks:
+            heapq.heappush(self._heap, (at, next(self._seq), _CHECK, owner, tag))
+
     def events(self) -> Iterator[dict[str, Any]]:
         """Every event of the period in event-time order (a generator; stop it any time)."""
-        heap, prefix = self._heap, f"sim-{self.run_id}-"
+        heap, prefix, churn = self._heap, f"sim-{self.run_id}-", self.churn
         while heap:
             at, _, body, owner, tag = heapq.heappop(heap)
+            if owner.gone:
+                continue
             if body is None:
                 self._wake(owner, at)
                 continue
+            if body is _CHECK or body is _GONE:
+                self._churn_entry(owner, at, body, tag)
+                continue
             self.emitted += 1
             event = {"event_id": f"{prefix}{self.emitted:09d}", **body}
-            self._account(event, at, owner, tag)
+            if isinstance(tag, Churn):
+                self._left(owner, tag, event["event_id"])
+                self._account(event, at, owner, None)
+            else:
+                self._account(event, at, owner, tag)
+                if churn is not None:
+                    self._push_checks(owner, churn.observe(owner.exp, owner.who, event, at))
             yield event
+
+    def _churn_entry(self, owner: _Customer, at: int, body: Any, tag: Any) -> None:
+        """A churn check came due (perhaps a decision to leave), or a customer left without an event."""
+        if body is _GONE:
+            self._left(owner, tag, None)
+            return
+        checks, decided = self.churn.check(owner.exp, owner.who, at, tag)
+        self._push_checks(owner, checks)
+        if decided is None or decided.churned_ms > self.end_ms:
+            return  # decided too late to leave inside the period: it stays, as far as the stream shows
+        if self.config.churn_events:
+            draft = account_draft(owner.exp.rng, owner.who, decided)
+            heapq.heappush(self._heap, (draft[0], next(self._seq), draft[1], owner, decided))
+        else:
+            heapq.heappush(self._heap, (decided.churned_ms, next(self._seq), _GONE, owner, decided))
+
+    def _left(self, owner: _Customer, churn: Churn, event_id: str | None) -> None:
+        owner.gone = True
+        churn.emitted = True
+        churn.event_id = event_id
 
     def _account(self, event: dict[str, Any], at: int, owner: _Customer, tag: Any) -> None:
         self.counts[event["event_type"]] += 1
@@ -228,6 +277,8 @@ class Simulation:
         return Episode(rng, customer.who, ticket_id, self.agents, self.rhythm, max_wait)
 
     def _wake(self, customer: _Customer, at_ms: int) -> None:
+        if customer.exp is not None and customer.exp.decided:
+            return  # it has decided to leave: no new contacts
         rng = self._rng(_EPISODE, customer.index, customer.episode)
         customer.episode += 1
         ep = self._episode_context(rng, customer, str(customer.episode))
@@ -269,6 +320,15 @@ class Simulation:
         """Customers with at least one emitted event."""
         return sum(self._active)
 
+    def outcomes(self) -> list[Any]:
+        """The customers who left inside the period, as rows of an outcomes file (docs/backtest.md)."""
+        from cxpulse.schemas.outcomes import Outcome
+
+        if self.churn is None:
+            return []
+        return [Outcome(customer_id=c.customer_id, churned_at=datetime.fromtimestamp(c.churned_ms / 1000, self.tz),
+                        reason=c.reason, action=c.action) for c in self.churn.churns if c.emitted]
+
     def ground_truth(self) -> dict[str, Any]:
         """Which customers were made to struggle and how, and the outage (see docs/producers.md)."""
         from .groundtruth import ground_truth
@@ -305,6 +365,9 @@ def _run_id(config: SimulationConfig) -> str:
             config.outage_customers,
             config.outage_service_type,
             config.engine.model_dump_json(),
+            # Only a run with the churn model differs from the runs before it existed.
+            *(() if config.churn is None else ("churn", config.churn.model_dump_json(), config.churn_events,
+                                               config.churn_scale)),
         )
     )
     return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()

@@ -111,7 +111,9 @@ class KafkaSink:
         try:
             producer = KafkaProducer(**producer_config(settings))
         except KafkaError as exc:
-            raise ProducerError(f"cannot connect to Kafka at {settings.kafka.bootstrap_servers}: {_name(exc)}") from None
+            from cxpulse.clients import connection_failure
+
+            raise ProducerError(connection_failure(settings.kafka, exc)) from None
         return cls(producer, topic, settings.producer.delivery_timeout_seconds + 5)
 
     def send(self, key: bytes, value: bytes) -> None:

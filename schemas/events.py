@@ -5,7 +5,7 @@ Every producer writes, and every consumer reads, one JSON object per Kafka recor
 event or raises :class:`InvalidEvent` whose ``reason`` names the field and the rule.
 """
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, TypeAdapter
@@ -14,17 +14,26 @@ from pydantic import ValidationError, model_validator
 from cxpulse.errors import CxpulseError
 
 from .fastpath import fast_validator
+from .safetext import one_line
 from .types import (
+    EARLIEST_TEXT,
+    LATEST_TEXT,
+    SERVICE_TYPE_PATTERN,
+    SERVICE_TYPE_RULE,
+    TIME_RANGE_RULE,
     Channel,
     CustomerId,
     EventId,
+    EventTime,
     NonNegativeSeconds,
     Segment,
     ServiceType,
-    Timestamp,
 )
 
 __all__ = [
+    "ACCOUNT_ACTIONS",
+    "AccountEvent",
+    "CHURN_ACTIONS",
     "CallEvent",
     "Event",
     "EventAdapter",
@@ -34,13 +43,20 @@ __all__ = [
     "TicketEvent",
     "describe_errors",
     "dumps_event",
+    "is_churn",
     "is_dissatisfied",
     "is_inbound_contact",
     "parse_event",
+    "rule_message",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the account event (outcomes: a customer left, or came back)
 MAX_COMMENT_CHARS = 2000
+MAX_REASON_CHARS = 64
+
+# What an account event says happened; every action but "reactivated" means the customer left.
+ACCOUNT_ACTIONS = ("cancelled", "not_renewed", "downgraded", "reactivated")
+CHURN_ACTIONS = frozenset({"cancelled", "not_renewed", "downgraded"})
 
 # survey -> (lowest, highest) score; "comment" carries no score.
 SURVEY_RANGES: dict[str, tuple[int, int]] = {"csat": (1, 5), "nps": (0, 10), "ces": (1, 7)}
@@ -61,7 +77,7 @@ class _EventBase(BaseModel):
 
     event_id: EventId
     customer_id: CustomerId
-    occurred_at: Timestamp
+    occurred_at: EventTime
     channel: Channel
     service_type: ServiceType
     segment: Segment = "standard"
@@ -89,7 +105,7 @@ class TicketEvent(_EventBase):
     action: Literal["opened", "updated", "escalated", "reopened", "resolved", "closed"]
     priority: Literal["low", "normal", "high", "urgent"] | None = None
     is_complaint: StrictBool = False
-    due_at: Timestamp | None = None
+    due_at: EventTime | None = None
 
 
 def _survey_rules() -> list[dict]:
@@ -131,11 +147,28 @@ class FeedbackEvent(_EventBase):
         elif self.score is None:
             raise ValueError(f"score: a {self.survey} survey needs a score")
         elif not bounds[0] <= self.score <= bounds[1]:
-            raise ValueError(f"score: a {self.survey} score must be {bounds[0]}..{bounds[1]}, got {self.score}")
+            raise ValueError(f"score: a {self.survey} score must be {bounds[0]}..{bounds[1]}")
         return self
 
 
-Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent], Field(discriminator="event_type")]
+class AccountEvent(_EventBase):
+    """An outcome: the customer left (cancelled, did not renew, downgraded) or came back.
+
+    It carries no score signal and triggers no rule (docs/rules.md); the backtest joins it
+    with the scores and alerts before it (docs/backtest.md). ``channel`` and
+    ``service_type`` are optional here: how and about what a customer left is often unknown.
+    """
+
+    event_type: Literal["account"]
+    channel: Channel = "other"
+    service_type: ServiceType = "account"
+    action: Literal["cancelled", "not_renewed", "downgraded", "reactivated"]
+    # A short code from the producer (e.g. "price", "moved", "service"): bounded, never free text.
+    reason: Annotated[str, Field(strict=True, min_length=1, max_length=MAX_REASON_CHARS,
+                                 pattern=r"^[A-Za-z0-9._:/ -]+$")] | None = None
+
+
+Event = Annotated[Union[CallEvent, TicketEvent, FeedbackEvent, AccountEvent], Field(discriminator="event_type")]
 EventAdapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 # Valid records the fast validator must read exactly as EventAdapter does (see fastpath.py).
@@ -150,9 +183,13 @@ _SAMPLES = [
     b'"channel":"app","service_type":"billing","survey":"nps","score":6,"schema_version":1}',
     b'{"event_type":"feedback","event_id":"e-4","customer_id":"C-1","occurred_at":"2024-05-01T08:00:00+00:00",'
     b'"channel":"app","service_type":"billing","survey":"comment","comment":"ok","related_ticket_id":"T-1"}',
+    b'{"event_type":"account","event_id":"e-5","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00Z",'
+    b'"action":"cancelled","reason":"price","schema_version":2}',
+    b'{"event_type":"account","event_id":"e-6","customer_id":"C-1","occurred_at":"2024-05-03T08:00:00+01:00",'
+    b'"channel":"web","service_type":"Account","segment":"key","action":"reactivated"}',
 ]
-_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent), FeedbackEvent._score_fits_survey,
-                       SURVEY_RANGES, _SAMPLES)
+_FAST = fast_validator(EventAdapter, (CallEvent, TicketEvent, FeedbackEvent, AccountEvent),
+                       FeedbackEvent._score_fits_survey, SURVEY_RANGES, _SAMPLES)
 
 
 def is_inbound_contact(event: Event) -> bool:
@@ -160,6 +197,11 @@ def is_inbound_contact(event: Event) -> bool:
     if event.event_type == "call":
         return event.direction == "inbound"
     return event.event_type == "ticket" and event.action == "opened"
+
+
+def is_churn(event: Event) -> bool:
+    """An account event saying the customer left: cancelled, not renewed or downgraded."""
+    return event.event_type == "account" and event.action in CHURN_ACTIONS
 
 
 def is_dissatisfied(event: Event) -> bool:
@@ -175,7 +217,8 @@ def parse_event(raw: bytes | str, *, now: float | None = None, max_future_second
 
     ``now`` is the moment the record is read (seconds since the epoch); an event that
     occurred more than ``max_future_seconds`` after it is refused. Pass ``now=None``
-    to skip that check. Raises :class:`InvalidEvent` with a one-line reason.
+    to skip that check. Raises :class:`InvalidEvent` with a one-line reason that names the
+    field and the rule, never the value (reasons are logged; the dead letter keeps the record).
     """
     try:
         event = _FAST.validate_json(raw) if _FAST is not None else EventAdapter.validate_json(raw)
@@ -183,10 +226,7 @@ def parse_event(raw: bytes | str, *, now: float | None = None, max_future_second
         # The fast validator accepts a subset; the exact one decides the rest and says why.
         event = _exact(raw)
     if now is not None and event.occurred_at.timestamp() > now + max_future_seconds:
-        raise InvalidEvent(
-            f"occurred_at: {event.occurred_at.isoformat()} is more than "
-            f"{max_future_seconds:g} s after the time it was read"
-        )
+        raise InvalidEvent(f"occurred_at: more than {max_future_seconds:g} s after the time it was read")
     return event
 
 
@@ -219,7 +259,8 @@ def describe_errors(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-_EVENT_TYPES = "'call', 'ticket', 'feedback'"
+EVENT_TYPES = ("call", "ticket", "feedback", "account")
+_EVENT_TYPES = ", ".join(f"'{tag}'" for tag in EVENT_TYPES)
 
 
 def _describe(error: dict) -> str:
@@ -232,19 +273,31 @@ def _describe(error: dict) -> str:
     if kind == "union_tag_not_found":
         return f"event_type: required, one of {_EVENT_TYPES}"
     if kind == "union_tag_invalid":
-        return f"event_type: must be one of {_EVENT_TYPES}, got {error['ctx']['tag']!r}"
+        return f"event_type: must be one of {_EVENT_TYPES}"
     # The first location element is the union tag (call/ticket/feedback); drop it.
-    if loc and loc[0] in ("call", "ticket", "feedback"):
+    if loc and loc[0] in EVENT_TYPES:
         loc = loc[1:]
-    field = ".".join(loc) or "event"
-    message = error["msg"]
-    if kind == "extra_forbidden":
-        message = "unknown field (not in the event contract)"
-    elif kind == "value_error":
-        message = message.removeprefix("Value error, ")
-        if field == "event":  # a cross-field rule names its field itself ("score: ...")
-            return message
+    # A field name is the sender's text (an unknown key): one printable line, capped.
+    field = ".".join(one_line(part, 64) for part in loc) or "event"
+    message = rule_message(error)
+    if kind == "value_error" and field == "event":  # a cross-field rule names its field itself ("score: ...")
+        return message
     return f"{field}: {message}"
+
+
+def rule_message(error: Any) -> str:
+    """The rule a pydantic error (from ``errors(include_input=False)``) broke, in the contract's words."""
+    kind, message, ctx = error["type"], str(error["msg"]), error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return "unknown field (not in the event contract)"
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    if kind in ("greater_than_equal", "less_than_equal") and str(ctx.get("ge", ctx.get("le"))) in (EARLIEST_TEXT,
+                                                                                                   LATEST_TEXT):
+        return TIME_RANGE_RULE
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == SERVICE_TYPE_PATTERN:
+        return SERVICE_TYPE_RULE
+    return message
 
 
 def dumps_event(event: Event) -> bytes:

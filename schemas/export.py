@@ -5,7 +5,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
-from .events import CallEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .events import AccountEvent, CallEvent, EventAdapter, FeedbackEvent, TicketEvent
+from .outcomes import Outcome
 from .outputs import Alert, DeadLetter, ScoreSnapshot
 
 __all__ = ["SCHEMA_DIR", "render_schemas", "stale_schemas", "write_schemas"]
@@ -18,6 +19,8 @@ _INPUTS: dict[str, TypeAdapter | type[BaseModel]] = {
     "call-event": CallEvent,
     "ticket-event": TicketEvent,
     "feedback-event": FeedbackEvent,
+    "account-event": AccountEvent,
+    "outcome": Outcome,
 }
 _OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert,

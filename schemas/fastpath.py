@@ -17,6 +17,9 @@ those three rules expressed in pydantic-core, producing instances of the same cl
 - a feedback event is validated by a union on ``survey``: ``score`` an integer in the
   survey's range (required) or, for a comment, nothing.
 
+The time range (1970..9999 in UTC) and the printable pattern of ``service_type`` are
+pydantic-core constraints of the exact schema already; both validators run them as they are.
+
 It accepts a subset of what the exact validator accepts, with identical results. The
 caller runs the exact validator whenever the fast one refuses a record, so verdicts and
 reasons are the exact validator's, always (``tests/unit/schemas/test_fastpath.py``

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .types import CustomerId, EventId, RiskBand, Segment, ServiceType, Severity, Timestamp
 
-__all__ = ["RULES", "Alert", "DeadLetter", "Rule", "ScoreSnapshot", "dead_letter"]
+__all__ = ["RULES", "Alert", "DeadLetter", "Rule", "ScoreSnapshot", "dead_letter", "dead_letter_json"]
 
 Rule = Literal[
     "repeat_contact",
@@ -75,6 +75,8 @@ class DeadLetter(BaseModel):
     key: str | None
     raw: str
     raw_encoding: Literal["base64"] | None = None
+    # The source mapping (docs/sources.md) that could not map ``raw``; absent for an invalid event.
+    source: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 def dead_letter(
@@ -85,6 +87,7 @@ def dead_letter(
     partition: int | None,
     offset: int | None,
     key: bytes | None,
+    source: str | None = None,
 ) -> DeadLetter:
     """Build the DLQ record for ``raw``: text when it is UTF-8, base64 otherwise."""
     try:
@@ -99,4 +102,12 @@ def dead_letter(
         key=None if key is None else key.decode("utf-8", errors="replace"),
         raw=text,
         raw_encoding=encoding,
+        source=source,
     )
+
+
+def dead_letter_json(letter: DeadLetter) -> bytes:
+    """The letter as the DLQ topic's value: the nullable required fields kept (``"key": null``), the
+    optional ones only when set (``exclude_none`` would drop a null key and break the schema)."""
+    unset = {name for name in ("raw_encoding", "source") if getattr(letter, name) is None}
+    return letter.model_dump_json(exclude=unset).encode("utf-8")

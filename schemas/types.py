@@ -1,21 +1,30 @@
 """Constrained field types shared by the event and output models."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from annotated_types import Ge, Le
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
 
 __all__ = [
+    "EARLIEST",
+    "EARLIEST_TEXT",
+    "LATEST",
+    "LATEST_TEXT",
+    "SERVICE_TYPE_PATTERN",
+    "SERVICE_TYPE_RULE",
+    "TIME_RANGE_RULE",
     "Channel",
     "CustomerId",
     "EventId",
+    "EventTime",
+    "NonNegativeSeconds",
     "RiskBand",
     "Segment",
     "ServiceType",
     "Severity",
     "Timestamp",
-    "NonNegativeSeconds",
 ]
 
 # RFC 3339 section 5.6 (as JSON Schema's format: date-time reads it): seconds and an offset are
@@ -31,11 +40,35 @@ def _rfc3339(value: Any) -> Any:
     try:
         return datetime.fromisoformat(value.upper())
     except ValueError as exc:
-        raise ValueError(f"not a valid date and time ({exc})") from None
+        # "month must be in 1..12" says why; "Invalid isoformat string: '...'" would quote the value.
+        why = f" ({exc})" if "'" not in str(exc) else ""
+        raise ValueError(f"not a valid date and time{why}") from None
 
 
 # Strict: a JSON number or a naive time is refused, not guessed at.
 Timestamp = Annotated[AwareDatetime, Strict(), BeforeValidator(_rfc3339)]
+
+# The valid range of every time in an event, compared after normalising to UTC. Python's
+# datetime holds years 1..9999 in local time only: "0001-01-01T00:00:00+01:00" is year 0 in
+# UTC and "9999-12-31T23:00:00-05:00" year 10000, and either fails the first time anything
+# converts it (the worker, replay, the read API). No fraction after the last second: the
+# float of 23:59:59.99999 rounds up to year 10000. Kafka's record times start at 1970 too.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+EARLIEST_TEXT, LATEST_TEXT = "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"
+TIME_RANGE_RULE = f"must be between {EARLIEST_TEXT} and {LATEST_TEXT} once converted to UTC"
+
+# Ge/Le before the BeforeValidator: the bounds land in pydantic-core's own datetime check
+# (exact, offset-aware), which the fast validator reuses as is.
+EventTime = Annotated[
+    AwareDatetime,
+    Strict(),
+    Ge(EARLIEST),
+    Le(LATEST),
+    BeforeValidator(_rfc3339),
+    Field(description=f"RFC 3339 with seconds and an offset; {TIME_RANGE_RULE} (JSON Schema's date-time format "
+                      "cannot say so)"),
+]
 
 EventId = Annotated[str, Strict(), Field(min_length=1, max_length=128)]
 
@@ -57,10 +90,16 @@ def _lower(value: str) -> str:
     return lowered
 
 
+# Printable: no control characters (C0, DEL, C1), line or paragraph separators, or
+# bidirectional controls. A service type becomes an Alertmanager label, a console line and a
+# log field; such characters forged lines and recoloured the console.
+SERVICE_TYPE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+$"
+SERVICE_TYPE_RULE = "must not contain control characters, line separators or bidirectional controls"
+
 ServiceType = Annotated[
     str,
     Strict(),
-    Field(min_length=1, max_length=SERVICE_TYPE_MAX),
+    Field(min_length=1, max_length=SERVICE_TYPE_MAX, pattern=SERVICE_TYPE_PATTERN),
     AfterValidator(_lower),
 ]
 

@@ -28,7 +28,9 @@ DEBIAN_NEEDS=(
 )
 # Wanted, not required: Prometheus, Alertmanager and their tools run the operations tests
 # (tests/integration/ops) and `cxpulse ops up`; kcat reads topics by hand; Go builds
-# kubeconform (below). Installed when running as root; otherwise those tests skip and say why.
+# kubeconform (below); Chromium runs the console's browser test (tests/integration/console,
+# through Playwright: never `playwright install`). Installed when running as root; otherwise
+# those tests skip and say why.
 DEBIAN_WANTS=(
   "prometheus:prometheus"
   "promtool:prometheus"
@@ -36,6 +38,7 @@ DEBIAN_WANTS=(
   "amtool:prometheus-alertmanager"
   "kcat:kcat|kafkacat"
   "go:golang-go"
+  "chromium:chromium"
 )
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }

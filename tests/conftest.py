@@ -16,7 +16,9 @@ Secured broker (session scope, started only by the tests that ask for it):
     secure_kafka         ``SecureKafka``: a second local-rig broker whose only client
                          listener is SASL_SSL (SCRAM-SHA-512, throwaway CA). ``.settings``
                          are client ``KafkaSettings`` that get in; ``.security`` is the
-                         ``RigSecurity`` (CA file, users); ``.bootstrap_servers``.
+                         ``RigSecurity`` (CA file, users); ``.bootstrap_servers``;
+                         ``.controller_port``; ``.command_lines``: every process's
+                         argv seen while it was formatted and started.
     event_corpus         The bad-input corpus (``tests/corpus``): a list of ``CorpusCase``
                          (name, raw bytes, valid, field, duplicate_of), for pushing through
                          the gateway or straight into Kafka.
@@ -206,11 +208,26 @@ class SecureKafka:
     bootstrap_servers: str
     settings: KafkaSettings
     security: Any  # cxpulse.broker_security.RigSecurity
+    controller_port: int = 0
+    command_lines: frozenset[bytes] = frozenset()  # every process's argv seen while it was formatted and started
+
+
+def _watch_command_lines(seen: set[bytes], stop: Any) -> None:
+    """Every process's argv as ``ps`` shows it to any local user (``/proc/*/cmdline``), until ``stop`` is set."""
+    while not stop.is_set():
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                seen.add(cmdline.read_bytes())
+            except OSError:
+                pass
+        stop.wait(0.02)
 
 
 @pytest.fixture(scope="session")
 def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
     """A local-rig broker with only a SASL_SSL client listener (see ``cxpulse kafka up --secure``)."""
+    import threading
+
     from cxpulse.broker import LocalBroker
     from cxpulse.broker_security import load_security
     from cxpulse.settings import load_settings
@@ -218,10 +235,19 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
     base, data_dir = load_settings().broker, tmp_path_factory.mktemp("secure-broker")
     settings = base.model_copy(update={"port": _free_port(), "controller_port": _free_port(), "data_dir": data_dir})
     broker = LocalBroker(settings, secure=True)
-    started = broker.start()
+    seen: set[bytes] = set()
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_command_lines, args=(seen, stop), daemon=True)
+    watcher.start()
+    try:
+        started = broker.start()
+    finally:
+        stop.set()
+        watcher.join(10)
     try:
         client = broker.client_settings("cxpulse-tests")
-        yield SecureKafka(started.bootstrap_servers, client, load_security(broker.security_dir))
+        yield SecureKafka(started.bootstrap_servers, client, load_security(broker.security_dir),
+                          settings.controller_port, frozenset(seen))  # fmt: skip
     finally:
         broker.stop()
 

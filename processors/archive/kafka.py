@@ -6,7 +6,7 @@ Errors a user can cause (no broker, no such topic) become :class:`BrokerError` l
 import time
 from typing import Any
 
-from cxpulse.clients import kafka_python_config
+from cxpulse.clients import connection_failure, kafka_python_config
 from cxpulse.errors import BrokerError
 from cxpulse.settings import KafkaSettings
 
@@ -22,7 +22,7 @@ def open_consumer(kafka: KafkaSettings, group_id: str | None = None, **extra: An
         return KafkaConsumer(**kafka_python_config(kafka), group_id=group_id, enable_auto_commit=False,
                              auto_offset_reset="earliest", **extra)
     except (KafkaError, OSError) as exc:
-        raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc or type(exc).__name__}") from None
+        raise BrokerError(connection_failure(kafka, exc)) from None
 
 
 def topic_partitions(consumer: Any, topic: str, timeout: float = 15.0) -> list[int]:

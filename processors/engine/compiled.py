@@ -22,7 +22,7 @@ class Compiled:
         "settings", "k", "healthy", "critical", "long_wait", "negative_sentiment",
         "repeat_window", "repeat_warning", "repeat_critical",
         "sensitive_window", "sensitive_at", "sensitive_for",
-        "incident_window", "incident_customers", "incident_cooldown",
+        "incident_window", "incident_customers", "incident_cooldown", "incident_update",
         "cooldown", "repeat_keep", "sensitive_keep", "dedup", "max_tickets", "recent_alerts", "closed_kept",
         "max_window", "max_services", "evidence_limit", "sweep_every",
         "w_inbound", "w_repeat", "w_abandoned", "w_long_wait", "w_transferred",
@@ -49,6 +49,7 @@ class Compiled:
         self.incident_window = float(s.incident_window_seconds)
         self.incident_customers = s.incident_customers
         self.incident_cooldown = float(s.incident_cooldown_seconds)
+        self.incident_update = float(s.incident_update_seconds)
         self.cooldown = float(s.cooldown_seconds)
         # How long window entries are kept behind the customer's latest time.
         self.repeat_keep = self.repeat_window + s.late_tolerance_seconds

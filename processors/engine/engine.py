@@ -66,6 +66,9 @@ class Engine:
         if len(ids) > c.dedup:
             del ids[0]
         state.events_seen += 1
+        kind = event.event_type
+        if kind == "account":
+            return self._outcome(state, event, t, before)
         signals: list[str] = []
         alerts: list[Alert] = []
         ref = state.ref
@@ -79,7 +82,6 @@ class Engine:
                 state.ref = t
         churn_from = _band(c, state.penalty) if signals else (before or 0)
         pending: list[Pending] = []
-        kind = event.event_type
         due: list[tuple[float, str]] | tuple = ()
         if kind == "call":
             contact = _call(c, state, event, t, eid, segment, signals, pending)
@@ -135,6 +137,20 @@ class Engine:
             "updated_at": datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
             "events_seen": state.events_seen,
         })
+
+    def _outcome(self, state: CustomerState, event, t: float, before: int | None) -> StepResult:
+        """An account event: remembered (the latest by event time), no signal, no rule, no clock.
+
+        The score stays what the customer's last contact left (``ref`` does not move), so
+        its band is the band the customer had when it left (docs/rules.md, "Outcomes").
+        """
+        if t >= state.ref:
+            state.segment = event.segment
+        if state.outcome is None or t >= state.outcome[1]:
+            state.outcome = (event.action, t)
+        score = score_of(state)
+        return _tuple(StepResult, (state, [], False, (), None if before is None else BANDS[before],
+                                   BANDS[self._c.band(score)], score, None, (), t))
 
     def _unchanged(self, state: CustomerState, at: float, duplicate: bool) -> StepResult:
         score = score_of(state)

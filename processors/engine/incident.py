@@ -14,9 +14,17 @@ smallest partition clock, see :mod:`.clocks`) has passed it by
 to its own partition has been counted by then. Live (two agents and the repartition
 topic) and replay therefore raise the same incidents — id, ``triggered_at``, evidence.
 
+While an incident fires — from its moment ``m`` until its cooldown ends, when another
+incident could fire — its count keeps being decided: at each later contact moment the
+window's distinct customers are counted, and when the largest count so far (its *peak*)
+grew, the alert is emitted again with the **same id**, ``triggered_at`` and evidence and
+the peak in its summary, at most once per ``incident_update_seconds`` of event time, and a
+last time once the cooldown's end is decided if the peak grew since. Which updates are
+emitted depends only on the contacts' times, so a replay emits the same ones.
+
 State is per service type (the worker keys it by service type after a repartition): the
 contacts of undecided windows, at most ``incident_max_contacts`` (beyond that, the oldest
-moments are decided early, in arrival order).
+moments are decided early, in arrival order), and the firing incident's counts.
 """
 
 from bisect import bisect_left, insort
@@ -35,22 +43,46 @@ from .results import Contact
 from .settings import EngineSettings
 from .state import NEVER, STATE_VERSION, StateError
 
-__all__ = ["IncidentEngine", "IncidentState"]
+__all__ = ["Firing", "IncidentEngine", "IncidentState"]
+
+
+class Firing:
+    """The incident that fired last, while its count may still be updated.
+
+    ``fired_with``: its count when it fired; ``peak``: the largest count decided since;
+    ``reported``: the count of the last alert emitted for it; ``tick``: the next update time
+    (the moments before it decide its count); ``evidence``: the firing's evidence (kept: its
+    contacts are trimmed once decided).
+    """
+
+    __slots__ = ("evidence", "fired_with", "peak", "reported", "tick")
+
+    def __init__(self, fired_with: int, peak: int, reported: int, tick: float, evidence: list[str]) -> None:
+        self.fired_with, self.peak, self.reported, self.tick = fired_with, peak, reported, tick
+        self.evidence = evidence
+
+    def to_list(self) -> list[Any]:
+        return [self.fired_with, self.peak, self.reported, self.tick, self.evidence]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Firing) and self.to_list() == other.to_list()
 
 
 class IncidentState:
     """Undecided contacts of one service type, ``(occurred_at, event_id, customer_id)`` sorted.
 
     ``done``: moments before it are decided. ``last_fire``: the moment of the last alert.
+    ``firing``: that alert's counts while it may still be updated (``None`` after its cooldown).
     """
 
-    __slots__ = ("service_type", "contacts", "done", "last_fire")
+    __slots__ = ("service_type", "contacts", "done", "last_fire", "firing")
 
     def __init__(self, service_type: str) -> None:
         self.service_type = service_type
         self.contacts: list[tuple[float, str, str]] = []
         self.done = NEVER
         self.last_fire = NEVER
+        self.firing: Firing | None = None
 
     def next_moment(self) -> float:
         """The earliest undecided contact time (``inf`` when there is none)."""
@@ -61,15 +93,22 @@ class IncidentState:
 
     def to_bytes(self) -> bytes:
         """Compact, versioned JSON; :meth:`from_bytes` restores an identical state."""
-        return orjson.dumps([STATE_VERSION, self.service_type, self.contacts, self.done, self.last_fire])
+        fields: list[Any] = [STATE_VERSION, self.service_type, self.contacts, self.done, self.last_fire]
+        if self.firing is not None:  # absent otherwise: states written before updates existed read the same
+            fields.append(self.firing.to_list())
+        return orjson.dumps(fields)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "IncidentState":
         """Restore a state written by :meth:`to_bytes`; raises :class:`StateError`."""
         try:
-            version, svc, rows, done, last_fire = orjson.loads(data)
+            version, svc, rows, done, last_fire, *rest = orjson.loads(data)
             state = cls(svc)
             state.contacts = [(float(t), eid, cid) for t, eid, cid in rows]
+            if rest:
+                fired_with, peak, reported, tick, evidence = rest[0]
+                state.firing = Firing(int(fired_with), int(peak), int(reported), float(tick),
+                                      [str(e) for e in evidence])
         except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
             raise StateError(f"incident state: cannot decode ({exc})") from None
         if version != STATE_VERSION:
@@ -78,7 +117,7 @@ class IncidentState:
         return state
 
     def _fields(self) -> tuple[Any, ...]:
-        return self.service_type, self.contacts, self.done, self.last_fire
+        return self.service_type, self.contacts, self.done, self.last_fire, self.firing
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, IncidentState) and self._fields() == other._fields()
@@ -128,9 +167,12 @@ class IncidentEngine:
         """Decide every moment before ``watermark - incident_late_tolerance``; returns the alerts."""
         upto = watermark - self._late
         contacts = state.contacts
-        if not contacts or upto <= state.done:
+        if upto <= state.done:
             return []
+        if not contacts:
+            return self._ticks(state, upto)
         alerts = self._decide(state, upto) if self._may_fire(state, upto) else []
+        alerts += self._ticks(state, upto)
         if upto == inf:  # the end of the stream: decided up to the newest contact, later ones still count
             upto = nextafter(contacts[-1][0], inf) if contacts else state.done
         state.done = max(state.done, upto)
@@ -140,6 +182,8 @@ class IncidentEngine:
     def _forgotten(self, state: IncidentState) -> float:
         """Contacts before this time cannot be in any undecided window."""
         c = self._c
+        if state.firing is not None:  # its count is still decided at every moment: keep whole windows
+            return state.done - c.incident_window
         return max(state.done - c.incident_window, state.last_fire + c.incident_cooldown - c.incident_window)
 
     def _trim(self, state: IncidentState) -> None:
@@ -188,30 +232,71 @@ class IncidentEngine:
                 if not present[cid]:
                     del present[cid]
                 lo += 1
+            if state.firing is not None and moment >= state.firing.tick:
+                alerts += self._ticks(state, moment)  # the moments before it are decided
             if len(present) < need:
                 continue
             if moment - state.last_fire < c.incident_cooldown or moment // width == state.last_fire // width:
+                if state.firing is not None:  # within its cooldown: the count it may be updated with
+                    state.firing.peak = max(state.firing.peak, len(present))
                 continue  # one alert per cooldown, and never two ids alike
             state.last_fire = moment
-            alerts.append(self._alert(state.service_type, moment, len(present), contacts[lo:i]))
+            evidence = self._evidence(contacts[lo:i])
+            count = len(present)
+            if c.incident_update and c.incident_cooldown:
+                state.firing = Firing(count, count, count, self._next_tick(moment, moment), evidence)
+            alerts.append(self._alert(state.service_type, moment, count, evidence))
         return alerts
 
-    def _alert(self, svc: str, moment: float, count: int, window: list[tuple[float, str, str]]) -> Alert:
+    def _ticks(self, state: IncidentState, upto: float) -> list[Alert]:
+        """Update times at or before ``upto`` (every moment before them is decided): the update
+        if the peak grew since the last alert; the last one, at the cooldown's end, closes it.
+
+        Update times are ``m + k * incident_update_seconds`` up to the cooldown's end, so which
+        updates there are depends on the contacts' times only, never on when they were read."""
+        firing = state.firing
+        if firing is None or upto < firing.tick:
+            return []
+        alerts = []
+        if firing.peak > firing.reported:  # the peak as of the first due tick: later moments are not counted yet
+            firing.reported = firing.peak
+            alerts.append(self._alert(state.service_type, state.last_fire, firing.peak, firing.evidence,
+                                      firing.fired_with))
+        if upto >= state.last_fire + self._c.incident_cooldown:
+            state.firing = None  # its cooldown is decided: another incident may fire from here on
+        else:
+            firing.tick = self._next_tick(state.last_fire, upto)
+        return alerts
+
+    def _next_tick(self, fired: float, after: float) -> float:
+        """The first update time later than ``after`` (the cooldown's end at the latest)."""
         c = self._c
-        width = c.incident_cooldown or 1.0
+        step = c.incident_update
+        return min(fired + (floor((after - fired) / step) + 1) * step, fired + c.incident_cooldown)
+
+    def _evidence(self, window: list[tuple[float, str, str]]) -> list[str]:
+        """The first distinct customers of the window by ``(occurred_at, event_id)``."""
+        c = self._c
         evidence: list[str] = []
         counted: set[str] = set()
-        for _, eid, cid in window:  # the first distinct customers by (occurred_at, event_id)
+        for _, eid, cid in window:
             if cid not in counted:
                 counted.add(cid)
                 evidence.append(eid)
                 if len(evidence) == c.incident_customers:
                     break
+        return evidence[:c.evidence_limit]
+
+    def _alert(self, svc: str, moment: float, count: int, evidence: list[str], fired_with: int | None = None) -> Alert:
+        c = self._c
+        width = c.incident_cooldown or 1.0
+        summary = f"{count} customers contacted {svc} within {c.incident_span}"
+        if fired_with is not None:
+            summary += f" (raised with {fired_with})"
         return build_alert({
             "alert_id": alert_id("incident", None, svc, f"bucket:{floor(moment / width)}:{width:g}"),
             "rule": "incident", "severity": "critical", "status": "firing", "customer_id": None,
             "service_type": svc, "segment": None, "score": None, "risk_band": None,
             "triggered_at": datetime.fromtimestamp(moment, timezone.utc), "emitted_at": None,
-            "summary": f"{count} customers contacted {svc} within {c.incident_span}",
-            "evidence": evidence[:c.evidence_limit],
+            "summary": summary, "evidence": list(evidence),
         })

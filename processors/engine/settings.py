@@ -109,6 +109,10 @@ class EngineSettings(BaseModel):
     """A contact this late still counts in every window; incident alerts wait this long behind the watermark."""
     incident_max_contacts: int = Field(5000, ge=4)  # per service type, undecided windows (~65 bytes each)
     """Contacts held per service type for undecided windows (about 65 bytes each)."""
+    # While an incident fires (until its cooldown ends) it is re-emitted with the same id when
+    # its count grows, at most once per this many seconds of event time; 0: never updated.
+    incident_update_seconds: float = Field(60.0, ge=0)
+    """A firing incident whose count grows is re-emitted with its id at most this often (event time); 0: never."""
 
     # A partition with no record for this long (wall time in the worker, record time in a
     # replay) follows the overall stream clock and no longer holds back the watermark.

@@ -11,9 +11,12 @@ import orjson
 
 from cxpulse.errors import CxpulseError
 
-__all__ = ["NEVER", "NO_DUE", "STATE_VERSION", "CustomerState", "StateError", "Ticket"]
+__all__ = ["NEVER", "NO_DUE", "OUTCOME_STATE_VERSION", "STATE_VERSION", "CustomerState", "StateError", "Ticket"]
 
 STATE_VERSION = 1
+# A state that remembers an outcome (an account event) is written as version 2: version 1's
+# row with the outcome appended. Without one it stays version 1, byte for byte.
+OUTCOME_STATE_VERSION = 2
 NEVER = -1.0e18  # the reference time of a customer with no events (decays any penalty to 0)
 NO_DUE = float("inf")
 
@@ -70,7 +73,8 @@ class CustomerState:
 
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
-                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min")
+                 "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
+                 "outcome")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
@@ -94,6 +98,8 @@ class CustomerState:
         self.recent: tuple[tuple[str, str, str, str, str, float], ...] = ()
         self.swept = NEVER  # `ref` at the last sweep of stale window lists
         self.due_min = NO_DUE  # earliest due time of an open, unbreached ticket (derived, not stored)
+        # The latest account event: (action, event time), e.g. ("cancelled", 1.7e9); None: none seen.
+        self.outcome: tuple[str, float] | None = None
 
     def refresh_due(self) -> None:
         """Recompute :attr:`due_min` after the tickets changed."""
@@ -117,29 +123,33 @@ class CustomerState:
         """Compact, versioned JSON; :meth:`from_bytes` restores an identical state."""
         # Written once per changed customer per batch by the worker: empty containers (the
         # common case) skip their comprehension, and tuples go to orjson as they are.
-        tickets, cooldowns = self.tickets, self.cooldowns
-        return _dumps((
-            STATE_VERSION, self.customer_id, self.penalty, self.ref, self.segment,
-            self.events_seen, self.seen_ids, self.contacts, self.grievances,
+        tickets, cooldowns, outcome = self.tickets, self.cooldowns, self.outcome
+        row = (
+            STATE_VERSION if outcome is None else OUTCOME_STATE_VERSION, self.customer_id, self.penalty,
+            self.ref, self.segment, self.events_seen, self.seen_ids, self.contacts, self.grievances,
             self.sensitive_since, self.sensitive_until,
             {tid: tk.to_list() for tid, tk in tickets.items()} if tickets else tickets,
             self.closed, [(*key, *value) for key, value in cooldowns.items()] if cooldowns else (),
             self.churn_level, self.churn_open, self.recent, self.swept,
-        ))
+        )
+        return _dumps(row if outcome is None else (*row, outcome))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "CustomerState":
         """Restore a state written by :meth:`to_bytes`; raises :class:`StateError`."""
         try:
             row = orjson.loads(data)
-            if not isinstance(row, list) or not row or row[0] != STATE_VERSION:
+            if not isinstance(row, list) or not row or row[0] not in (STATE_VERSION, OUTCOME_STATE_VERSION):
                 raise StateError(f"customer state: unsupported version {row[0] if row else None!r}")
-            return cls._from_row(row)
+            if row[0] == STATE_VERSION:
+                return cls._from_row(row, None)
+            *row, (action, at) = row
+            return cls._from_row(row, (action, at))
         except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError) as exc:
             raise StateError(f"customer state: cannot decode ({exc})") from None
 
     @classmethod
-    def _from_row(cls, row: list[Any]) -> "CustomerState":
+    def _from_row(cls, row: list[Any], outcome: tuple[str, float] | None) -> "CustomerState":
         # Decoded for every customer the worker's live cache misses: no Python-level loop
         # per entry (map/zip build the tuples in C), nothing done for empty containers.
         (_, cid, penalty, ref, segment, seen, ids, contacts, grievances, since, until,
@@ -164,6 +174,7 @@ class CustomerState:
         state.churn_open = tuple(map(tuple, churn_open))
         state.recent = tuple(map(tuple, recent))
         state.swept = swept
+        state.outcome = outcome
         if tickets:
             state.refresh_due()
         else:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxpulse.clients import kafka_python_config
+from cxpulse.clients import connection_failure, kafka_python_config
 from cxpulse.errors import BrokerError
 from cxpulse.processors.archive.kafka import open_consumer, topic_partitions
 from cxpulse.processors.archive.record import SourceRecord
@@ -56,7 +56,7 @@ class Republisher:
             self._producer = KafkaProducer(**kafka_python_config(kafka), acks="all", enable_idempotence=True,
                                            linger_ms=20, batch_size=512 * 1024, max_request_size=4 * 1024 * 1024)
         except KafkaError as exc:
-            raise BrokerError(f"cannot reach Kafka at {kafka.bootstrap_servers}: {exc}") from None
+            raise BrokerError(connection_failure(kafka, exc)) from None
         self.target = target
         self.result = RepublishResult()
         self.stopping = False

@@ -41,7 +41,7 @@ def top_customers(alerts: list[Alert], snapshots: dict[str, ScoreSnapshot], limi
 
 def _alerts_by_rule(alerts: list[Alert]) -> dict[str, dict[str, int]]:
     table: dict[str, Counter[str]] = defaultdict(Counter)
-    for alert in alerts:
+    for alert in {(a.alert_id, a.status): a for a in alerts}.values():  # an updated incident counts once
         table[alert.rule][alert.severity] += 1
     return {rule: dict(table[rule]) for rule in RULES if rule in table}
 

@@ -17,6 +17,7 @@ import orjson
 from cxpulse.processors.archive.record import SourceRecord
 from cxpulse.processors.engine import EngineDriver, EngineSettings, StepResult
 from cxpulse.schemas import Alert, Event, InvalidEvent, ScoreSnapshot
+from cxpulse.schemas.types import EARLIEST, LATEST
 
 from .verdict import read_event
 
@@ -131,6 +132,9 @@ class TimelineBuilder:
         return Timeline(self.customer_id, rows, final, tickets, read, self.stopping)
 
 
+_EARLIEST, _LATEST = EARLIEST.timestamp(), LATEST.timestamp()
+
+
 def _record_time(record: SourceRecord) -> datetime:
     return datetime.fromtimestamp((record.timestamp or 0) / 1000, UTC)
 
@@ -144,4 +148,6 @@ def _event_time(record: SourceRecord, max_future_seconds: float) -> float | None
         return None
     if record.timestamp is not None and moment > record.timestamp / 1000 + max_future_seconds:
         return None  # the worker refuses it: it does not move the clock
+    if not _EARLIEST <= moment <= _LATEST:
+        return None  # outside the contract's time range (docs/rules.md): refused too
     return moment

@@ -33,6 +33,8 @@ def describe_event(event: Event) -> tuple[str, str]:
         if event.sentiment is not None:
             parts.append(f"sentiment {event.sentiment:+.2f}")
         what = f"call {event.direction}"
+    elif kind == "account":
+        return f"account {event.action}", event.reason or ""
     elif kind == "ticket":
         parts = [event.ticket_id]
         if event.priority:

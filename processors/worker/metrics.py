@@ -5,13 +5,14 @@ here runs per record inside the processor. Counters and histograms live in plain
 and lists (:mod:`cxpulse.processors.worker.metric_families`) and become Prometheus families
 when scraped. Labels are bounded (docs/operations.md): event type, channel, service
 type (beyond ``[metrics] service_types``: ``other``), rule, severity, risk band, segment,
-score range — never a customer id. ``docs/operations.md`` lists every metric.
+score range, account action — never a customer id. ``docs/operations.md`` lists every metric.
 
 Sums across workers are exact: each worker counts the records it processed and the
 customers on the partitions it owns.
 """
 
 from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector
 
 from cxpulse import __version__
+from cxpulse.schemas.events import CHURN_ACTIONS
 
 from .census import CustomerCensus
 from .metric_families import Buckets, Tally
@@ -29,6 +31,7 @@ __all__ = ["AGENTS", "OTHER", "WorkerMetrics", "worker_registry"]
 OTHER = "other"
 NONE = "none"  # label value of a missing segment (incident alerts have none)
 AGENTS = ("score_events", "detect_incidents", "check_sla")
+INCIDENTS_REMEMBERED = 1024  # incident ids already counted (an incident fires at most once per cooldown)
 
 EVENT_TIME_LAG_BOUNDS = (1, 5, 15, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400,
                          7 * 86400)  # fmt: skip
@@ -64,7 +67,7 @@ class WorkerMetrics(Collector):
                              "dead-letter topic.", (), [()])
         self.duplicates = Tally("cxpulse_events_duplicate", "Events whose event_id was seen before (they "
                                 "change nothing), by type.", ("event_type",),
-                                [(t,) for t in ("call", "ticket", "feedback")])
+                                [(t,) for t in ("call", "ticket", "feedback", "account")])
         self.contacts = Tally("cxpulse_inbound_contacts", "Inbound contacts (inbound calls, opened tickets).",
                               _EXPERIENCE_LABELS)
         self.repeats = Tally("cxpulse_repeat_contacts", "Inbound contacts with an earlier one on the same "
@@ -77,6 +80,13 @@ class WorkerMetrics(Collector):
                             "and segment.", ("rule", "severity", "service_type", "segment"))
         self.resolved = Tally("cxpulse_alerts_resolved", "Alerts the engine resolved (status resolved), by rule "
                               "and service type.", ("rule", "service_type"))
+        self.churned = Tally("cxpulse_churned_customers", "Account events saying a customer left, by action, "
+                             "segment and the risk band the customer was in at that moment.",
+                             ("action", "segment", "risk_band"))
+        self.reactivated = Tally("cxpulse_reactivated_customers", "Account events saying a customer came back, "
+                                 "by segment.", ("segment",))
+        # An incident is emitted again with its id while its count grows: count it once.
+        self._incidents_counted: OrderedDict[str, None] = OrderedDict()
         self.lag = Buckets("cxpulse_event_time_lag_seconds", "Wall-clock time when an event was processed minus "
                            "its occurred_at.", EVENT_TIME_LAG_BOUNDS)
         self.latency = Buckets("cxpulse_event_latency_seconds", "Seconds from an event's Kafka record timestamp "
@@ -137,6 +147,8 @@ class WorkerMetrics(Collector):
                         counts[key] = counts.get(key, 0) + 1
                 if "sla_breach" in signals:
                     self._breaches(result, svc)
+            elif event.event_type == "account":  # an outcome carries no signal
+                self._account(event, result)
             if result.alerts:
                 self._alerts(result.alerts)
         lag.total += lag_sum
@@ -168,6 +180,13 @@ class WorkerMetrics(Collector):
         if result.alerts:
             self._alerts(result.alerts)
 
+    def _account(self, event: Any, result: Any) -> None:
+        # The band is the customer's when it left: an account event moves no score.
+        if event.action in CHURN_ACTIONS:
+            self.churned.add((event.action, event.segment, result.band_after))
+        else:
+            self.reactivated.add((event.segment,))
+
     def _breaches(self, result: Any, svc: str | None) -> None:
         # A signal names no ticket: the breach alerts of the same step carry the service
         # types; a breach the cooldown kept silent counts under the event's service type
@@ -180,10 +199,21 @@ class WorkerMetrics(Collector):
     def _alerts(self, alerts: Iterable[Any]) -> None:
         for alert in alerts:
             svc = self._service(alert.service_type)
+            if alert.rule == "incident" and self._counted_before(alert.alert_id):
+                continue
             if alert.status == "firing":
                 self.alerts.add((alert.rule, alert.severity, svc, alert.segment or NONE))
             else:
                 self.resolved.add((alert.rule, svc))
+
+    def _counted_before(self, alert_id: str) -> bool:
+        seen = self._incidents_counted
+        if alert_id in seen:
+            return True
+        seen[alert_id] = None
+        if len(seen) > INCIDENTS_REMEMBERED:
+            seen.popitem(last=False)
+        return False
 
     def _service(self, svc: str) -> str:
         return svc if svc in self.known_services else OTHER
@@ -196,7 +226,7 @@ class WorkerMetrics(Collector):
         info.add_metric([self.app_id, __version__], 1)
         yield info
         for tally in (self.events, self.invalid, self.duplicates, self.contacts, self.repeats, self.complaints,
-                      self.dissatisfied, self.breaches, self.alerts, self.resolved):
+                      self.dissatisfied, self.breaches, self.alerts, self.resolved, self.churned, self.reactivated):
             yield tally.family()
         yield self.lag.family()
         yield self.latency.family()

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 import orjson
 
 from cxpulse.processors.engine import Contact, CustomerState, Engine
-from cxpulse.schemas import Alert, dead_letter
+from cxpulse.schemas import Alert, dead_letter, dead_letter_json
 
 __all__ = ["Sink", "alert_record", "compact", "contact_from_bytes", "contact_record", "dead_letter_record", "mark_from_bytes",
            "mark_record", "now_rfc3339", "snapshot_record"]  # fmt: skip
@@ -81,4 +81,4 @@ def dead_letter_record(reason: str, message: Any) -> bytes:
         offset=message.offset,
         key=message.key,
     )
-    return letter.model_dump_json(exclude_none=True).encode("utf-8")
+    return dead_letter_json(letter)

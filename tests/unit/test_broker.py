@@ -134,3 +134,30 @@ def test_failure_cause_ignores_earlier_runs(tmp_path):
         handle.write("[2024] ERROR this run failed (kafka.Kafka$)\n")
 
     assert _failure_cause([log], since={log: offset}) == "[2024] ERROR this run failed (kafka.Kafka$)"
+
+
+def test_scram_passwords_reach_the_storage_tool_in_a_private_file_not_on_its_command_line(tmp_path, monkeypatch):
+    import cxpulse.broker_files as files
+
+    server = tmp_path / "server.properties"
+    server.write_text(f"log.dirs={tmp_path / 'kraft'}\n")
+    calls: list[tuple[list[str], str | None, int | None]] = []
+
+    def run_tool(command: list[str]) -> str:
+        argfile = next((Path(arg[1:]) for arg in command if arg.startswith("@")), None)
+        text = argfile.read_text() if argfile else None
+        calls.append((command, text, stat.S_IMODE(argfile.stat().st_mode) if argfile else None))
+        return "q1w2e3r4t5y6u7i8o9p0aa\n"
+
+    monkeypatch.setattr(files, "_run_tool", run_tool)
+    secret = "SCRAM-SHA-512=[name=cxpulse,password=s3cr3t-\"quoted\\-pw]"
+
+    assert files.format_storage(Path("/usr/bin/java"), _settings(tmp_path), server, ["--add-scram", secret])
+
+    (uuid_call, _, _), (format_call, argfile_text, mode) = calls
+    assert "random-uuid" in uuid_call
+    assert not [arg for arg in format_call if "s3cr3t" in arg]  # what `ps` would show
+    assert mode == 0o600 and argfile_text is not None
+    assert '"--add-scram"\n"SCRAM-SHA-512=[name=cxpulse,password=s3cr3t-\\"quoted\\\\-pw]"\n' in argfile_text
+    assert '"kafka.tools.StorageTool"\n"format"\n' in argfile_text
+    assert not list(tmp_path.glob(".args.*"))  # removed once the tool ran

@@ -12,7 +12,8 @@ def test_the_corpus_covers_every_kind_of_bad_input(event_corpus):
 
     for needed in ("broken_json_truncated", "invalid_utf8", "extra_field", "missing_event_id", "wait_seconds_string",
                    "csat_score_too_high", "occurred_at_far_future", "call_far_past", "comment_huge",
-                   "deep_nesting_arrays", "duplicate_second"):  # fmt: skip
+                   "deep_nesting_arrays", "duplicate_second", "occurred_at_year_0_in_utc", "due_at_year_10000_in_utc",
+                   "service_type_control_characters"):  # fmt: skip
         assert needed in names
     assert sum(case.valid for case in event_corpus) >= 10
     assert sum(not case.valid for case in event_corpus) >= 40

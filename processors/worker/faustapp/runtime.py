@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from cxpulse.processors.engine import CustomerState, Engine, IncidentEngine, key_partition
+from cxpulse.schemas.safetext import one_line
 from cxpulse.settings import Settings
 
 from cxpulse.processors.worker.clock import SlaClock
@@ -111,7 +112,8 @@ class WorkerRuntime:
             self._observe(stats, started)
         self.counters.add(stats)
         if stats.invalid:
-            log.info("dead-lettered %d invalid record(s): %s", stats.invalid, stats.reasons[0])
+            # Reasons name the field and rule, never the value; one_line escapes what a record put in a field name.
+            log.info("dead-lettered %d invalid record(s): %s", stats.invalid, one_line(stats.reasons[0]))
 
     async def detect_incidents(self, events: Iterable[Any]) -> None:
         """Process one batch of contacts from the repartition topic (faust events)."""

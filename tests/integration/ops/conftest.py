@@ -292,7 +292,7 @@ def ops_run(ops_tools, kafka_settings: KafkaSettings, tmp_path_factory: pytest.T
         produce_records(settings.kafka, settings.topics.events, BAD_RECORDS)
         simulator = children.start("simulator", cxpulse_command(
             "simulate", "--customers", str(CUSTOMERS), "--days", str(DAYS), "--seed", str(SEED), "--anchor", ANCHOR,
-            "--rate", "150"), daemon=False)
+            "--rate", "150", "--churn", "--churn-scale", "10"), daemon=False)  # churn: the outcome panels have data
         wait_until(lambda: simulator.process.poll() is not None, 120, "the simulator finished")
         assert simulator.process.returncode == 0, simulator.last_lines()
         run.records = _all_records(settings.kafka, settings.topics.events)

@@ -218,3 +218,109 @@ def test_the_gateway_with_wrong_credentials_answers_503_and_never_accepts(secure
     assert answers == [503, 503, 503]
     assert gateway.get("/healthz").status == 503
     assert "wrong-password" not in gateway.logs()
+
+
+# --- a refused login is reported as one, by every client ---------------------------------------
+
+
+def _wrong_password_config(secure_kafka, settings: Settings, config_file_factory) -> Path:
+    return config_file_factory(settings.model_copy(update={"kafka": _with(settings.kafka, sasl_password="wrong-password")}))
+
+
+@pytest.mark.parametrize("command", [["topics", "list"], ["worker"]], ids=["kafka-python-admin", "worker"])
+def test_a_wrong_password_is_reported_as_an_authentication_failure(secure_kafka, config_file_factory, tmp_path,
+                                                                   command):
+    settings = _settings(secure_kafka, partitions=1)
+    config = _wrong_password_config(secure_kafka, settings, config_file_factory)
+
+    done = subprocess.run([*_cxpulse(), "--config", str(config), *command], capture_output=True, text=True,
+                          timeout=240, cwd=tmp_path, check=False)  # fmt: skip
+
+    assert done.returncode == 1, done.stderr[-2000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("cxpulse: error: Kafka at ") and "authentication failed" in last, last
+    assert "cannot reach" not in done.stderr and "wrong-password" not in done.stderr + done.stdout
+
+
+def test_the_gateway_says_authentication_failed(secure_kafka, gateway_factory, wait_for):
+    settings = _settings(secure_kafka, partitions=1)
+    gateway = gateway_factory(settings.model_copy(update={"kafka": _with(settings.kafka, sasl_password="wrong-password")}))
+
+    line = wait_for(lambda: next((line for line in gateway.logs().splitlines() if "authentication failed" in line), None),
+                    timeout=120, message="the gateway's log names the refused login")  # fmt: skip
+
+    assert "user 'cxpulse' was refused with SCRAM-SHA-512" in line and "retrying" in line
+    assert "not reachable" not in gateway.logs() and "wrong-password" not in gateway.logs()
+
+
+# --- the controller listener and the command lines (the probe of issue 14) ---------------------
+
+
+def _config_command(secure_kafka, protocol: str, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """Kafka's own kafka-configs tool (kafka.admin.ConfigCommand, in the rig's jars), as any local user could run it."""
+    from cxpulse.broker_files import find_java, libs_dir
+    from cxpulse.settings import load_settings
+
+    properties = tmp_path / f"{protocol}.properties"  # quick timeouts: a refused client retries until they pass
+    properties.write_text(f"security.protocol={protocol}\nssl.truststore.type=PEM\n"
+                          f"ssl.truststore.location={secure_kafka.security.ca_file}\n"
+                          "request.timeout.ms=5000\ndefault.api.timeout.ms=10000\n")
+    classpath = f"{libs_dir(load_settings().broker)}/*"
+    return subprocess.run([str(find_java()), "-Xmx256m", "-cp", classpath, "kafka.admin.ConfigCommand",
+                           "--bootstrap-controller", f"127.0.0.1:{secure_kafka.controller_port}",
+                           "--command-config", str(properties), *argv],
+                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+
+
+def _retention_ms(kafka: KafkaSettings, topic: str) -> str:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    admin = _admin(kafka)
+    try:
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, ["retention.ms"])],
+                                         config_filter="all")  # fmt: skip
+    finally:
+        admin.close()
+    value = configs["topic"][topic]["retention.ms"]
+    return str(value["value"] if isinstance(value, dict) else value)
+
+
+def test_the_controller_listener_admits_only_the_broker(secure_kafka, tmp_path, free_port):
+    from cxpulse.broker import broker_answers
+
+    settings = _settings(secure_kafka, partitions=1)
+    topic, before, evil = settings.topics.events, _retention_ms(secure_kafka.settings, settings.topics.events), free_port()
+    controller = f"127.0.0.1:{secure_kafka.controller_port}"
+
+    # What the probe did without credentials: shorten a topic's retention, open a plaintext listener.
+    shortened = _config_command(secure_kafka, "PLAINTEXT", tmp_path, "--alter", "--entity-type", "topics",
+                                "--entity-name", topic, "--add-config", "retention.ms=1")
+    opened = _config_command(secure_kafka, "PLAINTEXT", tmp_path, "--alter", "--entity-type", "brokers",
+                             "--entity-name", "1", "--add-config",
+                             f"listeners=[SASL_SSL://{secure_kafka.bootstrap_servers},CONTROLLER://{controller},"
+                             f"EVIL://127.0.0.1:{evil}],listener.security.protocol.map=[SASL_SSL:SASL_SSL,"
+                             "CONTROLLER:SSL,EVIL:PLAINTEXT]")
+    # Nor with TLS and the rig's CA: the controller wants the broker's own certificate.
+    with_tls = _config_command(secure_kafka, "SSL", tmp_path, "--alter", "--entity-type", "topics",
+                               "--entity-name", topic, "--add-config", "retention.ms=1")
+
+    assert shortened.returncode != 0, shortened.stdout
+    assert opened.returncode != 0, opened.stdout
+    assert with_tls.returncode != 0, with_tls.stdout
+    assert _retention_ms(secure_kafka.settings, topic) == before != "1"
+    assert not broker_answers(f"127.0.0.1:{evil}", 5.0, KafkaSettings(bootstrap_servers=f"127.0.0.1:{evil}"))
+    assert not _refused(secure_kafka.settings)  # the broker itself still works
+
+
+def test_no_password_is_on_a_command_line(secure_kafka):
+    seen = set(secure_kafka.command_lines)  # while the storage was formatted and the broker started
+    for path in Path("/proc").glob("[0-9]*/cmdline"):  # and now
+        try:
+            seen.add(path.read_bytes())
+        except OSError:
+            pass
+
+    assert any(b"kafka.tools.StorageTool" in line for line in seen)  # the watcher ran while the storage was formatted
+    assert any(b"kafka.Kafka" in line for line in seen)
+    for password in (secure_kafka.security.admin_password, secure_kafka.security.client_password):
+        assert not [line for line in seen if password.encode() in line]

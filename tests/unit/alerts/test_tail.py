@@ -3,11 +3,11 @@
 import io
 
 import pytest
-from rich.console import Console
-
 from cxpulse.alerts.console import alert_line
 from cxpulse.alerts.live import AlertFilter, AlertTable
 from cxpulse.alerts.tail_cmd import show_alerts
+from rich.console import Console
+
 from cxpulse.errors import CxpulseError
 
 
@@ -88,3 +88,78 @@ def test_table_marks_resolved_alerts_and_scoreless_incidents(alert_factory):
     assert "sla_breach (resolved)" in screen
     incident_row = next(line for line in screen.splitlines() if "incident" in line)
     assert incident_row.count(" - ") >= 2  # no customer, no segment
+
+
+LONG_ID = "cust-42-0000000001-abcdef"  # 25 characters: longer than the old 14-character column
+
+
+def _plain(table: AlertTable, width: int) -> str:
+    out, text = _console(width=width)  # no colours: plain text to search
+    out.print(table)
+    return text.getvalue()
+
+
+def _id_pieces(screen: str, alphabet: str) -> str:
+    """The customer id as printed, folded lines joined (tokens made only of its characters)."""
+    import re
+
+    lines = screen.split("shown:")[0].splitlines()
+    return "".join(t for line in lines for t in line.split() if re.fullmatch(f"[{alphabet}]+", t))
+
+
+@pytest.mark.parametrize("width", [60, 80, 99, 100, 120, 130, 200])
+def test_the_live_table_shows_whole_customer_ids_at_any_width(alert_factory, width):
+    table = AlertTable()
+    table.add(alert_factory(customer_id=LONG_ID, summary="x" * 300))
+    table.add(alert_factory(customer_id="C-7", rule="sla_breach", status="resolved"))
+    screen = _plain(table, width)
+    assert LONG_ID in screen and "C-7" in screen  # on one line
+    assert max(len(line) for line in screen.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", [40, 60, 80])
+def test_an_id_wider_than_the_screen_allows_is_folded_never_cut(alert_factory, width):
+    longest = "C" + "0123456789" * 6 + "xyz"  # the contract's maximum, 64 characters
+    table = AlertTable()
+    table.add(alert_factory(customer_id=longest))
+    screen = _plain(table, width)
+    assert _id_pieces(screen, "C0-9xyz") == longest
+    assert max(len(line) for line in screen.splitlines()) <= width
+
+
+def test_narrow_screens_drop_columns_before_the_customer(alert_factory):
+    table = AlertTable()
+    table.add(alert_factory(customer_id=LONG_ID, segment="vip", service_type="installation"))
+    wide, middle, narrow = _plain(table, 140), _plain(table, 110), _plain(table, 80)
+    assert "segment" in wide and "installation" in wide and "2025-03-03 09:00:00" in wide
+    assert "segment" not in middle and "installation" in middle
+    assert "segment" not in narrow and "service type" not in narrow
+    assert "09:00:00" in narrow and "2025-03-03" not in narrow and "WARN" in narrow
+
+
+def _renders(monkeypatch) -> list[int]:
+    renders: list[int] = []
+    original = AlertTable.render
+    monkeypatch.setattr(AlertTable, "render", lambda self, width: renders.append(width) or original(self, width))
+    return renders
+
+
+@pytest.mark.parametrize("idle_polls", [0, 500])
+def test_a_quiet_console_does_not_redraw(alert_factory, monkeypatch, idle_polls):
+    renders = _renders(monkeypatch)
+    out, _ = _console(width=80, terminal=True)
+    items = [alert_factory(), alert_factory(), None] + [None] * idle_polls  # a batch of two, then idle polls
+
+    show_alerts(iter(items), out, AlertFilter(), live=True, clock=lambda: 0.0)
+
+    assert len(renders) == 4  # Live's first frame, the empty table, the batch, Live's last frame
+
+
+def test_a_burst_is_drawn_at_most_every_quarter_second(alert_factory, monkeypatch):
+    renders = _renders(monkeypatch)
+    out, _ = _console(width=80, terminal=True)
+    moments = iter(i * 0.01 for i in range(10_000))  # 100 alerts over one second, no batch end
+
+    show_alerts(iter([alert_factory() for _ in range(100)]), out, AlertFilter(), live=True, clock=lambda: next(moments))
+
+    assert 4 <= len(renders) <= 9  # about four a second, not a hundred

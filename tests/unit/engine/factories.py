@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from cxpulse.processors.engine import Engine, EngineSettings, StepResult
-from cxpulse.schemas import Alert, CallEvent, FeedbackEvent, TicketEvent
+from cxpulse.schemas import AccountEvent, Alert, CallEvent, FeedbackEvent, TicketEvent
 
 __all__ = ["DAY", "HOUR", "MIN", "T0", "EventFactory", "Run", "at", "random_stream", "run"]
 
@@ -60,6 +60,11 @@ class EventFactory:
                  complaint: bool = False, **kw) -> FeedbackEvent:
         return FeedbackEvent(event_type="feedback", survey=survey, score=score,
                              is_complaint=complaint, **self._common(t, kw))
+
+    def account(self, t: float = 0.0, action: str = "cancelled", *, reason: str | None = None,
+                **kw) -> AccountEvent:
+        common = self._common(t, {"channel": "web", "service_type": "account", **kw})
+        return AccountEvent(event_type="account", action=action, reason=reason, **common)
 
 
 class Run:

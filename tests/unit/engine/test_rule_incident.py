@@ -36,7 +36,7 @@ def feed(items, engine: IncidentEngine | None = None, state: IncidentState | Non
 @pytest.mark.parametrize("n, fires", [(24, False), (25, True), (60, True)])
 def test_threshold(n, fires):
     _, alerts = feed(contacts(n))
-    assert len(alerts) == (1 if fires else 0)
+    assert len({a.alert_id for a in alerts}) == (1 if fires else 0)
 
 
 def test_alert_fields():
@@ -81,8 +81,11 @@ def test_once_per_service_type_per_cooldown_with_distinct_ids():
     during = contacts(30, spacing=10, start=30 * MIN, prefix="D")
     after = contacts(30, spacing=10, start=HOUR + 10 * MIN, prefix="E")
     _, alerts = feed(first + during + after)
-    assert len(alerts) == 2
-    assert alerts[0].alert_id != alerts[1].alert_id
+    ids = list(dict.fromkeys(a.alert_id for a in alerts))
+    assert len(ids) == 2
+    # the first grows to 40 customers (updated with its id); the 30 of minute 30 are fewer: no update
+    assert [a.summary.split()[0] for a in alerts if a.alert_id == ids[0]] == ["25", "30", "36", "40"]
+    assert [a.summary.split()[0] for a in alerts if a.alert_id == ids[1]] == ["25", "30"]
 
 
 def test_id_is_the_service_type_and_the_event_time_bucket():
@@ -134,7 +137,9 @@ def test_state_is_bounded_and_round_trips():
     engine = IncidentEngine()
     state, _ = feed(contacts(500, spacing=1), engine, flush=False)
     engine.advance(state, T0_EPOCH + 500)
-    assert state.contacts == []  # an alert fired: the cooldown makes the rest irrelevant
+    assert state.firing is not None and len(state.contacts) <= 15 * 60 + 1  # while it fires: its window
+    engine.advance(state, T0_EPOCH + 24 + HOUR + 61)
+    assert state.contacts == [] and state.firing is None  # its cooldown is over: the rest is irrelevant
     quiet, _ = feed(contacts(24, spacing=100, prefix="Q"), engine, flush=False)
     engine.advance(quiet, T0_EPOCH + 24 * 100)
     assert len(quiet.contacts) <= 10  # only the last window's worth stays
@@ -142,7 +147,60 @@ def test_state_is_bounded_and_round_trips():
     assert restored == quiet
     more = contacts(30, spacing=10, start=2 * HOUR, prefix="F")
     first, second = feed(more, engine, quiet)[1], feed(more, engine, restored)[1]
-    assert [a.model_dump() for a in first] == [a.model_dump() for a in second] and len(first) == 1
+    assert [a.model_dump() for a in first] == [a.model_dump() for a in second]
+    assert len({a.alert_id for a in first}) == 1
+
+
+def test_a_growing_incident_is_emitted_again_with_its_id_and_current_count():
+    _, alerts = feed(contacts(60))  # one more customer every 10 s; it fired at the 25th (240 s)
+    first = alerts[0]
+    assert {a.alert_id for a in alerts} == {first.alert_id}
+    assert all(a.triggered_at == first.triggered_at and a.evidence == first.evidence for a in alerts)
+    # updated at 60 s ticks of event time after it fired (300, 360, ... 600), with the moments before each
+    assert [a.summary.split()[0] for a in alerts] == ["25", "30", "36", "42", "48", "54", "60"]
+    assert first.summary == "25 customers contacted outage within 15 min"
+    assert alerts[-1].summary == "60 customers contacted outage within 15 min (raised with 25)"
+
+
+def test_each_update_comes_once_the_watermark_passes_its_tick():
+    engine = IncidentEngine()  # late tolerance 60 s
+    state, _ = feed(contacts(60), engine, flush=False)
+    assert [a.summary.split()[0] for a in engine.advance(state, T0_EPOCH + 540 + 60)] == ["25", "30", "36", "42",
+                                                                                         "48", "54"]
+    assert engine.advance(state, T0_EPOCH + 599 + 60) == []  # the tick at 600 s is not decided yet
+    (last,) = engine.advance(state, T0_EPOCH + 600 + 60)
+    assert last.summary.startswith("60 customers") and state.firing is not None
+    assert engine.advance(state, T0_EPOCH + 240 + HOUR + 60) == [] and state.firing is None  # its cooldown is over
+
+
+def test_an_incident_that_stops_growing_is_not_emitted_again():
+    items = contacts(25) + contacts(20, start=20 * MIN, prefix="L")  # a smaller wave later in the cooldown
+    _, alerts = feed(items)
+    assert len(alerts) == 1
+
+
+def test_updates_can_be_turned_off():
+    _, alerts = feed(contacts(60), IncidentEngine(EngineSettings(incident_update_seconds=0)))
+    assert len(alerts) == 1 and alerts[0].summary.startswith("25 customers")
+
+
+def test_a_state_saved_while_firing_continues_identically():
+    engine = IncidentEngine()
+    items = contacts(60)
+    state, _ = feed(items[:40], engine, flush=False)
+    engine.advance(state, items[39].occurred_at)
+    assert state.firing is not None
+    restored = IncidentState.from_bytes(state.to_bytes())
+    assert restored == state
+    rest = [a.model_dump() for a in feed(items[40:], engine, state)[1]]
+    assert rest == [a.model_dump() for a in feed(items[40:], engine, restored)[1]] and rest
+
+
+def test_a_state_written_before_updates_existed_still_reads():
+    old = b'[1,"outage",[[1740992400.0,"e1","C-1"]],-1e+18,-1e+18]'
+    state = IncidentState.from_bytes(old)
+    assert state.firing is None and state.contacts == [(1740992400.0, "e1", "C-1")]
+    assert state.to_bytes() == old
 
 
 def test_the_contact_cap_bounds_the_state():

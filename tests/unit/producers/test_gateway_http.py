@@ -262,3 +262,28 @@ def test_the_writer_stops_with_the_app(openapi_check):
 
     run(scenario, openapi_check, writer=writer)
     assert writer.stopped
+
+
+def test_requests_without_a_valid_token_share_a_bucket_per_address_and_valid_ones_never_pay(openapi_check):
+    async def scenario(h: Harness) -> None:
+        assert (await h.post(EVENT, token=None))[0].status == 401
+        assert (await h.post(EVENT, token=REVOKED))[0].status == 403
+        probe, _ = await h.request("GET", "/openapi.json")
+        assert probe.status == 200  # the third: the burst is spent
+        refused, body = await h.post(EVENT, token="u" * 40)
+        assert refused.status == 429 and body["error"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert (await h.request("GET", "/healthz"))[0].status == 429
+        for n in range(5):  # a valid token is neither charged nor held back
+            assert (await h.post({**EVENT, "event_id": f"v-{n}"}))[0].status == 202
+
+    run(scenario, openapi_check, unauthenticated_per_second=0.001, unauthenticated_burst=3)
+
+
+def test_every_answer_says_server_cxpulse_without_versions(openapi_check):
+    async def scenario(h: Harness) -> None:
+        for method, path in (("GET", "/openapi.json"), ("GET", "/nowhere"), ("POST", "/v1/events")):
+            response, _ = await h.request(method, path)
+            assert response.headers["Server"] == "cxpulse", path
+
+    run(scenario, openapi_check)

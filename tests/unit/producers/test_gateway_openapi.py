@@ -41,7 +41,7 @@ def test_every_reference_resolves():
 def test_the_limits_and_every_status_are_in_the_document():
     post = DOCUMENT["paths"]["/v1/events"]["post"]
 
-    assert set(post["responses"]) == {"202", "400", "401", "403", "413", "429", "503"}
+    assert set(post["responses"]) == {"202", "400", "401", "403", "408", "413", "429", "503"}
     assert "4096" in post["requestBody"]["description"]
     assert DOCUMENT["components"]["schemas"]["EventBatch"]["oneOf"][1]["maxItems"] == 42
     assert post["security"] == [{"bearer": []}]

@@ -43,6 +43,8 @@ def test_a_valid_item_becomes_a_keyed_record():
         ({"loyalty": 1}, "loyalty", "unknown field"),
         ({SECRET_ID: 1}, "<field>", "unknown field"),
         ({"channel": ...}, "channel", "required"),
+        ({"occurred_at": "0001-01-01T00:00:00+01:00"}, "occurred_at", "between 1970-01-01T00:00:00Z and 9999"),
+        ({"service_type": "bill\x1b[31m\ning"}, "service_type", "must not contain control characters"),
     ],
 )
 def test_rejections_name_field_and_rule(changes, field, reason_part):
@@ -113,3 +115,20 @@ def test_bad_body_reasons_do_not_quote_the_body():
 def test_an_object_is_one_item_and_an_array_its_items():
     assert decode_body(b'{"a": 1}', 3) == [{"a": 1}]
     assert decode_body(b'[{"a": 1}, 2, "x"]', 3) == [{"a": 1}, 2, "x"]
+
+
+def _nested(depth: int) -> object:
+    value: object = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [254, 255, 1000])
+def test_nesting_deeper_than_orjson_writes_rejects_the_item_not_the_request(depth):
+    in_a_field = check(related_ticket_id=_nested(depth))
+    alone = check_item(0, _nested(depth), NOW, 86400)
+
+    assert isinstance(in_a_field, Rejected) and isinstance(alone, Rejected)
+    assert [e.field for e in in_a_field.errors] == ["related_ticket_id"]
+    assert [e.field for e in alone.errors] == ["event"]

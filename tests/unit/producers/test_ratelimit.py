@@ -66,3 +66,17 @@ def test_rate_zero_means_unlimited():
 
 def test_retry_after_is_whole_seconds_at_least_one():
     assert [retry_after(s) for s in (0.01, 1.0, 1.2, 59.9, math.inf)] == [1, 1, 2, 60, 60]
+
+
+def test_an_address_limiter_keeps_a_bounded_number_of_callers():
+    clock = Clock()
+    limiter = RateLimiter(rate=0.001, burst=1, clock=clock, max_callers=2)
+    limiter.take("10.0.0.1")
+    limiter.take("10.0.0.2")
+    assert limiter.take("10.0.0.1") > 0  # spent, and now the most recently used
+
+    limiter.take("10.0.0.3")  # forgets 10.0.0.2, the least recently used
+
+    assert len(limiter._buckets) == 2
+    assert limiter.take("10.0.0.1") > 0
+    assert limiter.take("10.0.0.2") == 0.0  # a fresh bucket

@@ -245,3 +245,74 @@ def test_now_is_never_exceeded_when_anchored_now():
     sim = Simulation(SimulationConfig(anchor=now, customers=200))
     last = max(oracle.at(e["occurred_at"]) for e in sim.events())
     assert last <= now.timestamp()
+
+
+# -- the hidden churn model (producers/churn.py) ---------------------------------------------
+
+
+def _churn_run(simulation_factory, **overrides):
+    from cxpulse.producers.settings import ChurnSettings
+
+    sim = simulation_factory(customers=1500, churn=ChurnSettings(), churn_scale=10.0, **overrides)
+    return sim, list(sim.events())
+
+
+def test_without_churn_nothing_changes_and_with_it_the_same_seed_gives_the_same_departures(simulation_factory):
+    plain = lines(simulation_factory())
+    from cxpulse.producers.settings import ChurnSettings
+
+    assert plain == lines(simulation_factory())
+    first, second = simulation_factory(churn=ChurnSettings()), simulation_factory(churn=ChurnSettings())
+    assert lines(first) == lines(second)
+    assert first.run_id != simulation_factory().run_id  # ids of a churn run never collide with a plain one
+    assert orjson.dumps(first.ground_truth()["churn"]) == orjson.dumps(second.ground_truth()["churn"])
+
+
+def test_a_customer_who_left_sends_nothing_after_its_account_event(simulation_factory):
+    sim, events = _churn_run(simulation_factory)
+    gone = {e["customer_id"]: e["occurred_at"] for e in events if e["event_type"] == "account"}
+    truth = sim.ground_truth()["churn"]
+    assert len(gone) == truth["left"] > 20
+    for event in events:
+        left = gone.get(event["customer_id"])
+        assert left is None or event["occurred_at"] <= left
+    for row in truth["customers"]:
+        assert row["churned_at"] is None or row["decided_at"] <= row["churned_at"]
+        assert row["cause"] in ("experience", "hidden")
+    assert {e["action"] for e in events if e["event_type"] == "account"} <= {"cancelled", "not_renewed", "downgraded"}
+    assert all(parse_event(orjson.dumps(e)).event_type == "account" for e in events if e["event_type"] == "account")
+
+
+def test_bad_experiences_make_leaving_likelier_but_some_leave_for_no_visible_reason(simulation_factory):
+    sim, _ = _churn_run(simulation_factory)
+    struggling = {s.customer_id for s in sim.struggles}
+    left = {c.customer_id for c in sim.churn.churns if c.emitted}
+    causes = Counter(c.cause for c in sim.churn.churns if c.emitted)
+    content = sim.config.customers - len(struggling)
+    assert len(left & struggling) / len(struggling) > 3 * len(left - struggling) / content
+    assert causes["hidden"] > 0 and causes["experience"] > 0
+
+
+def test_the_account_events_can_stay_out_of_the_stream_and_go_to_the_outcomes_file_only(simulation_factory):
+    sim, events = _churn_run(simulation_factory, churn_events=False)
+    assert not any(e["event_type"] == "account" for e in events)
+    outcomes = sim.outcomes()
+    assert len(outcomes) == sim.ground_truth()["churn"]["left"] > 20
+    last = {}
+    for event in events:
+        last[event["customer_id"]] = event["occurred_at"]
+    for outcome in outcomes:  # nothing of a customer after it left
+        seen = last.get(outcome.customer_id)
+        assert seen is None or datetime.fromisoformat(seen) <= outcome.churned_at
+
+
+def test_the_churn_model_is_independent_of_the_engine():
+    import ast
+    from pathlib import Path
+
+    import cxpulse.producers.churn as churn
+
+    tree = ast.parse(Path(churn.__file__).read_text(encoding="utf-8"))
+    imported = {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not any("processors" in name or "engine" in name or name.endswith("limits") for name in imported), imported

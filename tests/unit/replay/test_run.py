@@ -84,4 +84,4 @@ def test_invalid_records_reach_the_callback_with_where_they_were():
 
     run(parts, on_invalid=lambda record, reason: seen.append((record.partition, record.offset, reason)))
 
-    assert seen == [(4, 17, "event_type: required, one of 'call', 'ticket', 'feedback'")]
+    assert seen == [(4, 17, "event_type: required, one of 'call', 'ticket', 'feedback', 'account'")]

@@ -107,3 +107,14 @@ def test_events_are_described_in_a_few_words():
 
     assert describe_event(parse_event(value)) == ("call inbound",
                                                   "unresolved, wait 30s, talk 200s, sentiment -0.70, complaint")
+
+
+def test_another_customers_time_outside_the_contract_range_moves_no_clock():
+    from cxpulse.processors.replay.timeline import _event_time
+
+    def record(occurred_at: str, timestamp: int | None) -> SourceRecord:
+        return SourceRecord(0, 0, timestamp, b"C-2", orjson.dumps({"occurred_at": occurred_at}))
+
+    assert _event_time(record("2025-03-10T00:00:00Z", None), 86400) == datetime(2025, 3, 10, tzinfo=UTC).timestamp()
+    assert _event_time(record("9999-12-31T23:00:00-05:00", None), 86400) is None  # year 10000 in UTC
+    assert _event_time(record("0001-01-01T00:00:00+01:00", 1_741_564_800_000), 86400) is None  # year 0 in UTC

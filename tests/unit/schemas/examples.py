@@ -34,6 +34,13 @@ FEEDBACK: dict[str, Any] = {
     "survey": "csat",
     "score": 2,
 }
+ACCOUNT: dict[str, Any] = {
+    "event_id": "evt-account-1",
+    "event_type": "account",
+    "customer_id": "C-000042",
+    "occurred_at": "2024-05-02T12:00:00Z",
+    "action": "cancelled",
+}
 
 # (id, the event) — minimal and full forms of each type, and boundary values.
 VALID: list[tuple[str, dict[str, Any]]] = [
@@ -60,6 +67,11 @@ VALID: list[tuple[str, dict[str, Any]]] = [
     ("feedback-ces-bounds", {**FEEDBACK, "survey": "ces", "score": 7}),
     ("feedback-comment", {k: v for k, v in {**FEEDBACK, "survey": "comment", "comment": "x" * 2000}.items() if k != "score"}),
     ("feedback-related", {**FEEDBACK, "related_ticket_id": "T-77", "is_complaint": True, "comment": "还是没修好 🙁"}),
+    ("account-minimal", ACCOUNT),
+    ("account-full", {**ACCOUNT, "action": "not_renewed", "reason": "price", "channel": "web",
+                      "service_type": "Account", "segment": "key", "schema_version": 2}),
+    ("account-downgraded", {**ACCOUNT, "action": "downgraded", "reason": "r" * 64}),
+    ("account-reactivated", {**ACCOUNT, "action": "reactivated"}),
     ("customer-id-charset", {**CALL, "customer_id": "a.B_9:z-" + "x" * 56}),
     ("long-ids", {**CALL, "event_id": "e" * 128, "service_type": "s" * 40}),
 ]  # fmt: skip

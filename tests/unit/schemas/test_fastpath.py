@@ -22,7 +22,7 @@ from cxpulse.schemas import EventAdapter, InvalidEvent, parse_event
 from cxpulse.schemas import events as events_module
 from cxpulse.schemas.events import _utf8_problem, describe_errors
 
-from .examples import CALL, FEEDBACK, TICKET, VALID
+from .examples import ACCOUNT, CALL, FEEDBACK, TICKET, VALID
 
 EXAMPLES = settings(max_examples=int(os.environ.get("CXPULSE_HYPOTHESIS_EXAMPLES", "300")),
                     suppress_health_check=[HealthCheck.too_slow], deadline=None)
@@ -96,6 +96,7 @@ TIMESTAMPS = st.one_of(
 SERVICE_TYPES = st.one_of(
     st.text(min_size=0, max_size=45),
     st.text(alphabet="aAzZİıẞßΣσς ΐﬃ", min_size=0, max_size=45),
+    st.text(alphabet="aZ \t\n\x00\x1b\x7f\x85\x9f\xa0\u2028\u2029\u202a\u202e\u2066\u2069\u200d\ufeff", max_size=12),
     st.integers(),
     st.none(),
 )
@@ -104,13 +105,21 @@ SCORES = st.one_of(st.integers(-2, 12), st.none(), st.floats(-1, 12), st.boolean
 
 
 @EXAMPLES
-@given(base=st.sampled_from([CALL, TICKET, FEEDBACK]), occurred_at=TIMESTAMPS)
+@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, ACCOUNT]), occurred_at=TIMESTAMPS)
 @example(base=CALL, occurred_at="2024-05-01T23:59:60Z")
 @example(base=CALL, occurred_at="2024-05-01T10:00:00+24:00")
 @example(base=CALL, occurred_at="2024-02-30T10:00:00Z")
 @example(base=CALL, occurred_at="0000-01-01T00:00:00Z")
 @example(base=CALL, occurred_at="2024-05-01T10:00:00.1234567890Z")
 @example(base=CALL, occurred_at="2024-05-01T10:00:00Z\n")
+@example(base=FEEDBACK, occurred_at="0001-01-01T00:00:00+01:00")  # the ends of the range, in UTC
+@example(base=CALL, occurred_at="1970-01-01T00:00:00Z")
+@example(base=CALL, occurred_at="1970-01-01T00:59:59.999999+01:00")
+@example(base=CALL, occurred_at="1969-12-31T23:59:59Z")
+@example(base=CALL, occurred_at="9999-12-31T23:59:59Z")
+@example(base=CALL, occurred_at="9999-12-31T23:59:59.000001Z")
+@example(base=CALL, occurred_at="9999-12-31T23:00:00-05:00")
+@example(base=CALL, occurred_at="9999-12-31T18:59:59-05:00")
 def test_timestamps(base, occurred_at):
     _same_as_exact(json.dumps({**base, "occurred_at": occurred_at}).encode())
 
@@ -122,11 +131,13 @@ def test_due_times(due_at, action):
 
 
 @EXAMPLES
-@given(base=st.sampled_from([CALL, TICKET, FEEDBACK]), service_type=SERVICE_TYPES)
+@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, ACCOUNT]), service_type=SERVICE_TYPES)
 @example(base=CALL, service_type="İ" * 40)  # 80 characters once lower-cased
 @example(base=CALL, service_type="İ" * 20)
 @example(base=CALL, service_type="ΟΔΟΣ")  # final sigma
 @example(base=CALL, service_type="B" * 40)
+@example(base=CALL, service_type="bill\x1b[31ming")  # printable only
+@example(base=CALL, service_type="\u202egnillib")
 def test_service_types(base, service_type):
     _same_as_exact(json.dumps({**base, "service_type": service_type}, ensure_ascii=False).encode())
 
@@ -144,15 +155,15 @@ def test_feedback_scores(survey, score, with_score, complaint):
     _same_as_exact(json.dumps(record).encode())
 
 
-FIELDS = sorted({key for event in (CALL, TICKET, FEEDBACK) for key in event} | {
+FIELDS = sorted({key for event in (CALL, TICKET, FEEDBACK, ACCOUNT) for key in event} | {
     "segment", "schema_version", "is_complaint", "sentiment", "agent_id", "priority", "due_at", "comment",
-    "related_ticket_id", "unexpected"})
+    "related_ticket_id", "reason", "unexpected"})
 VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 200), st.floats(allow_nan=False, allow_infinity=False),
-                   st.text(max_size=10), TIMESTAMPS, st.sampled_from(["inbound", "opened", "csat", "vip", "phone"]))
+                   st.text(max_size=10), TIMESTAMPS, st.sampled_from(["inbound", "opened", "csat", "vip", "phone", "cancelled", "account"]))
 
 
 @EXAMPLES
-@given(base=st.sampled_from([CALL, TICKET, FEEDBACK]),
+@given(base=st.sampled_from([CALL, TICKET, FEEDBACK, ACCOUNT]),
        changes=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=4),
        dropped=st.lists(st.sampled_from(FIELDS), max_size=2))
 def test_any_record(base, changes, dropped):

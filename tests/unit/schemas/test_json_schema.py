@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator
 from cxpulse.schemas import InvalidEvent, parse_event
 from cxpulse.schemas.export import SCHEMA_DIR, render_schemas, stale_schemas
 
-from .examples import CALL, FEEDBACK, TICKET, VALID
+from .examples import ACCOUNT, CALL, FEEDBACK, TICKET, VALID
 
 
 def _validator(name: str) -> Draft202012Validator:
@@ -38,7 +38,8 @@ def test_valid_examples_validate_against_the_event_schema(example):
 
 
 @pytest.mark.parametrize(
-    ("name", "example"), [("call-event", CALL), ("ticket-event", TICKET), ("feedback-event", FEEDBACK)]
+    ("name", "example"), [("call-event", CALL), ("ticket-event", TICKET), ("feedback-event", FEEDBACK),
+                          ("account-event", ACCOUNT)]
 )
 def test_each_type_validates_against_its_own_schema(name, example):
     assert list(_validator(name).iter_errors(example)) == []
@@ -59,7 +60,14 @@ INVALID = [
     ("score-missing", {k: v for k, v in FEEDBACK.items() if k != "score"}),
     ("score-on-comment", {**FEEDBACK, "survey": "comment"}),
     ("negative-wait", {**CALL, "wait_seconds": -1}),
+    ("unknown-account-action", {**ACCOUNT, "action": "deleted"}),
+    ("account-reason-too-long", {**ACCOUNT, "reason": "r" * 65}),
+    ("account-reason-free-text", {**ACCOUNT, "reason": "call me on 0123!"}),
+    ("account-with-a-score", {**ACCOUNT, "score": 3}),
     ("not-an-object", ["call"]),
+    ("service-type-newline", {**CALL, "service_type": "bill\ning"}),
+    ("service-type-ansi", {**CALL, "service_type": "\x1b[31mbilling"}),
+    ("service-type-bidi", {**CALL, "service_type": "\u202ebilling"}),
 ]
 
 

@@ -40,8 +40,19 @@ def test_serialised_form_has_the_contract_fields():
     letter = dead_letter("x", b"\x80", source_topic="cx.events", partition=1, offset=2, key=b"k")
 
     assert set(json.loads(letter.model_dump_json())) == {
-        "error", "source_topic", "partition", "offset", "key", "raw", "raw_encoding",
+        "error", "source_topic", "partition", "offset", "key", "raw", "raw_encoding", "source",
     }  # fmt: skip
+
+
+def test_the_topic_value_keeps_a_null_key_and_leaves_unset_options_out():
+    from cxpulse.schemas import dead_letter_json
+
+    letter = dead_letter("x", b"{}", source_topic="cx.events", partition=1, offset=2, key=None)
+    assert json.loads(dead_letter_json(letter)) == {"error": "x", "source_topic": "cx.events", "partition": 1,
+                                                    "offset": 2, "key": None, "raw": "{}"}  # fmt: skip
+    mapped = dead_letter("y", b"\x80", source_topic="raw", partition=None, offset=None, key=b"k", source="zendesk")
+    assert json.loads(dead_letter_json(mapped))["source"] == "zendesk"
+    assert DeadLetter.model_validate_json(dead_letter_json(mapped)) == mapped
 
 
 def test_a_dead_letter_needs_a_reason():

@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 
 from cxpulse.schemas import parse_event
 from cxpulse.schemas.events import SURVEY_RANGES, dumps_event
+from cxpulse.schemas.safetext import UNSAFE
 
 OFFSETS = st.sampled_from([timezone.utc, timezone(timedelta(hours=8)), timezone(timedelta(hours=-3, minutes=-30))])
-TIMESTAMPS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=OFFSETS)
+# The whole valid range (docs/rules.md: 1970..9999 in UTC), a day inside it for the offsets.
+TIMESTAMPS = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9999, 12, 30), timezones=OFFSETS)
 CUSTOMER_IDS = st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True)
 
 
@@ -27,7 +29,7 @@ COMMON = {
     "customer_id": CUSTOMER_IDS,
     "occurred_at": TIMESTAMPS.map(_stamp),
     "channel": st.sampled_from(["phone", "web", "app", "email", "chat", "counter", "social", "other"]),
-    "service_type": _text(1, 40),
+    "service_type": _text(1, 40).filter(lambda text: not UNSAFE.search(text.replace("\\", ""))),  # printable
 }
 OPTIONAL_COMMON = {"segment": st.sampled_from(["standard", "key", "vip", "vulnerable"]), "schema_version": st.just(1)}
 
@@ -82,7 +84,23 @@ def feedback(draw: st.DrawFn) -> dict:
     return event
 
 
-EVENTS = st.one_of(CALLS, TICKETS, feedback())
+ACCOUNTS = st.fixed_dictionaries(
+    {
+        "event_id": _text(1, 128),
+        "customer_id": CUSTOMER_IDS,
+        "occurred_at": TIMESTAMPS.map(_stamp),
+        "event_type": st.just("account"),
+        "action": st.sampled_from(["cancelled", "not_renewed", "downgraded", "reactivated"]),
+    },
+    optional={
+        **OPTIONAL_COMMON,
+        "channel": COMMON["channel"],
+        "service_type": COMMON["service_type"],
+        "reason": st.from_regex(r"[A-Za-z0-9._:/ -]{1,64}", fullmatch=True),
+    },
+)
+
+EVENTS = st.one_of(CALLS, TICKETS, feedback(), ACCOUNTS)
 
 
 @given(EVENTS)

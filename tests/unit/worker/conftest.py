@@ -68,6 +68,10 @@ class Events:
         return {**self._common("feedback", t, customer, service_type, channel, segment, event_id),
                 "survey": survey, "score": score}
 
+    def account(self, t: float, action: str = "cancelled", customer: str = "C-1", segment: str = "standard",
+                event_id: str | None = None) -> dict[str, Any]:
+        return {**self._common("account", t, customer, "account", "web", segment, event_id), "action": action}
+
 
 class ListSink:
     """A ``Sink`` that keeps ``(topic, key, value, partition)``."""

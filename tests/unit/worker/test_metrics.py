@@ -174,6 +174,16 @@ def test_incident_alerts_are_counted(metrics_pipeline_factory, events):
     assert pipeline.value("cxpulse_batch_duration_seconds_count", agent="detect_incidents") == 1
 
 
+def test_an_incident_updated_with_its_growing_count_is_counted_once(metrics_pipeline_factory, events):
+    pipeline = metrics_pipeline_factory(engine=EngineSettings(incident_customers=3))
+    pipeline.batch([events.call(t, customer=f"O-{i}", service_type="outage") for i, t in enumerate((0, 60, 120, 150, 170))]
+                   + [events.call(400, customer="B-1", service_type="billing")])  # past the update at 180 s + 60 s
+
+    assert pipeline.detect_incidents() == 2  # raised with 3 customers, updated with 5
+    assert pipeline.value("cxpulse_alerts_total", rule="incident", severity="critical", service_type="outage",
+                          segment="none") == 1
+
+
 def test_recount_counts_only_owned_partitions(metrics_pipeline_factory, events):
     pipeline = metrics_pipeline_factory(partitions=4)
     pipeline.batch([events.call(0, customer=f"C-{i}") for i in range(40)])
@@ -204,3 +214,22 @@ def test_no_customer_id_in_any_label(metrics_pipeline_factory, events):
     assert "secret-customer-42" not in text and "other-7" not in text
     assert pipeline.value("cxpulse_alerts_total", rule="repeat_contact", severity="critical",
                           service_type="billing", segment="standard") == 1
+
+
+def test_churned_customers_are_counted_by_action_segment_and_their_band_when_they_left(metrics_pipeline_factory,
+                                                                                      events):
+    pipeline = metrics_pipeline_factory()
+    struggling = [events.call(i * HOUR, customer="C-2", segment="vip", outcome="unresolved", complaint=True)
+                  for i in range(3)]
+    pipeline.batch([events.call(0), *struggling, events.account(DAY, "cancelled"),
+                    events.account(DAY, "downgraded", customer="C-2", segment="vip")])
+    cancelled = events.account(2 * DAY, "cancelled", customer="C-3")
+    pipeline.batch([cancelled, dict(cancelled), events.account(3 * DAY, "reactivated", customer="C-3")])
+
+    assert pipeline.value("cxpulse_churned_customers_total", action="cancelled", segment="standard",
+                          risk_band="healthy") == 2  # the duplicate counts once
+    assert pipeline.value("cxpulse_churned_customers_total", action="downgraded", segment="vip",
+                          risk_band="critical") == 1
+    assert pipeline.value("cxpulse_reactivated_customers_total", segment="standard") == 1
+    assert pipeline.value("cxpulse_events_duplicate_total", event_type="account") == 1
+    assert pipeline.value("cxpulse_events_total", event_type="account", channel="web", service_type="other") == 5

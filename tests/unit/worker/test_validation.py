@@ -12,7 +12,7 @@ READ = 1741082400.0  # 2025-03-04T10:00:00Z
 
 @pytest.mark.parametrize("key, value, read_at, reason", [
     (b"C-1", GOOD, READ, None),
-    (b"C-1", FUTURE, READ, "occurred_at: 2025-03-06T10:00:01+00:00 is more than 86400 s after the time it was read"),
+    (b"C-1", FUTURE, READ, "occurred_at: more than 86400 s after the time it was read"),
     (b"C-1", FUTURE, READ + 2 * 86400, None),  # read later: fine, whenever it is replayed
     (b"C-2", GOOD, READ, KEY_MISMATCH),  # the key of another customer
     (None, GOOD, READ, KEY_MISMATCH),
@@ -20,7 +20,7 @@ READ = 1741082400.0  # 2025-03-04T10:00:00Z
     (b"C-1", b"\xff\xfe not utf-8", READ, "not valid UTF-8"),
     (b"C-1", b'{"event_type":"call"}', READ, "event_id: Field required"),
     (b"C-1", b"[]", READ, "the record must be a JSON object"),
-    (b"C-1", GOOD.replace(b'"score":2', b'"score":9'), READ, "score: a csat score must be 1..5, got 9"),
+    (b"C-1", GOOD.replace(b'"score":2', b'"score":9'), READ, "score: a csat score must be 1..5"),
     (None, GOOD, None, None),  # a plain event file line: no key, the wall clock
     (None, FUTURE, None, None),  # 2025 is in the past by the wall clock
 ])

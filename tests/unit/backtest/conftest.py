@@ -1,0 +1,1 @@
+from ..engine.conftest import event_factory  # noqa: F401 - the engine tests' event builder
