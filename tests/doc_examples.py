@@ -4,7 +4,8 @@ An example is a ``cxpulse ...`` command in a fenced code block (continuation lin
 joined, ``$ `` prompts and trailing comments dropped) or in an inline code span. Shell
 lines with pipes, ``&&``, ``&`` and redirections are split into their commands; leading
 ``NAME=value`` assignments are kept apart. Usage synopses (``cxpulse replay [--from PATH
-| ...]``) are not examples and are recognised by their ``[--`` brackets.
+| ...]``, ``cxpulse dlq explain [filters]``) are not examples and are recognised by their
+brackets: ``[--`` or a bracketed word.
 """
 
 import re
@@ -12,7 +13,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DOCS", "Example", "examples", "shell_lines"]
+import orjson
+
+__all__ = ["DOCS", "Example", "examples", "shell_lines", "zendesk_export"]
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -20,6 +23,7 @@ _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 _INLINE = re.compile(r"(?<!`)`(cxpulse [^`\n]+)`(?!`)")
 _ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 _PLACEHOLDER = re.compile(r"<([a-z][^<>]*)>")  # <data dir>: a value the reader fills in
+_SYNOPSIS = re.compile(r"\[--|\[[a-z][a-z -]*\]|\.\.\.")  # [--flag ...], [filters], an elision
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def examples() -> list[Example]:
             number = text.count("\n", 0, match.start()) + 1
             candidates += [(number, command, True) for command in _alternatives(match.group(1))]
         for number, line, inline in candidates:
-            if "[--" in line or "..." in line:
+            if _SYNOPSIS.search(line):
                 continue  # a usage synopsis or an elided example, not a command to copy
             for words in _commands(line):
                 parsed = _cxpulse(words)
@@ -127,11 +131,33 @@ def examples() -> list[Example]:
     return found
 
 
+def zendesk_export(path: Path) -> Path:
+    """Zendesk's documented sample payloads (tests/sources/samples) as an export file, one record a line."""
+    records = orjson.loads((ROOT / "tests/sources/samples/zendesk.json").read_bytes())
+    path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records))
+    return path
+
+
 # Every fenced example is run by a test, or listed here with why not. Keys: Example.key.
 RUN_HERE = {  # tests/unit/test_doc_examples.py, no broker
     "cxpulse simulate --dry-run --anchor 2025-03-14T18:00:00+08:00 --seed 7",
     "cxpulse simulate --dry-run --count 10",
     "cxpulse ingest new-token crm",
+    "cxpulse sources list",
+    "cxpulse sources map zendesk export.jsonl",
+}
+# docs/backtest.md's run on the simulator, as written, and its figures checked: no broker,
+# but about a minute of work (tests/integration/test_doc_examples.py)
+RUN_OFFLINE = {
+    "cxpulse simulate --dry-run --out events.jsonl --customers 3000 --days 90 --seed 11 "
+    "--anchor 2026-01-15T18:00:00Z --churn --outcomes outcomes.csv --ground-truth truth.json",
+    "cxpulse backtest --from events.jsonl --horizon 14d --cutoff 2025-11-07 --cutoff 2025-11-14 "
+    "--cutoff 2025-11-21 --cutoff 2025-11-28 --cutoff 2025-12-05 --cutoff 2025-12-12 "
+    "--cutoff 2025-12-19 --cutoff 2025-12-26 --plots docs --html default.html",
+    "cxpulse calibrate --from events.jsonl --horizon 14d --out calibrated.toml "
+    "--train-cutoff 2025-11-07 --train-cutoff 2025-11-14 --train-cutoff 2025-11-21 "
+    "--train-cutoff 2025-11-28 --train-cutoff 2025-12-05 "
+    "--validate-cutoff 2025-12-19 --validate-cutoff 2025-12-26 --validate-cutoff 2026-01-01",
 }
 RUN_ON_A_BROKER = {  # tests/integration/test_doc_examples.py, in this order
     "cxpulse topics create",
@@ -144,6 +170,10 @@ RUN_ON_A_BROKER = {  # tests/integration/test_doc_examples.py, in this order
     "cxpulse replay --since 7d --settings repeat-4.toml --diff --out runs/repeat-4",
     "cxpulse replay --since 7d --diff --out runs/baseline",
     "cxpulse replay --from var/archive --diff --out runs/archive",
+    "cxpulse produce export.jsonl --source zendesk",
+    "cxpulse produce zendesk-export.jsonl --source zendesk",
+    "cxpulse alerts tail --since 8h --exit-at-end --lines",
+    "cxpulse simulate --days 90 --churn --outcomes outcomes.csv",
 }
 NOT_RUN = {
     "cxpulse kafka up": "starts a broker on the fixed port 9092 (the suite's own broker is this command's code on free ports)",
@@ -163,7 +193,6 @@ NOT_RUN = {
     "cxpulse alerts tail": "an interactive console (tests/unit/alerts/test_tail.py drives it)",
     "cxpulse alerts tail --severity critical --segment vip,vulnerable": "an interactive console",
     "cxpulse alerts tail --service-type outage --rule incident,repeat_contact": "an interactive console",
-    "cxpulse alerts tail --from-beginning --lines": "follows the topic until stopped",
     "cxpulse simulate --rate 50": "paced at 50 events/s: minutes for the default population",
     "cxpulse simulate --customers 20000 --days 7 --ground-truth truth.json": "20,000 customers: too big for the suite",
     "cxpulse produce contacts.csv --on-error stop": "the reader's own file",
@@ -173,4 +202,14 @@ NOT_RUN = {
         "a customer of the run the page shows; the walk-through's data has other ids",
     "cxpulse replay --since 2025-01-01 --customer cust-11-001151 --to-topic staging.events":
         "writes a fixed topic name; tests/integration/replay/test_republish.py runs --to-topic",
+    "cxpulse bridge --source amazon-connect --from-topic connect.ctr.raw":
+        "runs until stopped; tests/integration/sources/test_bridge_dlq.py runs the bridge with --until-end",
+    "cxpulse console serve": "a server that runs until stopped on the fixed port 9102 (tests/integration/console "
+                             "serves its app on a free port; the demo runs the command)",
+    "cxpulse backtest --from archive/ --outcomes left.csv --cutoff 2025-12-01 --horizon 30d --html report.html":
+        "the reader's own archive and outcomes file; the page's run on the simulator (backtest, calibrate) is run",
+    "cxpulse calibrate --from archive/ --outcomes left.csv --horizon 30d --out fitted.toml":
+        "the reader's own archive and outcomes file; the page's run on the simulator (backtest, calibrate) is run",
+    "cxpulse replay --from archive/ --settings fitted.toml":
+        "the reader's archive and fitted weights; replay --from and --settings run in the replay walk-through",
 }

@@ -11,11 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import orjson
 import pytest
 
 from cxpulse.cli import build_command
 
-from ..doc_examples import NOT_RUN, ROOT, RUN_HERE, RUN_ON_A_BROKER, Example, examples
+from ..doc_examples import NOT_RUN, RUN_HERE, RUN_OFFLINE, RUN_ON_A_BROKER, ROOT, Example, examples, zendesk_export
 
 from typer import Exit
 
@@ -105,13 +106,31 @@ def test_the_new_token_example(tmp_path):
     assert "[[gateway.tokens]]" in done.stdout and 'name = "crm"' in done.stdout
 
 
+def test_the_sources_list_example(tmp_path):
+    done = _run(_documented("cxpulse sources list"), tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert {"amazon-connect", "salesforce-case", "zendesk"} <= {line.split()[0] for line in done.stdout.splitlines()}
+
+
+def test_the_sources_map_example_shows_the_events_and_sends_nothing(tmp_path):
+    zendesk_export(tmp_path / "export.jsonl")
+
+    done = _run(_documented("cxpulse sources map zendesk export.jsonl"), tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    events = [orjson.loads(line) for line in done.stdout.splitlines()]
+    assert events and all(event["customer_id"].startswith("zd-") for event in events)
+    assert {event["event_type"] for event in events} == {"ticket", "feedback"}
+
+
 def test_every_fenced_example_is_run_or_listed_with_a_reason():
     fenced = {e.key for e in EXAMPLES if not e.inline}
-    classified = RUN_HERE | RUN_ON_A_BROKER | set(NOT_RUN)
+    classified = RUN_HERE | RUN_OFFLINE | RUN_ON_A_BROKER | set(NOT_RUN)
 
     assert sorted(fenced - classified) == [], "run these in a test, or list them in NOT_RUN with the reason"
     assert sorted(classified - fenced) == [], "no longer documented: drop them from tests/doc_examples.py"
-    assert not RUN_HERE & set(NOT_RUN) and not RUN_ON_A_BROKER & set(NOT_RUN)
+    assert not (RUN_HERE | RUN_OFFLINE | RUN_ON_A_BROKER) & set(NOT_RUN)
     assert all(reason.strip() for reason in NOT_RUN.values())
     assert len(NOT_RUN) < len(fenced)  # the list stays the exception
 
