@@ -270,3 +270,24 @@ def test_cannot_reach_kafka_is_one_line(capsys, monkeypatch):
 
     assert code == 1 and out == ""
     assert err.startswith(f"cxpulse: error: cannot reach Kafka at 127.0.0.1:{port}") and err.count("\n") == 1
+
+
+def test_the_demos_router_console_and_backtest_read_its_own_topics(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from cxpulse.alerts.console_web import ConsoleServer
+    from cxpulse.demo import Demo, DemoOptions
+    from cxpulse.settings import load_settings
+
+    demo = Demo(Settings(), DemoOptions(run_dir=tmp_path), Console(file=io.StringIO()))
+    for name, value in demo.names.items():
+        assert demo.children.env[name] == value  # what `alerts route` and `console serve` are started with
+        monkeypatch.setenv(name, value)
+    child = load_settings()  # as the router and the console load their settings
+
+    assert child.topics.alerts == "cxpulse-demo.cx.alerts" and child.alerts.group_id == "cxpulse-demo-alert-router"
+    assert ConsoleServer(child, background=False).alerts_topic == "cxpulse-demo.cx.alerts"
+    assert ConsoleServer(child, background=False).feed.topics[0] == "cxpulse-demo.cx.alerts"
+    assert demo.settings.topics.events == "cxpulse-demo.cx.events"  # the summary's backtest reads these events
