@@ -98,7 +98,9 @@ def test_ports_and_probes_are_the_ones_cxpulse_serves():
         assert service["spec"]["selector"] == {"app.kubernetes.io/name": name}
         assert container["readinessProbe"] and container["livenessProbe"], name
     worker = next(spec for pod, spec in _pod_specs() if pod == "cxpulse-worker")["containers"][0]
-    assert worker["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    # Ready once its partitions are assigned and recovered (a rolling update waits); alive while it answers.
+    assert worker["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
 def test_scrape_jobs_are_named_as_the_alerting_rules_expect():
