@@ -149,15 +149,15 @@ RUN_HERE = {  # tests/unit/test_doc_examples.py, no broker
 # docs/backtest.md's run on the simulator, as written, and its figures checked: no broker,
 # but about a minute of work (tests/integration/test_doc_examples.py)
 RUN_OFFLINE = {
-    "cxpulse simulate --dry-run --out events.jsonl --customers 3000 --days 90 --seed 11 "
-    "--anchor 2026-01-15T18:00:00Z --churn --outcomes outcomes.csv --ground-truth truth.json",
-    "cxpulse backtest --from events.jsonl --horizon 14d --cutoff 2025-11-07 --cutoff 2025-11-14 "
-    "--cutoff 2025-11-21 --cutoff 2025-11-28 --cutoff 2025-12-05 --cutoff 2025-12-12 "
-    "--cutoff 2025-12-19 --cutoff 2025-12-26 --plots docs --html default.html",
-    "cxpulse calibrate --from events.jsonl --horizon 14d --out calibrated.toml "
-    "--train-cutoff 2025-11-07 --train-cutoff 2025-11-14 --train-cutoff 2025-11-21 "
-    "--train-cutoff 2025-11-28 --train-cutoff 2025-12-05 "
-    "--validate-cutoff 2025-12-19 --validate-cutoff 2025-12-26 --validate-cutoff 2026-01-01",
+    ("cxpulse simulate --dry-run --out events.jsonl --customers 3000 --days 90 --seed 11 "
+     "--anchor 2026-01-15T18:00:00Z --churn --outcomes outcomes.csv --ground-truth truth.json"),
+    ("cxpulse backtest --from events.jsonl --horizon 14d --cutoff 2025-11-07 --cutoff 2025-11-14 "
+     "--cutoff 2025-11-21 --cutoff 2025-11-28 --cutoff 2025-12-05 --cutoff 2025-12-12 "
+     "--cutoff 2025-12-19 --cutoff 2025-12-26 --plots docs --html default.html"),
+    ("cxpulse calibrate --from events.jsonl --horizon 14d --out calibrated.toml "
+     "--train-cutoff 2025-11-07 --train-cutoff 2025-11-14 --train-cutoff 2025-11-21 "
+     "--train-cutoff 2025-11-28 --train-cutoff 2025-12-05 "
+     "--validate-cutoff 2025-12-19 --validate-cutoff 2025-12-26 --validate-cutoff 2026-01-01"),
 }
 RUN_ON_A_BROKER = {  # tests/integration/test_doc_examples.py, in this order
     "cxpulse topics create",
