@@ -66,13 +66,23 @@ class KafkaFeed:
                 await self._session(stop)
                 delay = 1.0
             except (KafkaError, OSError) as exc:
-                self._set("unreachable", f"Kafka at {self.kafka.bootstrap_servers}: {type(exc).__name__}: {exc}"[:300])
+                self._set("unreachable", (await self._why(exc))[:300])
                 log.warning("console feed: %s; retrying in %.0f s", self.status.detail, delay)
                 try:
                     await asyncio.wait_for(stop.wait(), delay)
                 except TimeoutError:
                     pass
                 delay = min(delay * 2, 30.0)
+
+    async def _why(self, exc: BaseException) -> str:
+        """The one line of the page's banner and the log: cxpulse's words for a connection that failed."""
+        from aiokafka.errors import KafkaConnectionError
+
+        from cxpulse.clients import connection_failure_async
+
+        if isinstance(exc, (KafkaConnectionError, OSError)):
+            return await connection_failure_async(self.kafka, exc)  # names bad credentials or certificates too
+        return f"Kafka at {self.kafka.bootstrap_servers}: {exc}"
 
     async def _session(self, stop: asyncio.Event) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -81,8 +91,8 @@ class KafkaFeed:
 
         consumer = AIOKafkaConsumer(**aiokafka_config(self.kafka), group_id=None, enable_auto_commit=False,
                                     request_timeout_ms=15000)
-        await consumer.start()
         try:
+            await consumer.start()  # inside: a consumer that could not start is closed too (no "Unclosed" error)
             # The cluster's metadata once: the consumer's own holds only topics it was asked about.
             cluster = await consumer._client.fetch_all_metadata()
             partitions = {t: sorted(cluster.partitions_for_topic(t) or ()) for t in self.topics}

@@ -16,7 +16,8 @@ __all__ = ["run_console"]
 
 def run_console(settings: Settings, say: Callable[[str], None] = print) -> None:
     """Serve the console until SIGTERM or SIGINT; a port in use or a missing token is a one-line error."""
-    logging.getLogger("aiokafka").setLevel(max(logging.ERROR, logging.getLogger().level))  # reconnect chatter
+    quiet = logging.getLogger("aiokafka")  # reconnect chatter: the feed logs one line of its own per retry
+    quiet.setLevel(max(logging.ERROR, quiet.getEffectiveLevel()))  # never louder than --log-level left it
     server = ConsoleServer(settings)
     console = settings.console
     runner = web.AppRunner(server.app(), access_log=None, handle_signals=True)

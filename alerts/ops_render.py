@@ -59,4 +59,8 @@ def render_alertmanager(deploy: Path, out: Path, sink_url: str | None) -> Path:
         text = text.replace(DEFAULT_SINK + "/", sink_url.rstrip("/") + "/")
     config = out / "alertmanager.yml"
     config.write_text(text, encoding="utf-8")
+    # The config loads templates/*.tmpl relative to itself: they go beside the copy.
+    templates = deploy / "alertmanager" / "templates"
+    if templates.is_dir():
+        shutil.copytree(templates, out / "templates", dirs_exist_ok=True)
     return config

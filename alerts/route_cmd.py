@@ -26,7 +26,9 @@ def run_router(settings: Settings, *, from_beginning: bool = True, say=print) ->
     link = customer_link_template(settings.alerts, settings.console)
     alerts = settings.alerts.model_copy(update={"customer_url": link})
     disable_created_metrics()  # no *_created series: the router's own start time is process_start_time_seconds
-    logging.getLogger("kafka").setLevel(max(logging.ERROR, logging.getLogger().level))  # metadata chatter
+    # Metadata chatter: errors at most, and nothing at the default level (cxpulse.logs).
+    kafka = logging.getLogger("kafka")
+    kafka.setLevel(max(logging.ERROR, kafka.getEffectiveLevel(), logging.getLogger().level))
     registry = CollectorRegistry()
     metrics = RouterMetrics(registry)
     metrics_url = _serve_metrics(registry, alerts.metrics_host, alerts.metrics_port)

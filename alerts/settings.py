@@ -14,24 +14,33 @@ class AlertsSettings(BaseModel):
     restarted (it keeps alerts in memory only) has them back within that time.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     alertmanager_url: str = "http://127.0.0.1:9093"
+    """Where `cxpulse alerts route` delivers alerts: Alertmanager's base URL."""
     group_id: str = Field("cxpulse-alert-router", min_length=1)
+    """The router's consumer group on the alerts topic."""
     resolve_timeout_seconds: float = Field(4 * 3600.0, gt=0)
-    # Link in every customer alert to a page of your own; "{customer_id}" is replaced. Empty: the
-    # console's customer view when [console] public_url is set, else no link (the worker's
-    # /customers/{id} needs a read token, so a browser following a link there would get 401).
+    """An alert ends this long after it was emitted (its endsAt), unless the engine resolves it first."""
     customer_url: str = ""
+    """Link in each customer alert to a page of your own; {customer_id} is replaced. Empty: the console's customer view when [console] public_url is set, else no link (the worker's /customers/{id} needs a read token, so a browser following a link there would get 401)."""
     batch_max: int = Field(500, ge=1, le=10_000)
+    """Alerts per request to Alertmanager."""
     request_timeout_seconds: float = Field(10.0, gt=0)
+    """How long one request to Alertmanager may take."""
     retry_initial_seconds: float = Field(0.5, gt=0)
+    """Backoff while Alertmanager does not answer: it starts here and doubles ..."""
     retry_max_seconds: float = Field(30.0, gt=0)
+    """... up to this."""
     resend_seconds: float = Field(60.0, gt=0)
+    """Active alerts are sent again this often (Alertmanager keeps them in memory only)."""
     resend_max_alerts: int = Field(20_000, ge=0)
+    """Active alerts the router remembers for re-sending."""
     # The router's own /metrics; port 0 turns it off.
     metrics_host: str = "127.0.0.1"
+    """Address of the router's own /metrics."""
     metrics_port: int = Field(9101, ge=0, le=65535)
+    """Port of the router's own /metrics; 0 turns it off."""
 
     @field_validator("alertmanager_url")
     @classmethod
@@ -55,17 +64,26 @@ class OpsSettings(BaseModel):
     mean: the local defaults (one worker on ``[worker] web_port``; no gateway).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
+    """Address Prometheus and the webhook sink of `cxpulse ops up` listen on."""
     prometheus_port: int = Field(9090, ge=1, le=65535)
+    """Port of the local Prometheus."""
     sink_port: int = Field(9099, ge=0, le=65535)  # the stand-in webhook receiver; 0: none
+    """Port of `cxpulse alerts sink`, the stand-in receiver deploy/alertmanager's webhooks point at; 0: none."""
     data_dir: str = "var/ops"
+    """Run directory of the local Prometheus and Alertmanager (data, rendered configs, logs)."""
     deploy_dir: str = ""  # the repository's deploy/ folder when empty
+    """Where the Prometheus and Alertmanager configs are read; empty: the repository's deploy/ folder."""
     worker_targets: list[str] = Field(default_factory=list)
+    """host:port of each worker's web port to scrape; empty: 127.0.0.1:<worker.web_port>."""
     gateway_targets: list[str] = Field(default_factory=list)
+    """host:port of each ingest gateway to scrape."""
     scrape_interval_seconds: float = Field(15.0, gt=0)
+    """Prometheus' scrape and rule evaluation interval."""
     start_timeout_seconds: float = Field(60.0, gt=0)
+    """How long `cxpulse ops up` waits for Prometheus and Alertmanager to answer."""
 
 
 class ConsoleSettings(BaseModel):
@@ -79,22 +97,32 @@ class ConsoleSettings(BaseModel):
     inhibition) is read every ``alertmanager_poll_seconds``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
+    """Address the console listens on; beyond loopback it requires a token with the console scope."""
     port: int = Field(9102, ge=0, le=65535)
-    require_token: bool | None = None  # None: only when host is not a loopback address
+    """Port the console listens on; 0: any free port."""
+    require_token: bool | None = None
+    """Require a bearer token with the console scope on every /api request; none: only when host is not a loopback address."""
     lookback_seconds: float = Field(4 * 3600.0, gt=0)
+    """At start the console reads the alerts written this long before now (by default an alert's lifetime in Alertmanager)."""
     alertmanager_poll_seconds: float = Field(2.0, gt=0)
-    push_interval_seconds: float = Field(0.5, gt=0)  # at most one update per browser this often
-    max_cards: int = Field(200, ge=1, le=5000)  # shown per browser (the rest are counted)
-    acknowledge_seconds: float = Field(4 * 3600.0, gt=0)  # how long an acknowledgement silences a card's alerts
-    silence_seconds: float = Field(24 * 3600.0, gt=0)  # the default length of a silence from the console
-    warning_seconds: float = Field(15 * 60.0, gt=0)  # an agent warning stays on its card this long
-    timeline_concurrency: int = Field(2, ge=1, le=16)  # customer timelines read from Kafka at once
-    # Where supervisors' browsers reach the console (e.g. behind a proxy); set, every customer
-    # alert links to its customer view there. Empty: alerts carry no console link.
+    """How often Alertmanager's alerts (receivers, silences, inhibition) and silences are read."""
+    push_interval_seconds: float = Field(0.5, gt=0)
+    """At most one update is pushed to each browser this often."""
+    max_cards: int = Field(200, ge=1, le=5000)
+    """Cards shown per browser; the rest are counted."""
+    acknowledge_seconds: float = Field(4 * 3600.0, gt=0)
+    """How long an acknowledgement silences a card's open alerts."""
+    silence_seconds: float = Field(24 * 3600.0, gt=0)
+    """The default length of a silence made from the console."""
+    warning_seconds: float = Field(15 * 60.0, gt=0)
+    """An agent warning stays on its card this long."""
+    timeline_concurrency: int = Field(2, ge=1, le=16)
+    """Customer timelines read from Kafka at once (each replays the customer's partition)."""
     public_url: str = ""
+    """Where supervisors' browsers reach the console (e.g. behind a proxy); set, every customer alert links to its customer view there. Empty: alerts carry no console link."""
 
     @field_validator("public_url")
     @classmethod

@@ -5,23 +5,31 @@ Subcommands live beside the code they drive (``producers/cli.py``, ``processors/
 commands, so ``cxpulse --help`` stays fast.
 """
 
-import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 try:  # typer >= 0.29 carries its own copy of click
-    from typer._click.exceptions import ClickException, UsageError
+    from typer._click.core import Context, ParameterSource
 except ImportError:  # pragma: no cover - older typer on top of click
-    from click.exceptions import ClickException, UsageError
+    from click.core import Context, ParameterSource
+
+try:  # typer >= 0.29 carries its own copy of click
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from cxpulse import __version__
 from cxpulse.console import CliState, err_console
 from cxpulse.errors import CxpulseError
+from cxpulse.logs import configure_logging, parse_level
 
-__all__ = ["app", "main"]
+__all__ = ["LOG_LEVEL_ENV", "app", "main"]
+
+LOG_LEVEL_ENV = "CXPULSE_LOG_LEVEL"
+HELP_NAMES = ["-h", "--help"]
 
 app = typer.Typer(
     name="cxpulse",
@@ -29,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_NAMES},
 )
 
 
@@ -54,20 +62,20 @@ def root(
     ] = None,
     log_level: Annotated[
         str,
-        typer.Option("--log-level", envvar="CXPULSE_LOG_LEVEL", help="debug, info, warning or error."),
+        typer.Option("--log-level", envvar=LOG_LEVEL_ENV, help="debug, info, warning or error (every command; "
+                     "info and debug let the Kafka clients' and faust's own lines through)."),
     ] = "warning",
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
     """Customer-service monitoring on Apache Kafka."""
-    level = logging.getLevelName(log_level.upper())
-    if not isinstance(level, int):
-        raise CxpulseError(f"--log-level must be debug, info, warning or error, not {log_level!r}")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from_env = ctx.get_parameter_source("log_level") is ParameterSource.ENVIRONMENT
+    level = parse_level(log_level, f"{LOG_LEVEL_ENV}={log_level!r}: it" if from_env else "--log-level")
+    configure_logging(level)
     if config is not None and not config.is_file():
         raise CxpulseError(f"config file {config} does not exist")
-    ctx.obj = CliState(config_path=config)
+    ctx.obj = CliState(config_path=config, log_level=log_level.lower())
 
 
 def _register() -> None:
@@ -108,11 +116,33 @@ def _register() -> None:
 _register()
 
 
+def _flags_as_flags(command: Any) -> Any:
+    """Show boolean flags as flags in --help (typer's rich help gives them a ``<bool>`` value)."""
+    # The help option is made on first use; make it now, with the names every command has.
+    help_option = command.get_help_option(Context(command, help_option_names=HELP_NAMES))
+    for param in [*getattr(command, "params", []), *([help_option] if help_option else [])]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _flags_as_flags(sub)
+    return command
+
+
+def build_command() -> Any:
+    """The click command tree of ``cxpulse`` as ``main`` runs it."""
+    return _flags_as_flags(typer.main.get_command(app))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; every error ends as one line on stderr and a non-zero exit."""
-    command = typer.main.get_command(app)
+    command = build_command()
     try:
         code = command.main(args=argv, prog_name="cxpulse", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # bare `cxpulse` or `cxpulse kafka`: the help is the answer, not an error
+        text = exc.format_message()  # empty when Rich printed the help already
+        if text.strip():
+            typer.echo(text)
+        sys.exit(0)
     except UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
         err_console.print(f"cxpulse: error: {exc.format_message()}{hint}", markup=False, highlight=False)

@@ -137,8 +137,10 @@ def _faust_credentials(kafka: KafkaSettings) -> Any:
 def _reason(exc: BaseException | None) -> str:
     if exc is None:
         return "no answer"
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text and text != type(exc).__name__ else type(exc).__name__
+    name, text = type(exc).__name__, str(exc)
+    if not text or text == name:
+        return name
+    return text if text.startswith(f"{name}: ") else f"{name}: {text}"  # kafka-python's errors name themselves
 
 
 def connection_failure(kafka: KafkaSettings, exc: BaseException | None = None, timeout: float = 5.0) -> str:

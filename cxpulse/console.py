@@ -20,6 +20,7 @@ class CliState:
     """Per-invocation state the root callback hands to subcommands."""
 
     config_path: Path | None = None
+    log_level: str = "warning"  # the root --log-level, lower case
     _settings: Settings | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:

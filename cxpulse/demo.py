@@ -29,7 +29,11 @@ from cxpulse.errors import CxpulseError
 from cxpulse.settings import Settings
 from cxpulse.supervisor import Children, cxpulse_command
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DEFAULT_NAMESPACE", "DemoOptions", "namespaced", "run_demo"]
+
+# The demo's topics and consumer groups carry this prefix, so that a demo pointed at a
+# shared broker never reads, writes or joins the groups of a pipeline already there.
+DEFAULT_NAMESPACE = "cxpulse-demo"
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,38 @@ class DemoOptions:
     keep_running: bool = True
     ops: bool = True
     fresh: bool = True  # wipe the demo's own broker data and worker state first
+    namespace: str = DEFAULT_NAMESPACE  # prefix of its topics and groups; "" uses the configured names
     churn_scale: float = 10.0  # the hidden churn model runs this much faster: a few days show what weeks would
+
+
+def namespaced(settings: Settings, namespace: str) -> tuple[Settings, dict[str, str]]:
+    """``settings`` with the demo's own topic names and consumer groups, and the variables that pass them on.
+
+    Topics become ``<namespace>.<name>`` (every topic of ``[topics]``), the worker's app id
+    (its consumer group, changelog and contacts topics) ``<namespace>``, the router's and
+    the archive's groups ``<namespace>-alert-router`` and ``<namespace>-archive``.
+    """
+    if not namespace:
+        return settings, {}
+    topics = {name: f"{namespace}.{getattr(settings.topics, name)}"
+              for name, field in type(settings.topics).model_fields.items() if field.annotation is str}
+    sections = {
+        "topics": topics,
+        "worker": {"app_id": namespace},
+        "alerts": {"group_id": f"{namespace}-alert-router"},
+        "archive": {"group_id": f"{namespace}-archive"},
+    }
+    update = {section: getattr(settings, section).model_copy(update=values) for section, values in sections.items()}
+    env = {f"CXPULSE_{section.upper()}__{name.upper()}": value
+           for section, values in sections.items() for name, value in values.items()}
+    return settings.model_copy(update=update), env
 
 
 class Demo:
     """One demo run: what it started, what it saw."""
 
     def __init__(self, settings: Settings, options: DemoOptions, console: Console) -> None:
-        self.settings = settings
+        self.settings, self.names = namespaced(settings, options.namespace)
         self.options = options
         self.console = console
         env = {"CXPULSE_CONFIG": str(options.config.resolve())} if options.config else {}
@@ -68,7 +96,7 @@ class Demo:
 
             # The router links each alert to this run's console (its customer view).
             env["CXPULSE_CONSOLE__PUBLIC_URL"] = console_url(settings)
-        self.children = Children(options.run_dir / "logs", env)
+        self.children = Children(options.run_dir / "logs", {**env, **self.names})
         self.shown = 0  # alerts seen on the live feed
         self.warnings = Counter()  # agent warnings seen, by severity
         self.warning_example: dict[str, Any] | None = None
@@ -350,14 +378,16 @@ class Demo:
         port = self.web_ports[0]
         lines = ["", "[bold]Where to look[/]"]
         auth = f"-H 'Authorization: Bearer {self.read_token}'"  # valid while this demo runs
+        events = self._with_names("CXPULSE_TOPICS__EVENTS")
         if example:
             lines.append(f"  a flagged customer   curl {auth} {self._worker_url(port, '/customers/' + example)}")
             lines.append(f"  their agent brief    curl {auth} {self._worker_url(port, f'/v1/customers/{example}/brief')}")
-            lines.append(f"  their timeline       cxpulse customer {example}")
-        lines.append("  agent desktop        cxpulse agent-desk --from-beginning")
+            lines.append(f"  their timeline       {events}cxpulse customer {example}")
+        warnings = self._with_names("CXPULSE_TOPICS__WARNINGS")
+        lines.append(f"  agent desktop        {warnings}cxpulse agent-desk --from-beginning")
         lines.append(f"  worker metrics       {self._worker_url(port, '/metrics')}")
         if self.churn_horizon_hours:
-            lines.append(f"  the same, in full    cxpulse backtest --since 1h --horizon {self.churn_horizon_hours:g}h "
+            lines.append(f"  the same, in full    {events}cxpulse backtest --since 1h --horizon {self.churn_horizon_hours:g}h "
                          "--html backtest.html  (docs/backtest.md)")
         for name, url in self.ops_urls.items():
             lines.append(f"  {name:<20} {url}")
@@ -365,11 +395,15 @@ class Demo:
                      f"-t {self.settings.topics.alerts} -e")  # fmt: skip
         if self.console_url:
             lines.append(f"  supervisor console   {self.console_url}  (in a browser)")
-        lines.append("  terminal console     cxpulse alerts tail")
+        lines.append(f"  terminal console     {self._with_names('CXPULSE_TOPICS__ALERTS')}cxpulse alerts tail")
         lines.append(f"  logs                 {self.options.run_dir / 'logs'}")
         return "\n".join(lines)
 
     # -- helpers -----------------------------------------------------------------
+
+    def _with_names(self, *variables: str) -> str:
+        """``NAME=value `` for the demo's own topic names a command run by hand needs."""
+        return "".join(f"{name}={self.names[name]} " for name in variables if name in self.names)
 
     def _worker_url(self, port: int, path: str) -> str:
         return f"http://{self.settings.worker.web_host}:{port}{path}"

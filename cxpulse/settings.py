@@ -21,11 +21,13 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from cxpulse.alerts.settings import AlertsSettings, ConsoleSettings, OpsSettings
 from cxpulse.errors import ConfigError
+from cxpulse.settings_errors import ENV_PREFIX, explain, unknown_variables
 from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.backtest.settings import BacktestSettings
 from cxpulse.processors.engine.settings import EngineSettings
@@ -52,48 +54,85 @@ def _xdg(kind: str, default: str) -> Path:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class KafkaSettings(_Section):
     """How every client reaches the brokers; security settings go to every client."""
 
     bootstrap_servers: str = "127.0.0.1:9092"
+    """The brokers, a comma-separated host:port list. KAFKA_BOOTSTRAP_SERVERS sets it too (and wins)."""
     client_id: str = "cxpulse"
+    """The client id every cxpulse client sends to the brokers (shows in broker logs and quotas)."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL; given to every client."""
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    """PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 with a SASL protocol (none: PLAIN)."""
     sasl_username: str | None = None
+    """The SASL user."""
     sasl_password: SecretStr | None = None
+    """The SASL password; keep it out of files: set CXPULSE_KAFKA__SASL_PASSWORD. Never printed."""
     ssl_cafile: Path | None = None
+    """CA certificate (PEM) that signed the brokers' certificates; none: the system's CAs."""
     ssl_certfile: Path | None = None
+    """Client certificate (PEM), for mutual TLS only."""
     ssl_keyfile: Path | None = None
+    """Client private key (PEM), for mutual TLS only."""
     ssl_check_hostname: bool = True
+    """Check that a broker's certificate names its host; keep it on outside a lab."""
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        addresses = [part.strip() for part in value.split(",") if part.strip()]
+        if not addresses:
+            raise ValueError("must name at least one broker as host:port, e.g. 127.0.0.1:9092")
+        for address in addresses:
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"must be a comma-separated list of host:port, e.g. 127.0.0.1:9092 (not {address!r})")
+        return value
 
 
 class TopicSettings(_Section):
     """Topic names and how ``cxpulse topics create`` makes them."""
 
     events: str = "cx.events"
+    """The topic producers write events to and the workers read."""
     alerts: str = "cx.alerts"
+    """The topic the workers write alerts to (read by the router, the console, replay --diff)."""
     scores: str = "cx.scores"
+    """The compacted topic of each customer's latest score snapshot."""
     dlq: str = "cx.events.dlq"
-    warnings: str = "cx.agent-warnings"  # agent warnings at contact starts (key: customer_id)
+    """The dead-letter topic: invalid records with the reason (created with max.message.bytes = 4 MiB)."""
+    warnings: str = "cx.agent-warnings"
+    """Agent warnings written at contact starts (key: customer_id), for CTI/CRM integrations and the console."""
     partitions: int = Field(6, ge=1)
+    """Partitions of the topics `cxpulse topics create` makes; the most workers that can share the load."""
     replication_factor: int = Field(1, ge=1)
+    """Replicas of each topic `cxpulse topics create` makes (3 on a production cluster)."""
 
 
 class BrokerSettings(_Section):
     """The local single-node Kafka broker that ``cxpulse kafka up`` runs without Docker."""
 
     kafka_version: str = "4.1.1"
+    """Apache Kafka 4.x version of the local broker, resolved from deploy/kafka/pom.xml with Maven."""
     host: str = "127.0.0.1"
+    """Address the local broker listens on."""
     port: int = Field(9092, ge=1, le=65535)
+    """The local broker's client port."""
     # Not Kafka's usual 9093: Alertmanager listens there by default on the same machine.
     controller_port: int = Field(9094, ge=1, le=65535)
+    """The KRaft controller's port (not 9093: Alertmanager's usual port)."""
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "kafka")
+    """Data, logs, config and pid file of the local broker; `cxpulse kafka wipe` deletes it ($XDG_DATA_HOME)."""
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache") / "kafka")
+    """The Kafka jars, per version, outside the repository ($XDG_CACHE_HOME)."""
     heap: str = "512m"
+    """JVM heap of the local broker (-Xmx and -Xms)."""
     start_timeout_seconds: float = Field(90, gt=0)
+    """How long `cxpulse kafka up` waits for the broker to answer."""
 
     @field_validator("data_dir", "cache_dir")
     @classmethod
@@ -116,12 +155,14 @@ class MetricsSettings(_Section):
             "relocation",
         ]
     )
+    """Service types that get their own metric label; others are counted as `other` (bounded label sets)."""
 
 
 class ValidationSettings(_Section):
     """What makes an otherwise well-formed event invalid at the moment it is read."""
 
     max_future_seconds: float = Field(86400, gt=0)
+    """An event whose occurred_at is further ahead of the reader's clock than this goes to the DLQ."""
 
 
 class Settings(BaseSettings):
@@ -194,20 +235,42 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
     """Read the settings; ``config`` names a TOML file that must exist.
 
     Raises :class:`ConfigError` with a one-line message when the file is missing or a
-    value is invalid.
+    value is invalid; a bad value from the environment is reported with its variable.
     """
     global _explicit_config
     path = config or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} does not exist")
+    unknown = unknown_variables(Settings)
+    if unknown:
+        sections = ", ".join(Settings.model_fields)
+        raise ConfigError(f"{unknown[0]} is not a setting: variables are {ENV_PREFIX}<SECTION>__<FIELD> "
+                          f"with a section of {sections} (see docs/configuration.md)")
     _explicit_config = path
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
+        from_env = explain(Settings, first["loc"], first["msg"])
+        if from_env:
+            raise ConfigError(from_env) from None
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+    except SettingsError as exc:  # an environment value that is not the JSON a list or table needs
+        raise ConfigError(_unparsable(str(exc))) from None
     except ValueError as exc:  # a TOML syntax error
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
     finally:
         _explicit_config = None
+
+
+def _unparsable(message: str) -> str:
+    import re
+
+    field = re.search(r'field "(\w+)"', message)
+    section = field.group(1) if field else ""
+    prefix = f"{ENV_PREFIX}{section.upper()}"
+    names = sorted(name for name in os.environ if name.upper() == prefix or name.upper().startswith(prefix + "__"))
+    shown = ", ".join(f"{name}={os.environ[name]!r}" for name in names) or f"a {prefix}__... variable"
+    return (f"{shown}: not valid JSON; lists and tables from the environment are JSON, "
+            f"e.g. CXPULSE_METRICS__SERVICE_TYPES='[\"billing\", \"outage\"]'")

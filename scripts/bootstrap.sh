@@ -19,6 +19,11 @@ PIP_VERSION=26.3
 # Installed without their dependencies with the extra named (see pyproject's bench extra: quixstreams
 # caps pydantic below cxpulse's pin; its other requirements are in that extra).
 NO_DEPS_bench="quixstreams==3.28.1"
+# The Kubernetes manifests' schema checker and the CRDs it checks ServiceMonitor and
+# PrometheusRule against, both from the Go module proxy, cached outside the repository.
+KUBECONFORM_MODULE="github.com/yannh/kubeconform/cmd/kubeconform@v0.7.0"
+CRD_MODULE="github.com/prometheus-operator/prometheus-operator@v0.85.0"  # keep in step with tests/kube_schemas.py
+TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/cxpulse/bin"
 
 # Debian packages by purpose: "command-to-check:package[|fallback package]".
 DEBIAN_NEEDS=(
@@ -26,15 +31,17 @@ DEBIAN_NEEDS=(
   "mvn:maven"
 )
 # Wanted, not required: Prometheus, Alertmanager and their tools run the operations tests
-# (tests/integration/ops) and `cxpulse ops up`; kcat reads topics by hand; Chromium runs the
-# console's browser test (tests/integration/console, through Playwright: never
-# `playwright install`). Installed when running as root; otherwise those tests skip and say why.
+# (tests/integration/ops) and `cxpulse ops up`; kcat reads topics by hand; Go builds
+# kubeconform (below); Chromium runs the console's browser test (tests/integration/console,
+# through Playwright: never `playwright install`). Installed when running as root; otherwise
+# those tests skip and say why.
 DEBIAN_WANTS=(
   "prometheus:prometheus"
   "promtool:prometheus"
   "prometheus-alertmanager:prometheus-alertmanager"
   "amtool:prometheus-alertmanager"
   "kcat:kcat|kafkacat"
+  "go:golang-go"
   "chromium:chromium"
 )
 
@@ -64,6 +71,7 @@ java_ok() {
 command_ok() {
   case "$1" in
     java) java_ok ;;
+    go) find_go >/dev/null ;;
     *) command -v "$1" >/dev/null 2>&1 ;;
   esac
 }
@@ -185,8 +193,28 @@ ensure_install() {
   echo "$want" >"$stamp"
 }
 
+find_go() {  # the toolchain a Go install puts in /usr/local/go counts even when not on PATH
+  command -v go 2>/dev/null || { [ -x /usr/local/go/bin/go ] && echo /usr/local/go/bin/go; }
+}
+
+# kubeconform checks deploy/kubernetes in the test suite; without Go the test skips and says so.
+ensure_kubeconform() {
+  local go
+  [ -x "$TOOLS_BIN/kubeconform" ] && return 0
+  go="$(find_go)" || { say "warning: Go not found: the Kubernetes manifest test will skip (kubeconform)"; return 0; }
+  say "go install $KUBECONFORM_MODULE (into $TOOLS_BIN)"
+  if ! GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod "$go" install "$KUBECONFORM_MODULE" >"$VENV/go.log" 2>&1; then
+    tail -n 10 "$VENV/go.log" >&2
+    say "warning: kubeconform did not build (log: $VENV/go.log); the Kubernetes manifest test will skip"
+    return 0
+  fi
+  "$go" mod download "$CRD_MODULE" >>"$VENV/go.log" 2>&1 ||
+    say "warning: could not download $CRD_MODULE (the CRDs kubeconform checks ServiceMonitor and PrometheusRule with)"
+}
+
 ensure_debian_packages
 ensure_wanted_packages
 ensure_venv
 ensure_install
+ensure_kubeconform
 say "ready: $("$VENV/bin/python" --version), $(java -version 2>&1 | head -n1), $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g')"

@@ -10,6 +10,7 @@ from cxpulse.console import console
 from cxpulse.settings import Settings
 from cxpulse.processors.engine.alerting import score_text
 
+from .errors import ReplayError
 from .interrupt import stop_on_signals
 from .progress import replay_progress
 from .ranges import merge_partitions
@@ -36,6 +37,9 @@ def run_customer(settings: Settings, customer_id: str, archive: Path | None, win
                 timeline = builder.build(merge_partitions(opened.streams))
         finally:
             opened.close()
+    if timeline.final is None and not timeline.partial:
+        raise ReplayError(f"no events of customer {customer_id!r} in {opened.description} "
+                          f"({timeline.records_read:,} records read); ids are case-sensitive")
     rows = timeline.window(window.since, window.until)
     if as_json:
         data = timeline_json(timeline, rows, opened.description, window.since, window.until)

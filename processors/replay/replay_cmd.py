@@ -73,6 +73,8 @@ def run_replay(settings: Settings, request: ReplayRequest) -> None:
 
 def _run(settings: Settings, request: ReplayRequest, engine) -> None:
     result, source, output = _replay(settings, request, engine)
+    if request.source is not None:
+        _refuse_a_file_of_no_events(request.source, result)
     diff, live_count = _diff(settings, request, result) if request.diff and not result.partial else (None, None)
     snapshots = result.snapshots()
     summary = summarize(result, snapshots, source=source, since_ms=request.range.since_ms(),
@@ -90,6 +92,16 @@ def _run(settings: Settings, request: ReplayRequest, engine) -> None:
                       + f" and summary.json to {output.path}")
     if result.partial:
         raise typer.Exit(INTERRUPTED)
+
+
+def _refuse_a_file_of_no_events(path: Path, result: ReplayResult) -> None:
+    """A --from file in which not one record is an event is the wrong file, not an empty range."""
+    counts = result.counts
+    if result.partial or counts.valid or counts.duplicates or counts.warmup or not counts.invalid:
+        return
+    reason, _ = counts.reasons.most_common(1)[0] if counts.reasons else ("not an event", 0)
+    raise ReplayError(f"{path} holds no events: none of its {counts.invalid:,} record(s) is one "
+                      f"(most common reason: {reason}); give an event file (JSONL/CSV) or an archive")
 
 
 def _replay(settings: Settings, request: ReplayRequest, engine) -> tuple[ReplayResult, str, OutputDir | None]:

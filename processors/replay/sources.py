@@ -141,9 +141,14 @@ class _Counting:
         self._progress(len(data))
         return data
 
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.readline, b"")
+    def __iter__(self) -> "_Counting":
+        return self
 
+    def __next__(self) -> bytes:  # the CSV reader calls next() on the stream itself
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
 
 
 @contextmanager

@@ -15,35 +15,54 @@ class WorkerSettings(BaseModel):
     ``state_cache`` customers (the most recently changed) are kept decoded in memory.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     app_id: str = Field("cxpulse", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    """The faust app id: the workers' consumer group and the prefix of their changelog and contacts topics."""
     web_host: str = "127.0.0.1"
+    """Address of the worker's web server (read API, /healthz, /metrics)."""
     web_port: int = Field(6066, ge=1, le=65535)
+    """Port of the worker's web server; each worker on a host needs its own."""
     web_enabled: bool = True
+    """Serve the read API and /metrics at all."""
     store: str = "memory://"
+    """faust table store; memory:// (state is rebuilt from the changelog at start; rocksdb:// is not supported yet)."""
     data_dir: str = "var/worker"
+    """The worker's data directory (faust's working files); --data-dir sets it per process."""
     batch_max: int = Field(1000, ge=1, le=100_000)
+    """A batch closes at this many events ..."""
     batch_within_seconds: float = Field(0.02, gt=0, le=10)
+    """... or this long after its first event."""
     sla_check_seconds: float = Field(1.0, gt=0)
+    """How often SLA due times are checked against the stream clock."""
     commit_interval_seconds: float = Field(1.0, gt=0)
+    """How often consumed offsets are committed."""
     session_timeout_seconds: float = Field(30.0, ge=10)
+    """A worker that stops answering loses its partitions to the others after this long."""
     producer_linger_seconds: float = Field(0.005, ge=0)
+    """How long the worker's producer waits to fill a record batch."""
     producer_max_batch_bytes: int = Field(1_048_576, ge=16_384)
+    """The largest record batch the worker's producer sends."""
     max_poll_records: int = Field(2000, ge=1)
+    """Records one poll of the consumer returns at most."""
     state_cache: int = Field(20_000, ge=0)
+    """Customers kept decoded in memory (the most recently changed); the rest stay as bytes."""
     stream_buffer_maxsize: int = Field(8192, ge=1)
+    """Records waiting for a batch before the consumer pauses."""
     fast_drain: bool = True
+    """A cheaper faust consumer loop (docs/benchmarks.md, "Worker")."""
     direct_delivery: bool = True
+    """Events and contacts go from the consumer straight to the batch processors (no faust agents)."""
     uvloop: bool = True
-    # The read API (/customers/{id}, /v1/customers/{id}/brief, /v1/customers/briefs) answers
-    # only a bearer token of [gateway] tokens with the "read" scope; true lets requests from
-    # the loopback address in without one (a single-machine setup; docs/security.md).
+    """Run the event loop on uvloop (--no-uvloop turns it off per process)."""
     read_without_token_from_loopback: bool = False
-    # Origins (e.g. "https://desk.example.com", or "*") whose browser pages may call the read API.
+    """The read API (/customers/{id}, /v1/customers/{id}/brief, /v1/customers/briefs) answers only a bearer token of [gateway] tokens with the read scope; true lets requests from the loopback address in without one (a single-machine setup; docs/security.md)."""
     cors_origins: list[str] = Field(default_factory=list)
-    brief_batch_max: int = Field(100, ge=1, le=1000)  # customer ids in one POST /v1/customers/briefs
-    route_timeout_seconds: float = Field(5.0, gt=0, le=60)  # a batch part sent to the worker that owns it
+    """Origins (e.g. "https://desk.example.com", or "*") whose browser pages may call the read API."""
+    brief_batch_max: int = Field(100, ge=1, le=1000)
+    """Customer ids in one POST /v1/customers/briefs."""
+    route_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    """How long a batch part sent to the worker that owns it may take."""
 
     @field_validator("store")
     @classmethod

@@ -132,3 +132,21 @@ def test_aiokafka_producer_accepts_the_config():
     accepted = set(inspect.signature(AIOKafkaProducer.__init__).parameters)
 
     assert set(aiokafka_config(SASL.model_copy(update={"security_protocol": "SASL_SSL"}))) <= accepted
+
+
+def test_a_connection_failure_names_the_clients_error_once():
+    import socket
+
+    from kafka.errors import KafkaTimeoutError
+
+    from cxpulse.clients import connection_failure
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}")
+
+    line = connection_failure(kafka, KafkaTimeoutError("Unable to bootstrap"), timeout=1)
+
+    assert line == f"cannot reach Kafka at 127.0.0.1:{port}: KafkaTimeoutError: Unable to bootstrap"
+    assert connection_failure(kafka, OSError("refused"), timeout=1).endswith(": OSError: refused")

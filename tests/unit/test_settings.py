@@ -132,8 +132,68 @@ def test_bad_file_is_a_one_line_config_error(tmp_path, text, fragment):
 def test_bad_environment_value_is_a_config_error(monkeypatch):
     monkeypatch.setenv("CXPULSE_BROKER__PORT", "99999")
 
-    with pytest.raises(ConfigError, match="invalid setting broker.port"):
+    with pytest.raises(ConfigError, match="broker.port"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CXPULSE_TOPICS__PARTITIONS", "abc", "CXPULSE_TOPICS__PARTITIONS='abc': topics.partitions expects an integer >= 1"),
+        ("CXPULSE_BROKER__PORT", "99999", "CXPULSE_BROKER__PORT='99999': broker.port expects an integer from 1 to 65535"),
+        ("CXPULSE_KAFKA__SECURITY_PROTOCOL", "TLS",
+         "CXPULSE_KAFKA__SECURITY_PROTOCOL='TLS': kafka.security_protocol expects one of 'PLAINTEXT', 'SSL'"),
+        ("CXPULSE_WORKER__UVLOOP", "maybe", "CXPULSE_WORKER__UVLOOP='maybe': worker.uvloop expects true or false"),
+        ("CXPULSE_ENGINE__WEIGHTS__COMPLAINT", "lots",
+         "CXPULSE_ENGINE__WEIGHTS__COMPLAINT='lots': engine.weights.complaint expects a number"),
+        ("cxpulse_topics__partitions", "0", "cxpulse_topics__partitions='0': topics.partitions expects an integer >= 1"),
+        ("KAFKA_BOOTSTRAP_SERVERS", ",,", "KAFKA_BOOTSTRAP_SERVERS=',,': kafka.bootstrap_servers"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "kafka-1", "must be a comma-separated list of host:port"),
+        ("CXPULSE_METRICS__SERVICE_TYPES", "billing",
+         "CXPULSE_METRICS__SERVICE_TYPES='billing': not valid JSON; lists and tables from the environment are JSON"),
+        ("CXPULSE_KAFKA", '{"adress": "x:1"}', """CXPULSE_KAFKA='{"adress": "x:1"}': kafka has no setting 'adress'"""),
+        ("CXPULSE_TOPIC__EVENTS", "x", "CXPULSE_TOPIC__EVENTS is not a setting: variables are CXPULSE_<SECTION>__<FIELD>"),
+        ("CXPULSE_TOPICS__PARTITION", "3", "CXPULSE_TOPICS__PARTITION is not a setting"),
+    ],
+    ids=["int", "range", "choice", "bool", "nested", "lower-case", "empty-address", "no-port", "list-json",
+         "section-json", "unknown-section", "unknown-field"],
+)
+def test_a_bad_environment_variable_is_named_with_what_it_expects(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_secret_from_the_environment_is_not_echoed(monkeypatch):
+    monkeypatch.setenv("CXPULSE_GATEWAY__TOKENS", '[{"name": "a", "token": "short-secret"}]')
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+
+    assert "short-secret" not in str(caught.value) and "CXPULSE_GATEWAY__TOKENS='***'" in str(caught.value)
+
+
+def test_variables_that_are_no_settings_path_are_left_alone(monkeypatch):
+    monkeypatch.setenv("CXPULSE_TOKEN", "not a setting, a user's shell variable")
+    monkeypatch.setenv("CXPULSE_HYPOTHESIS_EXAMPLES", "5")
+
+    assert load_settings() == Settings()
+
+
+def test_the_cli_names_a_bad_variable_in_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("CXPULSE_TOPICS__PARTITIONS", "many")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["topics", "list"])
+
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert err.startswith("cxpulse: error: CXPULSE_TOPICS__PARTITIONS='many': topics.partitions expects an integer")
+    assert err.count("\n") == 1
 
 
 def test_missing_file_is_a_config_error(tmp_path):

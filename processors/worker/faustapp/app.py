@@ -139,4 +139,9 @@ def create_app(settings: Settings) -> WorkerApp:
     async def healthz(web: Any, request: Any) -> Any:
         return web.json(runtime.health())
 
+    @app.page("/readyz", name="readyz")  # 503 until partitions are assigned and recovered (readiness probes)
+    async def readyz(web: Any, request: Any) -> Any:
+        body = runtime.readiness()
+        return web.json(body, status=200 if body["ready"] else 503)
+
     return app

@@ -65,6 +65,7 @@ class WorkerRuntime:
         self.clock = SlaClock(settings.engine.partition_idle_seconds)
         self.counters = WorkerCounters()
         self.idle_partitions = 0  # idle partitions as the last delivered mark reported them
+        self.recovered = False  # the tables' recovery after the latest assignment has completed
         self._partition_counts: dict[str, int] = {}
         self.registry = registry if registry is not None else worker_registry()
         self.metrics = WorkerMetrics(self.registry, settings.metrics.service_types, self.engine.band,
@@ -161,6 +162,7 @@ class WorkerRuntime:
 
     def on_partitions_revoked(self) -> None:
         """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol)."""
+        self.recovered = False
         self.scoring.suspend()
 
     async def on_customers_recovered(self) -> None:
@@ -170,6 +172,7 @@ class WorkerRuntime:
             dropped = self.scoring.retain(owned)
             tickets = self.clock.rebuild(self.metrics.recount(self._states(), owned), owned)
             self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
+            self.recovered = True
         log.info("SLA index rebuilt after recovery: %d ticket(s) with a due time; %d customer(s) of partitions "
                  "owned elsewhere dropped", tickets, dropped)
 
@@ -200,6 +203,18 @@ class WorkerRuntime:
 
     def _assigned(self) -> set:
         return set(self.app.assignor.assigned_actives())
+
+    def readiness(self) -> dict[str, Any]:
+        """``/readyz``: ready once the group gave this worker its partitions and their state is recovered.
+
+        Not ready before the first assignment, during a rebalance and while the changelog is
+        read. A worker the group gave no partition (more replicas than partitions) is ready:
+        it holds nothing to wait for, and a rolling update must not stall on it.
+        """
+        rebalancing = bool(self.app.rebalancing)
+        events = set() if rebalancing else {tp for tp in self._assigned() if tp.topic == self.settings.topics.events}
+        return {"ready": self.recovered and not rebalancing, "rebalancing": rebalancing, "recovered": self.recovered,
+                "events_partitions": len(events)}
 
     def health(self) -> dict[str, Any]:
         assigned = self._assigned() if not self.app.rebalancing else set()

@@ -28,4 +28,4 @@ def test_an_unreachable_broker_is_a_status_not_a_crash():
 
     feed = asyncio.run(main())
     assert states.count("unreachable") >= 2  # tried again after the first failure
-    assert feed.status.detail.startswith("Kafka at 127.0.0.1:") and feed.status.records == 0
+    assert feed.status.detail.startswith("cannot reach Kafka at 127.0.0.1:") and feed.status.records == 0

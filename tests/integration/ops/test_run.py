@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(900)
 
 DASHBOARDS = Path(__file__).resolve().parents[3] / "deploy" / "grafana" / "dashboards"
 # Template variables as Grafana substitutes them with "All" selected; the rate window as for a 15 s scrape.
-SUBSTITUTIONS = {"$__rate_interval": "1m", "$instance": ".*", "$service_type": ".*"}
+SUBSTITUTIONS = {"$__rate_interval": "1m", "$instance": ".*", "$service_type": ".*", "$job": "cxpulse-worker"}
 
 
 def _valid_events(run) -> list:

@@ -92,6 +92,8 @@ def test_scores_and_read_api(settings_factory, produce, consume, worker_factory,
     assert worker.get("/customers/ep-sla", token=None)[0] == 401  # customer data needs the read scope
     status, body = worker.get("/healthz")
     assert status == 200 and body["status"] == "ok"
+    status, body = worker.get("/readyz")  # the readiness probe of deploy/kubernetes
+    assert (status, body["ready"], body["recovered"], body["events_partitions"]) == (200, True, True, 3)
 
 
 def test_a_second_worker_joining_mid_stream_loses_no_alert(settings_factory, produce, consume, worker_factory,

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[3]
 GRAFANA = ROOT / "deploy" / "grafana"
 RULES = ROOT / "deploy" / "prometheus" / "rules"
 PANEL_TYPES = {"row", "stat", "timeseries", "bargauge", "table"}
-VARIABLES = {"datasource", "instance", "service_type", "__rate_interval"}
+VARIABLES = {"datasource", "job", "instance", "service_type", "runbooks", "__rate_interval"}
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
 
 
 def _dashboards() -> dict[str, dict]:
@@ -110,3 +111,71 @@ def test_dashboard_provider_points_where_compose_mounts_the_json():
 
     path = provider["providers"][0]["options"]["path"]
     assert f"./deploy/grafana/dashboards:{path}:ro" in mounts
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub-style anchors of the Markdown headings."""
+    anchors = set()
+    for heading in re.findall(r"^#+ (.+)$", markdown, re.MULTILINE):
+        anchors.add(re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+def test_the_dashboards_are_built_with_grafanas_sdk():
+    import inspect
+
+    import cxpulse.dashboards as module
+
+    source = inspect.getsource(module)
+    assert "from grafana_foundation_sdk.builders import" in source
+    assert '"type": "timeseries"' not in source  # no hand-written panel JSON
+
+
+@pytest.mark.parametrize("name", ["operations.json", "customer-experience.json"])
+def test_every_panel_says_what_it_shows(name):
+    for panel in _dashboards()[name]["panels"]:
+        if panel["type"] != "row":
+            assert len(panel.get("description", "")) > 20, panel["title"]
+
+
+@pytest.mark.parametrize("name", ["operations.json", "customer-experience.json"])
+def test_no_query_names_a_job(name):
+    for panel in _dashboards()[name]["panels"]:
+        for target in panel.get("targets", []):
+            assert not re.search(r'job\s*=~?\s*"(?!\$job")', target["expr"]), f"{panel['title']}: {target['expr']}"
+
+
+def test_panels_of_alerts_link_their_runbook_and_draw_thresholds():
+    anchors = _anchors(RUNBOOKS.read_text(encoding="utf-8"))
+    linked = set()
+    for board in _dashboards().values():
+        for panel in board["panels"]:
+            for link in panel.get("links", []):
+                assert link["url"].startswith("${runbooks}#"), panel["title"]
+                anchor = link["url"].split("#", 1)[1]
+                assert anchor in anchors, f"{panel['title']}: no section #{anchor} in docs/runbooks.md"
+                linked.add(anchor)
+    assert len(linked) >= 6
+    operations = {p["title"]: p for p in _dashboards()["operations.json"]["panels"]}
+    latency = operations["Processing latency (Kafka write to outputs delivered)"]
+    assert {"color": "red", "value": 30} in latency["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert latency["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "dashed"
+
+
+def test_each_dashboard_marks_alerts_and_links_the_runbooks():
+    for board in _dashboards().values():
+        annotations = board["annotations"]["list"]
+        assert annotations and all(a["expr"] and a["enable"] for a in annotations)
+        assert any(link.get("url") == "${runbooks}" for link in board["links"])
+        runbooks = next(v for v in board["templating"]["list"] if v["name"] == "runbooks")
+        assert runbooks["type"] == "textbox" and runbooks["query"] == "docs/runbooks.md"
+
+
+def test_every_pipeline_alert_has_a_runbook_section():
+    anchors = _anchors(RUNBOOKS.read_text(encoding="utf-8"))
+    rules = YAML(typ="safe").load((RULES / "cxpulse-alerts.yml").read_text())["groups"]
+    for group in rules:
+        for rule in group["rules"]:
+            url = rule["annotations"]["runbook_url"]
+            assert url == f"docs/runbooks.md#{rule['alert'].lower()}", rule["alert"]
+            assert rule["alert"].lower() in anchors, f"docs/runbooks.md has no section for {rule['alert']}"

@@ -104,3 +104,44 @@ def test_bad_input_is_one_line_and_exit_1(capsys, events, args, message):
 
     assert code == 1
     assert err.count("\n") == 1 and err.startswith("cxpulse: error: ") and message in err, err
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("notes.txt", "hello world\nnot an event\n"),
+    ("other.jsonl", '{"id": 1, "kind": "order"}\n{"id": 2, "kind": "order"}\n'),
+], ids=["text", "other-json"])
+def test_replay_from_a_file_of_no_events_is_a_one_line_error(capsys, tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+
+    code, out, err = cli(capsys, "replay", "--from", str(path))
+
+    assert code == 1 and out == ""
+    assert err.startswith(f"cxpulse: error: {path} holds no events: none of its 2 record(s) is one")
+    assert err.count("\n") == 1
+
+
+def test_replay_from_a_csv_event_file(capsys, tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text("event_id,event_type,customer_id,occurred_at,channel,service_type,direction,wait_seconds,"
+                    "talk_seconds,outcome\n"
+                    "e1,call,C-1,2026-01-01T10:00:00Z,phone,billing,inbound,10,60,resolved\n", encoding="utf-8")
+
+    code, out, err = cli(capsys, "replay", "--from", str(path))
+
+    assert code == 0, err
+    assert "Replay of event file calls.csv" in out and "Traceback" not in err
+
+
+def test_customer_not_in_the_source_is_a_one_line_error(capsys, events):
+    code, out, err = cli(capsys, "customer", "NOBODY-HERE", "--archive", str(events))
+
+    assert code == 1 and out == ""
+    assert err.startswith("cxpulse: error: no events of customer 'NOBODY-HERE' in ")
+    assert err.count("\n") == 1
+
+
+def test_customer_not_in_the_source_is_an_error_in_json_too(capsys, events):
+    code, out, _ = cli(capsys, "customer", "NOBODY-HERE", "--archive", str(events), "--json")
+
+    assert code == 1 and out == ""

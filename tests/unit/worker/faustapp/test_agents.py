@@ -407,3 +407,28 @@ def test_detect_incidents_raises_what_the_incident_engine_raises(agent_app_facto
     assert incident.evidence == list(first_calls.values())[:25]  # the first 25 customers, by first contact
     assert [r.key for r in raised] == [b"outage", b"outage"] and worker.runtime.counters.incidents == 2
     assert b"outage" in worker.app.tables["service_to_incident"].data
+
+
+def test_readiness_waits_for_the_assignment_and_the_tables_recovery(agent_app_factory):
+    """``/readyz``'s body: not ready until faust's recovery ran the table callbacks, nor during a rebalance."""
+
+    async def scenario() -> list[dict[str, Any]]:
+        app = agent_app_factory().app
+        runtime, seen = app.runtime, []
+        seen.append(runtime.readiness())  # started, no assignment yet
+        await runtime.customers.call_recover_callbacks()  # what faust runs when a recovery completed
+        seen.append(runtime.readiness())
+        app.on_rebalance_start()
+        await app.on_partitions_revoked.send(revoked=set())  # eager protocol: a rebalance revokes first
+        seen.append(runtime.readiness())
+        app.on_rebalance_end()
+        seen.append(runtime.readiness())  # assigned again, its changelog not read yet
+        await runtime.customers.call_recover_callbacks()
+        seen.append(runtime.readiness())
+        return seen
+
+    seen = run(scenario)
+
+    assert [state["ready"] for state in seen] == [False, True, False, False, True]
+    assert seen[2]["rebalancing"] and not seen[3]["rebalancing"] and not seen[3]["recovered"]
+    assert seen[1]["events_partitions"] == 0  # no partition to wait for: ready (a rolling update goes on)
