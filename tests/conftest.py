@@ -55,6 +55,7 @@ Factories and helpers (function scope):
 
 import json
 import os
+import random
 import socket
 import time
 import uuid
@@ -85,10 +86,36 @@ def _unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free on 127.0.0.1 now, below the kernel's ephemeral range: a port the kernel picks
+    for ``bind(0)`` is ephemeral, and the source port of any client connection made before the
+    server binds it can take it (a worker then found "its" web port in use)."""
+    low, high = _ephemeral_range()
+    rng = random.Random()
+    candidates = range(20000, low) if low > 21000 else range(high + 1, 65535)
+    for _ in range(200):
+        port = rng.choice(candidates)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port found below the ephemeral range")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
 
 
 def _wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, message: str | None = None) -> Any:

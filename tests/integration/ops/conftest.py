@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -34,7 +33,7 @@ from cxpulse.alerts.sink import WebhookSink
 from cxpulse.settings import KafkaSettings, Settings
 from cxpulse.supervisor import Child, Children, cxpulse_command
 
-from ...conftest import _wait_for
+from ...conftest import _free_port, _wait_for
 
 SEED = 1
 ANCHOR = "2026-01-15T18:00:00+00:00"  # fixed: the same events, hence the same alerts, every run
@@ -46,15 +45,8 @@ AM_TIMERS = {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"
 
 
 def free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports (all bound at once, then released)."""
-    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+    """``count`` distinct free ports, below the ephemeral range (the root conftest's rule)."""
+    return [_free_port() for _ in range(count)]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.25) -> Any:
