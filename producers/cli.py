@@ -28,7 +28,7 @@ _SIMULATE_HELP = "\n\n".join(
         'which customers struggle and how (JSON; docs/producers.md).',
         '--churn makes customers leave by a hidden model of their experiences (waits, repeats, unresolved '
         'issues, complaints, broken promises, bad ratings; never the engine\'s weights or score), with noise '
-        'and reasons no event shows: a churned customer sends nothing more after its account event. '
+        'and reasons no event shows: a churned customer sends nothing more after its account event (its open tickets are still resolved). '
         '--outcomes FILE (.csv or .jsonl) also writes who left and when, for cxpulse backtest; '
         '--no-account-events keeps the account events out of the stream (the file only); --churn-scale '
         'speeds the model up for short periods (the demo uses 10). Settings: [producer.churn].',

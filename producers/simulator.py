@@ -35,6 +35,7 @@ __all__ = ["Simulation", "SimulationConfig"]
 
 _PROFILE, _EPISODE, _PATTERN, _OUTAGE, _CONTACTS = range(5)
 _CHECK, _GONE = object(), object()  # heap entries of the churn model: a check, a silent departure
+_CLOSING = frozenset({"resolved", "closed"})  # ticket actions the company still takes after its customer left
 # Inbound calls: most are announced by a contact start (same contact_id, same time: the
 # moment the customer began to wait); some telephony systems send only the ended call;
 # a few content customers' abandoned calls leave only their start (hung up in the queue).
@@ -98,7 +99,7 @@ class _Customer:
     penalty: float = 0.0
     log: ContactLog = field(default_factory=ContactLog)
     exp: Experience | None = None  # the churn model's view of the customer
-    gone: bool = False  # left: nothing more of it is emitted
+    gone: bool = False  # left: nothing more of it is emitted but the closing of its open tickets
 
 
 class Simulation:
@@ -260,6 +261,14 @@ class Simulation:
         while heap:
             at, _, body, owner, tag = heapq.heappop(heap)
             if owner.gone:
+                if not _closes_ticket(body):
+                    continue
+                # The customer left, but its open ticket is the company's work: it is still resolved
+                # as planned (else a content customer who left would breach its SLA in the stream).
+                self.emitted += 1
+                event = {"event_id": f"{prefix}{self.emitted:09d}", **body}
+                self._account(event, at, owner, tag if not isinstance(tag, (Churn, _Unsent)) else None)
+                yield event
                 continue
             if body is None:
                 self._wake(owner, at)
@@ -412,3 +421,7 @@ def _run_id(config: SimulationConfig) -> str:
         )
     )
     return hashlib.blake2b(text.encode(), digest_size=5).hexdigest()
+
+
+def _closes_ticket(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("event_type") == "ticket" and body.get("action") in _CLOSING

@@ -310,14 +310,17 @@ def test_without_churn_nothing_changes_and_with_it_the_same_seed_gives_the_same_
     assert orjson.dumps(first.ground_truth()["churn"]) == orjson.dumps(second.ground_truth()["churn"])
 
 
-def test_a_customer_who_left_sends_nothing_after_its_account_event(simulation_factory):
+def test_a_customer_who_left_sends_nothing_after_its_account_event_but_its_tickets_are_closed(simulation_factory):
     sim, events = _churn_run(simulation_factory)
     gone = {e["customer_id"]: e["occurred_at"] for e in events if e["event_type"] == "account"}
     truth = sim.ground_truth()["churn"]
     assert len(gone) == truth["left"] > 20
-    for event in events:
-        left = gone.get(event["customer_id"])
-        assert left is None or event["occurred_at"] <= left
+    after = [e for e in events if gone.get(e["customer_id"]) is not None and e["occurred_at"] > gone[e["customer_id"]]]
+    # only the company's work goes on: the tickets the customer had open are resolved or closed
+    assert {(e["event_type"], e["action"]) for e in after} <= {("ticket", "resolved"), ("ticket", "closed")}
+    opened = {(e["customer_id"], e["ticket_id"]) for e in events if e["event_type"] == "ticket" and e["action"] == "opened"}
+    assert {(e["customer_id"], e["ticket_id"]) for e in after} <= opened
+    assert after, "no customer of this run left with a ticket open: the case is not exercised"
     for row in truth["customers"]:
         assert row["churned_at"] is None or row["decided_at"] <= row["churned_at"]
         assert row["cause"] in ("experience", "hidden")
@@ -342,8 +345,9 @@ def test_the_account_events_can_stay_out_of_the_stream_and_go_to_the_outcomes_fi
     assert len(outcomes) == sim.ground_truth()["churn"]["left"] > 20
     last = {}
     for event in events:
-        last[event["customer_id"]] = event["occurred_at"]
-    for outcome in outcomes:  # nothing of a customer after it left
+        if not (event["event_type"] == "ticket" and event["action"] in ("resolved", "closed")):
+            last[event["customer_id"]] = event["occurred_at"]
+    for outcome in outcomes:  # nothing of a customer after it left (but the company closing its tickets)
         seen = last.get(outcome.customer_id)
         assert seen is None or datetime.fromisoformat(seen) <= outcome.churned_at
 
