@@ -416,7 +416,7 @@ def customer_timeline(settings: Settings, customer_id: str) -> dict[str, Any]:
     finally:
         opened.close()
     data = timeline_json(timeline, timeline.rows, opened.description, None, None)
-    for shown, row in zip(data["rows"], timeline.rows):
+    for shown, row in zip(data["rows"], timeline.rows, strict=True):
         if row.event is not None:
             shown["what"], shown["details"] = describe_event(row.event)
     return data

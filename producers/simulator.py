@@ -191,7 +191,7 @@ class Simulation:
         outage, drafts = plan_outage(
             rng, self.rhythm, self.limits, [c.who for c in callers], config.outage_service_type, window, self.agents
         )
-        for customer, draft in zip(callers, drafts):
+        for customer, draft in zip(callers, drafts, strict=True):
             customer.log.add(outage.service_type, draft[0])
             customer.penalty += self.limits.penalty(draft[1])
             self._push(draft, customer, outage)
