@@ -271,10 +271,11 @@ class ConsoleServer:
                 return response
             if auth.outcome is AuthOutcome.FORBIDDEN:
                 return _error(403, "forbidden", "this token may not use the console")
-            request[WHO] = auth.name
+            if auth.name is not None:  # always, for an allowed token
+                request[WHO] = auth.name
         return None
 
-    async def index(self, request: web.Request) -> web.Response:
+    async def index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(web_root() / "index.html", headers={"Cache-Control": "no-store"})
 
     async def healthz(self, request: web.Request) -> web.Response:

@@ -43,6 +43,8 @@ def training_rows(collector: Collector, index: OutcomeIndex, cutoffs: list[float
     for cutoff in cutoffs:
         for row in collector.snapshots.get(cutoff, ()):
             if index.active_at(row.customer_id, cutoff):
+                if row.features is None:
+                    raise ValueError("training rows need a Collector made with keep_features=True")
                 features.append(row.features)
                 outcomes.append(int(index.churn_after(row.customer_id, cutoff, horizon) is not None))
     return Rows(features, outcomes)
