@@ -36,7 +36,7 @@ def package_dirs() -> dict[str, str]:
 
 
 def stage_tree(dirs: dict[str, str]) -> dict[str, str]:
-    """Make ``build/mypy-src/cxpulse`` (relative links); return staged prefix -> source prefix."""
+    """Make ``build/mypy-src/cxpulse`` (relative links); return staged path prefix -> source path prefix."""
     shutil.rmtree(STAGE, ignore_errors=True)
     top = STAGE / TOP
     top.mkdir(parents=True)
