@@ -29,7 +29,7 @@ class GatewayToken(BaseModel):
     """Hex SHA-256 of the token (preferred: the token itself is not in the file)."""
     token: SecretStr | None = None
     """The token itself (at least 24 characters), when no sha256 is given."""
-    scopes: list[Literal["ingest", "read", "console"]] = Field(default_factory=lambda: list[Scope](["ingest"]))
+    scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["ingest"]))
     """What the token may do: ingest (the gateway), read (the worker's read API), console (`cxpulse console serve`); one or several."""
     revoked: bool = False
     """A revoked token is known but refused (403)."""

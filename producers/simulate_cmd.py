@@ -19,10 +19,10 @@ from .display import delivery_line, progress_bar, summary_table
 from .errors import ProducerError
 from cxpulse.schemas.outcomes import write_outcomes
 
+from .churn import ChurnTracker
 from .groundtruth import write_ground_truth
 from .rhythm import format_ms, to_ms
 from .runner import RunLimits, RunStats, run_events
-from .churn import ChurnTracker
 from .simulator import Simulation, SimulationConfig
 from .sink import DeliveryReport, EventSink, JsonlSink
 

@@ -41,7 +41,8 @@ def _calibration(plt, report: dict[str, Any], title: str):
         mids = [float(row["scores"].split("-")[0]) + 5 for row in rows]
         rates = [row["rate"] for row in rows]
         if name == "overall":
-            errors = [[r - row["low"] for r, row in zip(rates, rows, strict=True)], [row["high"] - r for r, row in zip(rates, rows, strict=True)]]
+            errors = [[r - row["low"] for r, row in zip(rates, rows, strict=True)],
+                      [row["high"] - r for r, row in zip(rates, rows, strict=True)]]
             ax.errorbar(mids, rates, yerr=errors, fmt="o-", color="black", capsize=3, label="overall (95 % CI)")
         else:
             ax.plot(mids, rates, ".--", alpha=0.6, label=name)
