@@ -35,10 +35,11 @@ def package_dirs() -> dict[str, str]:
     return dirs
 
 
-def stage_tree(dirs: dict[str, str]) -> dict[str, str]:
-    """Make ``build/mypy-src/cxpulse`` (relative links); return staged path prefix -> source path prefix."""
-    shutil.rmtree(STAGE, ignore_errors=True)
-    top = STAGE / TOP
+def stage_tree(dirs: dict[str, str], stage: Path = STAGE) -> dict[str, str]:
+    """Make ``stage/cxpulse`` (relative links); return staged path prefix -> source path prefix,
+    both as mypy prints them (relative to the repository's root)."""
+    shutil.rmtree(stage, ignore_errors=True)
+    top = stage / TOP
     top.mkdir(parents=True)
     subpackages = {name.split(".", 1)[1]: folder for name, folder in dirs.items() if name != TOP}
     source_top = ROOT / dirs[TOP]
@@ -46,13 +47,14 @@ def stage_tree(dirs: dict[str, str]) -> dict[str, str]:
         if entry.name in subpackages or entry.name == "__pycache__":
             continue
         (top / entry.name).symlink_to(os.path.relpath(entry, top))
+    shown = os.path.relpath(top, ROOT)
     prefixes = {}
     for sub, folder in subpackages.items():
         if "." in sub:
             raise SystemExit(f"typecheck: {TOP}.{sub}: only top-level subpackages can be staged")
         (top / sub).symlink_to(os.path.relpath(ROOT / folder, top), target_is_directory=True)
-        prefixes[f"{STAGE.relative_to(ROOT)}/{TOP}/{sub}/"] = f"{folder}/"
-    prefixes[f"{STAGE.relative_to(ROOT)}/{TOP}/"] = f"{dirs[TOP]}/"
+        prefixes[f"{shown}/{sub}/"] = f"{folder}/"
+    prefixes[f"{shown}/"] = f"{dirs[TOP]}/"
     return prefixes
 
 
