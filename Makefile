@@ -3,11 +3,12 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap test unit soak kafka-up kafka-down demo
+.PHONY: help bootstrap lint test unit soak kafka-up kafka-down demo
 
 help:
 	@echo "make demo        install what is missing, then run the whole pipeline with simulated traffic and live alerts"
-	@echo "make test        install what is missing, then run the whole test suite (starts its own Kafka)"
+	@echo "make test        install what is missing, then make lint, then run the whole test suite (starts its own Kafka)"
+	@echo "make lint        ruff check . and mypy (scripts/typecheck.py); fails on any finding"
 	@echo "make unit        only the unit tests (no broker)"
 	@echo "make soak        the load test: 2,000 events/s for 16 minutes through one worker (opt-in, not in make test)"
 	@echo "make kafka-up    start the local Kafka broker (cxpulse kafka up)"
@@ -17,7 +18,15 @@ help:
 bootstrap:
 	@scripts/bootstrap.sh
 
-test: bootstrap
+# ruff and mypy as pyproject.toml configures them (both come with the test extra); both run,
+# and any finding of either fails.
+lint: bootstrap
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(PYTHON) scripts/typecheck.py || status=1; \
+	exit $$status
+
+test: bootstrap lint
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 unit: bootstrap

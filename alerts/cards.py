@@ -282,7 +282,7 @@ def sort_key(card: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def _render(card: _Card, silences: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    alerts = sorted(card.alerts.values(), key=lambda a: (-SEVERITY_RANK.get(a.record.get("severity"), 0),
+    alerts = sorted(card.alerts.values(), key=lambda a: (-SEVERITY_RANK.get(a.record.get("severity") or "", 0),
                                                          str(a.record.get("triggered_at"))))
     latest = max(alerts, key=lambda a: (str(a.record.get("emitted_at") or ""), str(a.record.get("triggered_at"))),
                  default=None)

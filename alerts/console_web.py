@@ -271,10 +271,11 @@ class ConsoleServer:
                 return response
             if auth.outcome is AuthOutcome.FORBIDDEN:
                 return _error(403, "forbidden", "this token may not use the console")
-            request[WHO] = auth.name
+            if auth.name is not None:  # always, for an allowed token
+                request[WHO] = auth.name
         return None
 
-    async def index(self, request: web.Request) -> web.Response:
+    async def index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(web_root() / "index.html", headers={"Cache-Control": "no-store"})
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -416,7 +417,7 @@ def customer_timeline(settings: Settings, customer_id: str) -> dict[str, Any]:
     finally:
         opened.close()
     data = timeline_json(timeline, timeline.rows, opened.description, None, None)
-    for shown, row in zip(data["rows"], timeline.rows):
+    for shown, row in zip(data["rows"], timeline.rows, strict=True):
         if row.event is not None:
             shown["what"], shown["details"] = describe_event(row.event)
     return data

@@ -54,7 +54,7 @@ class AlertFilter:
 
 def _values(option: str, given: Iterable[str]) -> frozenset[str]:
     values = frozenset(v.strip().lower() for item in given for v in item.split(",") if v.strip())
-    allowed = _CHOICES.get(option)
+    allowed = _CHOICES.get(option, ())
     unknown = sorted(values - set(allowed)) if allowed else []
     if unknown:
         raise CxpulseError(f"--{option}: unknown value {', '.join(unknown)} (choose from {', '.join(allowed)})")

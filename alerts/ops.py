@@ -104,7 +104,7 @@ class OpsStack:
     def commands(self) -> dict[str, list[str]]:
         """Process name -> argv, in start order."""
 
-        alertmanager = next((shutil.which(n) for n in ALERTMANAGER_BINARIES if shutil.which(n)), ALERTMANAGER_BINARIES[0])
+        alertmanager = next((found for n in ALERTMANAGER_BINARIES if (found := shutil.which(n))), ALERTMANAGER_BINARIES[0])
         prom, am = self.run_dir / "prometheus", self.run_dir / "alertmanager"
         commands = {}
         if self.sink_port:

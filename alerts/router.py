@@ -251,7 +251,7 @@ class AlertRouter:
         return self._wait(delay)
 
     def _one_by_one(self, alerts: list[Alert], payloads: list[dict[str, Any]]) -> bool:
-        for alert, payload in zip(alerts, payloads):
+        for alert, payload in zip(alerts, payloads, strict=True):
             try:
                 if not self._post_until_accepted([alert], [payload], split=False):
                     return False
@@ -278,7 +278,7 @@ class AlertRouter:
 
     def _accepted(self, alerts: list[Alert], payloads: list[dict[str, Any]]) -> None:
         now = self._now()
-        for alert, payload in zip(alerts, payloads):
+        for alert, payload in zip(alerts, payloads, strict=True):
             ends = datetime.fromisoformat(payload["endsAt"].replace("Z", "+00:00")).timestamp()
             self.active.delivered(alert.alert_id, payload, ends, alert.status == "resolved")
             if self.metrics and alert.emitted_at is not None:

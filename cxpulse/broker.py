@@ -104,7 +104,7 @@ class LocalBroker:
         """
         began = time.monotonic()
         current = self.status()
-        if current.running:
+        if current.pid is not None:  # running
             return StartResult(current.pid, current.bootstrap_servers or "", 0.0, already_running=True)
         self.pid_file.unlink(missing_ok=True)  # stale: its process is gone
         java = find_java()

@@ -14,12 +14,12 @@ import typer
 try:  # typer >= 0.29 carries its own copy of click
     from typer._click.core import Context, ParameterSource
 except ImportError:  # pragma: no cover - older typer on top of click
-    from click.core import Context, ParameterSource
+    from click.core import Context, ParameterSource  # type: ignore[assignment]  # the same classes, click's own copy
 
 try:  # typer >= 0.29 carries its own copy of click
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older typer on top of click
-    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore[assignment]  # as above
 
 from cxpulse import __version__
 from cxpulse.console import CliState, err_console

@@ -151,7 +151,7 @@ def _dashboard(uid: str, title: str, description: str, tags: list[str], variable
 # -- Operations --------------------------------------------------------------------------
 
 W = 'job=~"$job", instance=~"$instance"'
-LAG_STEPS = [(None, GREEN), (1000, ORANGE), (10000, RED)]
+LAG_STEPS: list[tuple[float | None, str]] = [(None, GREEN), (1000, ORANGE), (10000, RED)]
 
 
 def _quantiles(metric: str) -> tuple[Query, ...]:

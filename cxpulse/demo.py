@@ -98,7 +98,7 @@ class Demo:
             env["CXPULSE_CONSOLE__PUBLIC_URL"] = console_url(settings)
         self.children = Children(options.run_dir / "logs", {**env, **self.names})
         self.shown = 0  # alerts seen on the live feed
-        self.warnings = Counter()  # agent warnings seen, by severity
+        self.warnings: Counter[str] = Counter()  # agent warnings seen, by severity
         self.warning_example: dict[str, Any] | None = None
         self._inbox: queue.Queue = queue.Queue()
         self._stop = threading.Event()
@@ -546,7 +546,7 @@ def _rules_table(alerts: list[dict[str, Any]], churn: dict[str, Any]) -> Table:
                   title_justify="left")
     for column in ("rule", "warning", "critical", "alerted customers", "left", "precision"):
         table.add_column(column, justify="left" if column == "rule" else "right")
-    for rule in sorted({rule for rule, _ in counts}):
+    for rule in sorted({rule for rule, _ in counts if rule is not None}):
         cell = churn["rules"].get(rule, {})
         judged = cell.get("alerted_customers") or 0
         table.add_row(rule, str(counts[(rule, "warning")]), str(counts[(rule, "critical")]),

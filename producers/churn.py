@@ -210,7 +210,7 @@ def experience_points(exp: Experience, event: dict[str, Any], at_ms: int, repeat
                       grace_ms: int) -> tuple[float, list[tuple[int, Any]]]:
     """Frustration points of one event body (and promise checks to schedule); updates what ``exp`` remembers."""
     kind = event["event_type"]
-    points, checks = 0.0, []
+    points, checks = 0.0, list[tuple[int, Any]]()
     if kind == "call":
         if event["direction"] == "inbound":
             points += _repeat(exp, event["service_type"], at_ms, repeat_ms)
@@ -245,7 +245,7 @@ def _repeat(exp: Experience, service_type: str, at_ms: int, repeat_ms: int) -> f
 def _ticket(exp: Experience, event: dict[str, Any], at_ms: int, repeat_ms: int,
             grace_ms: int) -> tuple[float, list[tuple[int, Any]]]:
     tid, action = event["ticket_id"], event["action"]
-    points, checks = 0.0, []
+    points, checks = 0.0, list[tuple[int, Any]]()
     if action == "opened":
         points += _repeat(exp, event["service_type"], at_ms, repeat_ms)
     if event.get("is_complaint") and tid not in exp.complained:
@@ -259,8 +259,8 @@ def _ticket(exp: Experience, event: dict[str, Any], at_ms: int, repeat_ms: int,
         exp.promises[tid] = due_ms
         checks.append((due_ms + grace_ms, ("promise", tid, due_ms)))
     elif action in ("resolved", "closed"):
-        due_ms = exp.promises.pop(tid, None)
-        if due_ms is not None and at_ms > due_ms:
+        promised = exp.promises.pop(tid, None)
+        if promised is not None and at_ms > promised:
             points += BROKEN_PROMISE
     return points, checks
 

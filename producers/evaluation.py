@@ -22,7 +22,7 @@ class AlertQuality:
     complete: frozenset[str]
     alerted: frozenset[str]
     outage_service_type: str | None
-    incident_service_types: frozenset[str]
+    incident_service_types: frozenset[str | None]
     rules: Counter = field(default_factory=Counter)
 
     @property
@@ -63,7 +63,7 @@ def alert_quality(truth: dict[str, Any], alerts: Iterable[dict[str, Any]]) -> Al
         if all(pattern.get("complete", True) for pattern in customer.get("patterns", []))
     )
     alerted: set[str] = set()
-    incidents: set[str] = set()
+    incidents: set[str | None] = set()  # service types (None: an incident alert without one)
     rules: Counter = Counter()
     for alert in alerts:
         if alert.get("status", "firing") != "firing":

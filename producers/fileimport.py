@@ -164,7 +164,7 @@ def _row_json(header: list[str], cells: list[str]) -> tuple[bytes | None, str | 
     if any(_undecodable(cell) for cell in cells):
         return None, "not valid UTF-8"
     row: dict[str, Any] = {}
-    for name, cell in zip(header, cells):
+    for name, cell in zip(header, cells, strict=True):
         if cell == "":
             continue
         try:

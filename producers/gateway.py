@@ -227,7 +227,7 @@ def _middleware(metrics: GatewayMetrics, gateway: "Gateway") -> Callable:
     async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         began, route = time.perf_counter(), route_of(request)
         if route in OPEN_ROUTES and (wait := gateway.stranger_waits(request)):
-            response = gateway.strangers_limited(wait)
+            response: web.StreamResponse = gateway.strangers_limited(wait)
             metrics.answered(route, response.status, time.perf_counter() - began)
             return response
         if route == "events":

@@ -63,7 +63,7 @@ class SourceRoutes:
         now, max_future = gateway._clock(), gateway.settings.validation.max_future_seconds
         outcomes = [judge_record(mapper, item, now, max_future) for item in items]
         fresh, duplicates = self._fresh(outcomes)
-        letters = [_letter(name, item, outcome) for item, outcome in zip(items, outcomes) if isinstance(outcome, Failed)]
+        letters = [_letter(name, item, outcome) for item, outcome in zip(items, outcomes, strict=True) if isinstance(outcome, Failed)]
         try:
             if fresh:
                 await gateway.writer.write([(event.key, event.value) for event in fresh])

@@ -15,6 +15,7 @@ from .patterns import POSSIBLE_RULES, Struggle
 from .rhythm import format_ms
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .churn import ChurnTracker
     from .simulator import Simulation
 
 __all__ = ["FORMAT_VERSION", "ground_truth", "write_ground_truth"]
@@ -51,24 +52,24 @@ def ground_truth(sim: "Simulation") -> dict[str, Any]:
         },
         "struggling": [_customer(sim, s, when) for s in sim.struggles],
         "outage": _outage(sim, when),
-        **({} if sim.churn is None else {"churn": _churn(sim, when)}),
+        **({} if sim.churn is None else {"churn": _churn(sim, sim.churn, when)}),
         "warnings": list(sim.warnings),
     }
 
 
-def _churn(sim: "Simulation", when: Any) -> dict[str, Any]:
+def _churn(sim: "Simulation", churn: "ChurnTracker", when: Any) -> dict[str, Any]:
     """The hidden churn model's settings and every customer who decided to leave."""
-    left = [c for c in sim.churn.churns if c.emitted]
+    left = [c for c in churn.churns if c.emitted]
     return {
-        "model": {**sim.config.churn.model_dump(), "scale": sim.config.churn_scale},
+        "model": {**churn.settings.model_dump(), "scale": sim.config.churn_scale},
         "account_events": sim.config.churn_events,
         "left": len(left),
-        "decided_not_left": len(sim.churn.churns) - len(left),  # their notice ran past the period's end
+        "decided_not_left": len(churn.churns) - len(left),  # their notice ran past the period's end
         "customers": [
             {"customer_id": c.customer_id, "segment": c.segment, "decided_at": when(c.decided_ms),
              "churned_at": when(c.churned_ms) if c.emitted else None, "action": c.action, "reason": c.reason,
              "cause": c.cause, "frustration": c.frustration, "event_id": c.event_id}
-            for c in sim.churn.churns
+            for c in churn.churns
         ],
     }
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from cxpulse.console import console, err_console
 from cxpulse.schemas.safetext import one_line
@@ -96,7 +96,8 @@ def _open(name: str) -> Iterator[tuple[IO[bytes], int | None]]:
     if not path.is_file():
         raise ProducerError(f"{name}: no such file" if not path.exists() else f"{name}: not a regular file")
     try:
-        stream: IO[bytes] = gzip.open(path, "rb") if name.endswith(".gz") else path.open("rb")
+        # Binary files either way (typeshed calls a GzipFile a BufferedIOBase, not an IO[bytes]).
+        stream = cast(IO[bytes], gzip.open(path, "rb") if name.endswith(".gz") else path.open("rb"))
     except OSError as exc:
         raise ProducerError(f"cannot read {name}: {exc.strerror or exc}") from None
     with stream:

@@ -8,6 +8,8 @@ __all__ = ["ChurnSettings", "GatewaySettings", "GatewayToken", "MIN_TOKEN_CHARS"
 
 MIN_TOKEN_CHARS = 24
 
+Scope = Literal["ingest", "read", "console"]  # what a gateway token may do
+
 
 class GatewayToken(BaseModel):
     """One bearer token the gateway accepts: its SHA-256 (preferred) or the token itself.
@@ -27,7 +29,7 @@ class GatewayToken(BaseModel):
     """Hex SHA-256 of the token (preferred: the token itself is not in the file)."""
     token: SecretStr | None = None
     """The token itself (at least 24 characters), when no sha256 is given."""
-    scopes: list[Literal["ingest", "read", "console"]] = Field(default_factory=lambda: ["ingest"])
+    scopes: list[Scope] = Field(default_factory=lambda: list[Scope](["ingest"]))
     """What the token may do: ingest (the gateway), read (the worker's read API), console (`cxpulse console serve`); one or several."""
     revoked: bool = False
     """A revoked token is known but refused (403)."""

@@ -19,6 +19,7 @@ from .display import delivery_line, progress_bar, summary_table
 from .errors import ProducerError
 from cxpulse.schemas.outcomes import write_outcomes
 
+from .churn import ChurnTracker
 from .groundtruth import write_ground_truth
 from .rhythm import format_ms, to_ms
 from .runner import RunLimits, RunStats, run_events
@@ -168,7 +169,7 @@ def _summary(sim: Simulation, stats: RunStats, report: DeliveryReport, target: s
         ("customers", f"{sim.config.customers:,} ({sim.active_customers:,} with events)"),
         ("struggling", f"{len(sim.struggles):,}: " + ", ".join(f"{name} {n}" for name, n in sorted(patterns.items()))),
         ("outage", _outage_text(sim, when)),
-        *([("churn", _churn_text(sim))] if sim.churn is not None else []),
+        *([("churn", _churn_text(sim, sim.churn))] if sim.churn is not None else []),
         ("events", f"{stats.emitted:,} ({stopped.get(stats.stopped_by, f'{stats.stopped_by}; ')}{by_type or 'none'})"),
         ("delivery", f"written to {target}" if request.dry_run else delivery_line(report, target)),
         ("rate", f"{stats.rate:,.0f} events/s over {stats.elapsed:.1f} s"),
@@ -187,8 +188,8 @@ def _outage_text(sim: Simulation, when: Callable[[int], str]) -> str:
     return f"{len(outage.customers)} customers on {outage.service_type}, {when(outage.start_ms)} .. {when(outage.end_ms)}"
 
 
-def _churn_text(sim: Simulation) -> str:
-    churns = sim.churn.churns
+def _churn_text(sim: Simulation, churn: ChurnTracker) -> str:
+    churns = churn.churns
     left = [c for c in churns if c.emitted]
     by_cause = Counter(c.cause for c in left)
     where = "account events in the stream" if sim.config.churn_events else "no account events in the stream"

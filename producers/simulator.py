@@ -192,7 +192,7 @@ class Simulation:
         outage, drafts = plan_outage(
             rng, self.rhythm, self.limits, [c.who for c in callers], config.outage_service_type, window, self.agents
         )
-        for customer, draft in zip(callers, drafts):
+        for customer, draft in zip(callers, drafts, strict=True):
             customer.log.add(outage.service_type, draft[0])
             customer.penalty += self.limits.penalty(draft[1])
             self._push(draft, customer, outage)
@@ -219,9 +219,10 @@ class Simulation:
         at, body = draft
         if self.start_ms <= at <= self.end_ms:
             if body["event_type"] == "call" and body["direction"] == "inbound":
-                body = self._announce(at, body, owner, tag)
-                if body is None:
+                announced = self._announce(at, body, owner, tag)
+                if announced is None:
                     return
+                body = announced
             heapq.heappush(self._heap, (at, next(self._seq), body, owner, tag))
 
     def _announce(self, at: int, body: dict[str, Any], owner: _Customer, tag: Any) -> dict[str, Any] | None:
@@ -286,7 +287,7 @@ class Simulation:
                 if isinstance(tag, _Unsent):
                     lived, tag = tag.call, None
                 self._account(event, at, owner, tag)
-                if churn is not None:
+                if churn is not None and owner.exp is not None:  # every customer has one with a churn model
                     self._push_checks(owner, churn.observe(owner.exp, owner.who, lived, at))
             yield event
 
@@ -295,12 +296,14 @@ class Simulation:
         if body is _GONE:
             self._left(owner, tag, None)
             return
-        checks, decided = self.churn.check(owner.exp, owner.who, at, tag)
+        churn, exp = self.churn, owner.exp
+        assert churn is not None and exp is not None, "churn checks are only scheduled with a churn model"
+        checks, decided = churn.check(exp, owner.who, at, tag)
         self._push_checks(owner, checks)
         if decided is None or decided.churned_ms > self.end_ms:
             return  # decided too late to leave inside the period: it stays, as far as the stream shows
         if self.config.churn_events:
-            draft = account_draft(owner.exp.rng, owner.who, decided)
+            draft = account_draft(exp.rng, owner.who, decided)
             heapq.heappush(self._heap, (draft[0], next(self._seq), draft[1], owner, decided))
         else:
             heapq.heappush(self._heap, (decided.churned_ms, next(self._seq), _GONE, owner, decided))

@@ -1,9 +1,11 @@
 """JSON Schema files for every contract model, for producers written in other languages."""
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from .events import AccountEvent, CallEvent, ContactStartedEvent, EventAdapter, FeedbackEvent, TicketEvent
 from .outcomes import Outcome
@@ -32,7 +34,7 @@ _OUTPUTS: dict[str, type[BaseModel]] = {
 }
 
 
-def _schema_of(model: TypeAdapter | type[BaseModel], mode: str) -> dict:
+def _schema_of(model: TypeAdapter | type[BaseModel], mode: JsonSchemaMode) -> dict:
     if isinstance(model, TypeAdapter):
         return model.json_schema(mode=mode)
     return model.model_json_schema(mode=mode)
@@ -41,7 +43,9 @@ def _schema_of(model: TypeAdapter | type[BaseModel], mode: str) -> dict:
 def render_schemas() -> dict[str, str]:
     """File name -> JSON text of every schema (inputs as validated, outputs as written)."""
     rendered = {}
-    for mode, models in (("validation", _INPUTS), ("serialization", _OUTPUTS)):
+    passes: tuple[tuple[JsonSchemaMode, Mapping[str, TypeAdapter | type[BaseModel]]], ...] = (
+        ("validation", _INPUTS), ("serialization", _OUTPUTS))
+    for mode, models in passes:
         for name, model in models.items():
             schema = {
                 "$schema": "https://json-schema.org/draft/2020-12/schema",

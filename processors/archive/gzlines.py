@@ -67,5 +67,5 @@ def gzip_lines(stream: IO[bytes], length: int | None = None,
     inside a gzip member, ``gzip.BadGzipFile`` when it is not gzip). ``progress(n)`` is
     called with the compressed bytes read.
     """
-    with _gzip.GzipFile(fileobj=_Prefix(stream, length, progress), mode="rb") as lines:  # type: ignore[arg-type]
+    with _gzip.GzipFile(fileobj=_Prefix(stream, length, progress), mode="rb") as lines:
         yield from lines

@@ -59,7 +59,7 @@ def _file_records(path: Path, name: str, length: int | None,
     number = 0
     try:
         with open(path, "rb") as stream:
-            for number, line in enumerate(gzip_lines(stream, length, progress), start=1):
+            for number, line in enumerate(gzip_lines(stream, length, progress), start=1):  # noqa: B007 - the except clause below names the line
                 if line != b"\n":
                     yield decode_line(line)
     except ArchiveLineError as exc:

@@ -24,7 +24,8 @@ class _Chunk:
     __slots__ = ("day", "lines", "first", "last", "low", "high")
 
     def __init__(self, day: str, first: int) -> None:
-        self.day, self.lines, self.first, self.last = day, [], first, first
+        self.lines: list[bytes] = []
+        self.day, self.first, self.last = day, first, first
         self.low: int | None = None
         self.high: int | None = None
 
@@ -52,6 +53,8 @@ class ArchiveWriter:
     def add(self, record: SourceRecord) -> bool:
         """Buffer one record; ``False`` (ignored) if the archive already has its offset."""
         p, offset = record.partition, record.offset
+        if p is None or offset is None:  # a record of an event file, not of a topic
+            raise ValueError("an archived record needs its partition and offset")
         if offset < self._next.get(p, 0):
             return False
         self._next[p] = offset + 1
@@ -95,9 +98,9 @@ class ArchiveWriter:
         for partition, offset in self._next.items():
             entry = self.manifest.partitions.setdefault(partition, PartitionEntry(offset))
             entry.next_offset = max(entry.next_offset, offset)
-            chunks = self._chunks.get(partition)
-            if chunks:
-                entry.day = chunks[-1].day
+            pending = self._chunks.get(partition)
+            if pending:
+                entry.day = pending[-1].day
         self.manifest.save(self.root)
         self._chunks.clear()
         self.buffered = 0

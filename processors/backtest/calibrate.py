@@ -43,6 +43,8 @@ def training_rows(collector: Collector, index: OutcomeIndex, cutoffs: list[float
     for cutoff in cutoffs:
         for row in collector.snapshots.get(cutoff, ()):
             if index.active_at(row.customer_id, cutoff):
+                if row.features is None:
+                    raise ValueError("training rows need a Collector made with keep_features=True")
                 features.append(row.features)
                 outcomes.append(int(index.churn_after(row.customer_id, cutoff, horizon) is not None))
     return Rows(features, outcomes)
@@ -106,7 +108,7 @@ def fit_weights(rows: Rows, engine: EngineSettings, *, c: float = 1.0, min_suppo
     if not used:
         raise BacktestError("no signal was seen often enough in training to fit a weight")
     if points_per_doubling is None:
-        penalty = [sum(w * x for w, x in zip(current, f)) for f in rows.features]
+        penalty = [sum(w * x for w, x in zip(current, f, strict=True)) for f in rows.features]
         (gamma,), _ = _logistic([penalty], rows.outcomes, 1e6)  # one coefficient: no penalty wanted
         if gamma <= 0:
             raise BacktestError("the current score does not rank those who left above those who stayed in "
@@ -116,7 +118,7 @@ def fit_weights(rows: Rows, engine: EngineSettings, *, c: float = 1.0, min_suppo
     scale = points_per_doubling / LN2
     weights = {FEATURES[i]: current[i] for i in range(len(FEATURES))}
     coefficients = {}
-    for i, b in zip(used, beta):
+    for i, b in zip(used, beta, strict=True):
         weights[FEATURES[i]] = round(b * scale, 2)
         coefficients[FEATURES[i]] = b
     # The kept weights still add points: their part of the intercept at the current weights.

@@ -168,6 +168,6 @@ class Collector:
         features = [value * decay for value in record.features]
         breach_weight = self.weights[BREACH]
         if breach_weight:
-            explained = sum(w * x for w, x in zip(self.weights, features))
+            explained = sum(w * x for w, x in zip(self.weights, features, strict=True))
             features[BREACH] = max(0.0, (penalty - explained) / breach_weight)
         return tuple(features)

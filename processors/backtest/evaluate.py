@@ -55,7 +55,7 @@ def score_figures(rows: list[Observation], settings: EngineSettings) -> dict[str
     risks = [100.0 - score for _, _, score, _, _ in rows]
     outcomes = [int(left) for *_, left, _ in rows]
     churned = sum(outcomes)
-    bands = {band: {"customers": 0, "churned": 0} for band in BANDS}
+    bands: dict[str, dict[str, Any]] = {band: {"customers": 0, "churned": 0} for band in BANDS}
     for (_, _, score, left, _) in rows:
         cell = bands[_band(settings, score)]
         cell["customers"] += 1

@@ -9,6 +9,7 @@ import base64
 import html
 import io
 import json
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,8 @@ def _calibration(plt, report: dict[str, Any], title: str):
         mids = [float(row["scores"].split("-")[0]) + 5 for row in rows]
         rates = [row["rate"] for row in rows]
         if name == "overall":
-            errors = [[r - row["low"] for r, row in zip(rates, rows)], [row["high"] - r for r, row in zip(rates, rows)]]
+            errors = [[r - row["low"] for r, row in zip(rates, rows, strict=True)],
+                      [row["high"] - r for r, row in zip(rates, rows, strict=True)]]
             ax.errorbar(mids, rates, yerr=errors, fmt="o-", color="black", capsize=3, label="overall (95 % CI)")
         else:
             ax.plot(mids, rates, ".--", alpha=0.6, label=name)
@@ -70,7 +72,7 @@ def _lead_time(plt, report: dict[str, Any], title: str):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     lead = report["lead_time"]
     edges, counts = lead["histogram"]["edges_days"], lead["histogram"]["counts"]
-    ax.bar(edges[:-1], counts, width=[b - a for a, b in zip(edges, edges[1:])], align="edge", color="seagreen",
+    ax.bar(edges[:-1], counts, width=[b - a for a, b in pairwise(edges)], align="edge", color="seagreen",
            edgecolor="white")
     ax.set_xlabel("days from the first alert to leaving")
     ax.set_ylabel("customers who left")

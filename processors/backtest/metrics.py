@@ -15,7 +15,7 @@ __all__ = ["Decile", "auc", "histogram", "lift_by_decile", "precision_recall", "
 def auc(risks: Sequence[float], outcomes: Sequence[int]) -> float | None:
     """ROC AUC: the probability that a random churner has a higher risk than a random stayer
     (a tie counts one half). ``None`` without both a churner and a stayer."""
-    pairs = sorted(zip(risks, outcomes))
+    pairs = sorted(zip(risks, outcomes, strict=True))
     positives = sum(outcomes)
     negatives = len(pairs) - positives
     if not positives or not negatives:
@@ -33,7 +33,7 @@ def auc(risks: Sequence[float], outcomes: Sequence[int]) -> float | None:
 
 def precision_recall(flagged: Sequence[bool], outcomes: Sequence[int]) -> tuple[float | None, float | None, int]:
     """(precision, recall, how many flagged) of a yes/no prediction."""
-    hits = sum(1 for f, y in zip(flagged, outcomes) if f and y)
+    hits = sum(1 for f, y in zip(flagged, outcomes, strict=True) if f and y)
     count = sum(1 for f in flagged if f)
     positives = sum(outcomes)
     return (hits / count if count else None), (hits / positives if positives else None), count
@@ -64,7 +64,7 @@ def lift_by_decile(risks: Sequence[float], outcomes: Sequence[int], parts: int =
         return []
     overall = sum(outcomes) / n
     groups: dict[float, list[int]] = {}
-    for risk, y in zip(risks, outcomes):
+    for risk, y in zip(risks, outcomes, strict=True):
         group = groups.setdefault(risk, [0, 0])
         group[0] += 1
         group[1] += y

@@ -110,7 +110,7 @@ class OutcomeIndex:
         found = []
         for cid, times in self._times.items():
             active = True
-            for at, churn in zip(times, self._churn[cid]):
+            for at, churn in zip(times, self._churn[cid], strict=True):
                 if churn and active:
                     found.append((cid, at))
                 active = not churn

@@ -4,7 +4,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from cxpulse.console import err_console
 
@@ -14,7 +14,7 @@ __all__ = ["ReplayProgress", "replay_progress"]
 class ReplayProgress:
     """``advance(n)`` moves the bar (records or bytes); ``counted(n)`` adds processed records."""
 
-    def __init__(self, progress: Progress | None, task: int | None) -> None:
+    def __init__(self, progress: Progress | None, task: TaskID | None) -> None:
         self._progress, self._task = progress, task
         self._records = 0
         self._started = time.perf_counter()

@@ -105,7 +105,10 @@ def _refuse_a_file_of_no_events(path: Path, result: ReplayResult) -> None:
 
 
 def _replay(settings: Settings, request: ReplayRequest, engine) -> tuple[ReplayResult, str, OutputDir | None]:
-    range_start = RangeStart(request.range.since_ms()) if request.warmup else None
+    since = request.range.since_ms()
+    if request.warmup and since is None:
+        raise ReplayError("--warmup needs --since (it replays that much before it)")
+    range_start = RangeStart(since) if request.warmup and since is not None else None
     with replay_progress("replaying", None) as progress:
         opened = _open(settings, request, progress.advance)
         try:

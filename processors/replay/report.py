@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from cxpulse.processors.engine.alerting import score_text
@@ -74,8 +74,9 @@ def _bands(data: dict[str, Any]) -> Table:
 
 def _top(data: dict[str, Any]) -> Table:
     table = Table(title="Most alerted customers", title_justify="left")
-    for column, justify in (("customer", "left"), ("alerts", "right"), ("rules", "left"),
-                            ("final score", "right"), ("band", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (("customer", "left"), ("alerts", "right"), ("rules", "left"),
+                                                      ("final score", "right"), ("band", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in data["top_customers"]:
         rules = ", ".join(f"{rule} x{n}" if n > 1 else rule for rule, n in row["rules"].items())

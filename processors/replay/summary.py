@@ -51,7 +51,7 @@ def summarize(result: ReplayResult, snapshots: list[ScoreSnapshot], *, source: s
               top: int = 10, diff: AlertDiff | None = None, live_alerts: int | None = None) -> dict[str, Any]:
     """Everything the report shows, JSON-ready."""
     counts = result.counts
-    bands = Counter(s.risk_band for s in snapshots)
+    bands: Counter[str] = Counter(s.risk_band for s in snapshots)
     by_id = {s.customer_id: s for s in snapshots}
     data: dict[str, Any] = {
         "partial": result.partial,

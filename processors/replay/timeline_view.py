@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from cxpulse.schemas import Alert, Event
@@ -27,20 +27,20 @@ _when = when
 
 def describe_event(event: Event) -> tuple[str, str]:
     """``(what, details)``: e.g. ``("call inbound", "unresolved, wait 412s, talk 95s, complaint")``."""
-    kind = event.event_type
-    if kind == "contact_started":
+    # Compared on the event itself (not a copy of event_type): mypy narrows the union by it.
+    if event.event_type == "contact_started":
         parts = [f"contact {event.contact_id}"] + [part for part in (event.queue, event.agent_id) if part]
         return "contact started", ", ".join(parts)
-    if kind == "call":
+    if event.event_type == "call":
         parts = [event.outcome, f"wait {event.wait_seconds:g}s", f"talk {event.talk_seconds:g}s"]
         if event.sentiment is not None:
             parts.append(f"sentiment {event.sentiment:+.2f}")
         if event.contact_id is not None:
             parts.append(f"contact {event.contact_id}")
         what = f"call {event.direction}"
-    elif kind == "account":
+    elif event.event_type == "account":
         return f"account {event.action}", event.reason or ""
-    elif kind == "ticket":
+    elif event.event_type == "ticket":
         parts = [event.ticket_id]
         if event.priority:
             parts.append(event.priority)
@@ -86,9 +86,10 @@ def _cells(row: TimelineRow) -> list[str]:
 def print_timeline(console: Console, timeline: Timeline, rows: list[TimelineRow], title: str) -> None:
     """The table of ``rows``, then the alerts among them with their summaries, then the final state."""
     table = Table(title=title, title_justify="left")
-    for column, justify in (("time (UTC)", "left"), ("event", "left"), ("channel", "left"), ("service", "left"),
-                            ("details", "left"), ("signals", "left"), ("score", "right"), ("band", "left"),
-                            ("alerts", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("time (UTC)", "left"), ("event", "left"), ("channel", "left"), ("service", "left"), ("details", "left"),
+        ("signals", "left"), ("score", "right"), ("band", "left"), ("alerts", "left"))
+    for column, justify in columns:
         table.add_column(column, justify=justify)
     for row in rows:
         table.add_row(*_cells(row))

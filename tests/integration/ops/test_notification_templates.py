@@ -6,7 +6,7 @@ sends them (``alert_payload``), a pipeline alert with the annotations of its rul
 
 import json
 import subprocess
-from datetime import datetime, timezone, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

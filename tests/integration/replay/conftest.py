@@ -32,6 +32,9 @@ from cxpulse.processors.replay.ranges import key_partition
 from cxpulse.producers.simulator import Simulation, SimulationConfig
 from cxpulse.settings import KafkaSettings, Settings
 
+# The worker processes of the processor tests (test_live_worker.py runs one live).
+from ..worker.conftest import worker_factory  # noqa: F401 - a fixture, used by name
+
 # Records are stamped from a day ago (one second apart): Kafka's time-based retention
 # (7 days by default) deletes records by their timestamp, so stamps from the simulated
 # week itself would be deleted under the tests' feet. Events occurred before: all valid.

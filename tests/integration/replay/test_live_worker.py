@@ -11,7 +11,6 @@ is idle (its last sweep and incident decisions), as a replay ends with ``finish(
 import orjson
 import pytest
 
-from ..worker.conftest import worker_factory  # noqa: F401 - the processor tests' worker processes
 from ..worker.helpers import consumed_everything, settled
 
 pytestmark = pytest.mark.timeout(420)

@@ -96,7 +96,7 @@ def test_bridge_then_dead_letters_listed_explained_and_resent(settings_factory, 
     fixed = tmp_path / "salesforce-case.toml"
     fixed.write_text(PRESET.read_text().replace('{ when = "AccountId", expr = "join(\'-\', [\'sf\', AccountId])" },',
                      '{ when = "AccountId", expr = "join(\'-\', [\'sf\', AccountId])" },\n  { value = "sf-unassigned" },'))
-    for attempt in range(2):  # twice: the same event id both times
+    for _ in range(2):  # twice: the same event id both times
         code, out, err = cli(capfd, "--config", str(config), "dlq", "resend", "--reason", "customer_id",
                              "--source", str(fixed))  # fmt: skip
         assert code == 0, err

@@ -59,5 +59,5 @@ def test_every_preset_maps_its_samples_through_the_gateway_into_alerts(
     assert breach["severity"] == "critical"  # the ticket was urgent
 
     letters = [DeadLetter.model_validate_json(r.value) for r in consume(settings.topics.dlq, count=2)]
-    assert sorted((l.source, l.error) for l in letters) == sorted(failing)
-    assert {l.source_topic for l in letters} == {"gateway:/v1/sources/amazon-connect", "gateway:/v1/sources/salesforce-case"}
+    assert sorted((letter.source, letter.error) for letter in letters) == sorted(failing)
+    assert {letter.source_topic for letter in letters} == {"gateway:/v1/sources/amazon-connect", "gateway:/v1/sources/salesforce-case"}

@@ -55,7 +55,7 @@ def test_invalid_records_are_dead_lettered_with_reasons(settings_factory, produc
     letters = [orjson.loads(r.value) for r in consume(settings.topics.dlq, count=len(BAD_RECORDS))]
     assert len(letters) == len(BAD_RECORDS)
     by_key = {letter["key"]: letter for letter in letters}
-    for key, value, word in BAD_RECORDS:
+    for key, _value, word in BAD_RECORDS:
         letter = by_key[key.decode()]
         assert word in letter["error"], (word, letter["error"])
         assert letter["source_topic"] == settings.topics.events

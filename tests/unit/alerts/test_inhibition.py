@@ -36,7 +36,9 @@ def test_labels_name_the_incident_of_the_repeat_contacts_it_explains(alert_facto
     index = IncidentIndex(window_seconds=900)
     incident = Alert.model_validate(_incident(alert_factory))
     index.note_alert(incident)
-    label = lambda a: index.labels(a, identity_labels(a)).get("incident")
+
+    def label(alert: Alert) -> str | None:
+        return index.labels(alert, identity_labels(alert)).get("incident")
 
     assert label(incident) == incident.alert_id
     assert label(Alert.model_validate(_repeat(alert_factory, -15))) == incident.alert_id  # the window's first moment

@@ -69,7 +69,7 @@ def test_alertmanager_down_retries_with_backoff_and_commits_only_after_acceptanc
     assert len(am.accepted) == 1
     assert len(waits.delays) == 4
     nominal = [0.5, 1.0, 2.0, 4.0]
-    assert all(0.8 * n <= d <= 1.2 * n for d, n in zip(waits.delays, nominal))  # doubling, with jitter
+    assert all(0.8 * n <= d <= 1.2 * n for d, n in zip(waits.delays, nominal, strict=True))  # doubling, with jitter
     assert source.keepalives == 4  # group membership kept while waiting
     assert registry.get_sample_value("cxpulse_router_posts_total", {"result": "failed"}) == 4
     assert registry.get_sample_value("cxpulse_router_posts_total", {"result": "accepted"}) == 1

@@ -9,7 +9,7 @@ from cxpulse.processors.archive.gzlines import gzip_lines
 
 
 def members(lines: list[bytes], size: int) -> bytes:
-    return b"".join(gzip.compress(b"".join(l + b"\n" for l in lines[i:i + size]), mtime=0)
+    return b"".join(gzip.compress(b"".join(line + b"\n" for line in lines[i:i + size]), mtime=0)
                     for i in range(0, len(lines), size))
 
 

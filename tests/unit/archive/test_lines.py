@@ -2,12 +2,16 @@
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from cxpulse.processors.archive import (
     ArchiveLineError,
     SourceRecord,
     decode_line,
     encode_line,
 )
+from cxpulse.processors.archive import lines as lines_module
 
 
 @pytest.mark.parametrize("record", [
@@ -50,10 +54,6 @@ def test_a_line_that_is_not_an_archive_record_is_refused(line):
 
 
 # --- the common line's fast decoder against the general one --------------------------------
-
-from cxpulse.processors.archive import lines as lines_module
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 _BYTES = st.none() | st.binary(max_size=12) | st.text(max_size=12).map(str.encode)
 _RECORDS = st.builds(SourceRecord, st.integers(0, 2**31), st.integers(0, 2**62), st.integers(0, 2**50),

@@ -38,7 +38,7 @@ def test_features_under_the_default_weights_recombine_into_the_penalty_under_oth
         driver.feed(event)
     driver.finish()
     for cid, state in driver.states.items():
-        recombined = sum(getattr(other.weights, name) * x for name, x in zip(FEATURES, features[cid]))
+        recombined = sum(getattr(other.weights, name) * x for name, x in zip(FEATURES, features[cid], strict=True))
         assert recombined == pytest.approx(_penalty_at(state, other, cutoff), abs=1e-6), cid
 
 

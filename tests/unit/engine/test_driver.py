@@ -1,6 +1,6 @@
 """EngineDriver: partition clocks, SLA sweeps across customers, idle partitions, incidents, hooks."""
 
-from cxpulse.processors.engine import EngineDriver, EngineSettings, SlaIndex, key_partition
+from cxpulse.processors.engine import EngineDriver, EngineSettings, key_partition
 
 from .factories import DAY, HOUR, T0_EPOCH, EventFactory
 

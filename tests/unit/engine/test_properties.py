@@ -91,7 +91,10 @@ def test_splitting_and_restoring_state_gives_the_same_alerts(events, where):
 def test_interleaving_customers_differently_gives_the_same_alerts(events, rnd):
     """Any time-ordered interleaving (ties broken differently) gives the same alerts and scores."""
     reordered = sorted(events, key=lambda e: (e.occurred_at, rnd.random()))
-    per_customer = lambda evs: {c: [e.event_id for e in evs if e.customer_id == c] for c in {"C-1", "C-2", "C-3"}}
+
+    def per_customer(evs):
+        return {c: [e.event_id for e in evs if e.customer_id == c] for c in {"C-1", "C-2", "C-3"}}
+
     # Keep each customer's own order (the partition order); only the merge differs.
     if per_customer(reordered) != per_customer(events):
         reordered = _merge_keeping_customer_order(events, rnd)

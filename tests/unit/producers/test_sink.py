@@ -27,7 +27,7 @@ class StandInProducer:
         return future
 
     def flush(self, timeout=None):
-        for future, outcome in zip(self.futures, self.outcomes):
+        for future, outcome in zip(self.futures, self.outcomes, strict=False):
             if future is None or outcome is None:
                 continue
             if isinstance(outcome, Exception):

@@ -89,7 +89,7 @@ def test_one_changelog_record_and_one_snapshot_per_changed_customer(events):
     alerts = [orjson.loads(r[2]) for r in _on(effects, "alerts")]
     assert {("repeat_contact", "C-1"), ("repeat_contact", "C-2")} <= {(a["rule"], a["customer_id"]) for a in alerts}
     assert all(a["emitted_at"] == "2025-03-03T09:00:00+00:00" for a in alerts)
-    assert all(r[1] == a["customer_id"].encode() for r, a in zip(_on(effects, "alerts"), alerts))
+    assert all(r[1] == a["customer_id"].encode() for r, a in zip(_on(effects, "alerts"), alerts, strict=True))
     contacts = [r for r in _on(effects, "contacts") if r[1] is not None]  # keyless: the partition clocks' mark
     assert len(contacts) == 6 and stats.customers == 2
 

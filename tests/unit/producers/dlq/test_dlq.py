@@ -46,10 +46,10 @@ def test_raw_bytes_undo_base64():
 
 def test_selection_by_reason_source_and_topic():
     letters = [parse_letter(r) for r in (record(0, "Score: out of range", b"{}"), record(1, "source zendesk: x", b"{}", source="zendesk", topic="raw"))]
-    assert [l.offset for l in letters if Selection(reason="SCORE").matches(l)] == [0]
-    assert [l.offset for l in letters if Selection(source="zendesk").matches(l)] == [1]
-    assert [l.offset for l in letters if Selection(source="-").matches(l)] == [0]
-    assert [l.offset for l in letters if Selection(origin_topic="raw").matches(l)] == [1]
+    assert [letter.offset for letter in letters if Selection(reason="SCORE").matches(letter)] == [0]
+    assert [letter.offset for letter in letters if Selection(source="zendesk").matches(letter)] == [1]
+    assert [letter.offset for letter in letters if Selection(source="-").matches(letter)] == [0]
+    assert [letter.offset for letter in letters if Selection(origin_topic="raw").matches(letter)] == [1]
 
 
 def test_reasons_that_quote_values_fold_into_one_group():

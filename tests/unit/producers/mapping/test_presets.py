@@ -131,7 +131,7 @@ def test_salesforce_bare_payloads_and_merged_events():
 
 @pytest.mark.parametrize("name", ["amazon-connect", "zendesk", "salesforce-case"])
 def test_no_reason_quotes_a_value_of_the_record(name):
-    for record, outcome in zip(sample(name), judged(name)):
+    for record, outcome in zip(sample(name), judged(name), strict=True):
         if isinstance(outcome, Failed):
             text = outcome.reason + " ".join(error.reason for error in outcome.errors)
             for value in _strings(record):
