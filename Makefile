@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# make test runs the suite in this many processes (pytest-xdist; each has its own broker): 1 runs it in one
+PYTEST_WORKERS ?= 2
 
 .PHONY: help bootstrap lint test unit soak kafka-up kafka-down demo
 
@@ -27,7 +29,7 @@ lint: bootstrap
 	exit $$status
 
 test: bootstrap lint
-	$(PYTHON) -m pytest $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: bootstrap
 	$(PYTHON) -m pytest tests/unit $(PYTEST_ARGS)

@@ -62,7 +62,7 @@ def _ext_modules() -> list:
     os.chdir(ROOT)  # mypyc names modules by the paths given, relative to here
     try:
         # Only the compiled modules must type-check; what they import is read, not judged.
-        modules = mypycify(["--ignore-missing-imports", "--follow-imports=silent", *paths], opt_level="3",
+        modules = mypycify(["--ignore-missing-imports", "--follow-imports=silent", "--no-warn-unused-ignores", *paths], opt_level="3",
                            target_dir="build/mypyc-c")
     finally:
         os.chdir(cwd)

@@ -96,6 +96,9 @@ def _free_port() -> int:
     low, high = _ephemeral_range()
     rng = random.Random()
     candidates = range(20000, low) if low > 21000 else range(high + 1, 65535)
+    worker, workers = _xdist_worker()
+    if workers > 1:  # pytest -n N: each worker process draws from its own share, so two never hand out one port
+        candidates = range(candidates.start + worker, candidates.stop, workers)
     for _ in range(200):
         port = rng.choice(candidates)
         if port in _HANDED_OUT:
@@ -108,6 +111,14 @@ def _free_port() -> int:
         _HANDED_OUT.add(port)
         return port
     raise RuntimeError("no free port found below the ephemeral range")
+
+
+def _xdist_worker() -> tuple[int, int]:
+    """(index, count) of this pytest-xdist worker process; (0, 1) when the session runs in one process."""
+    name, count = os.environ.get("PYTEST_XDIST_WORKER", ""), os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+    if not name.startswith("gw") or not name[2:].isdigit() or not count.isdigit():
+        return 0, 1
+    return int(name[2:]), max(int(count), 1)
 
 
 def _ephemeral_range() -> tuple[int, int]:
