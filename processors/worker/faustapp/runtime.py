@@ -23,7 +23,7 @@ from cxpulse.processors.worker.readmodel import customer_view
 from cxpulse.processors.worker.records import now_rfc3339
 from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
 
-from .writer import BatchWriter
+from .writer import BatchWriter, RetryPolicy
 
 __all__ = ["WorkerCounters", "WorkerRuntime"]
 
@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 class WorkerCounters:
     """Totals since start (counts only), shown by ``/healthz``."""
 
-    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches", "warnings")
+    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches", "warnings", "write_retries")
 
     def __init__(self) -> None:
         self.events = self.invalid = self.duplicates = self.alerts = self.incidents = self.batches = 0
-        self.warnings = 0
+        self.warnings = self.write_retries = 0  # write_retries: record batches sent again after a failed delivery
 
     def add(self, stats: BatchStats) -> None:
         self.batches += 1
@@ -92,14 +92,32 @@ class WorkerRuntime:
                                  self.settings.topics.alerts, self.incidents.changelog_topic.get_topic_name(),
                                  self.settings.topics.partitions)
 
+    @cached_property
+    def limits(self) -> dict[str, int]:
+        """``max.message.bytes`` of every topic the worker writes (the writer refuses larger records)."""
+        from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES, OUTPUT_MAX_MESSAGE_BYTES
+
+        topics, changelog = self.settings.topics, self.settings.worker.changelog_max_message_bytes
+        limits = {name: OUTPUT_MAX_MESSAGE_BYTES for name in (topics.alerts, topics.scores, topics.warnings,
+                                                                self.contacts_topic)}
+        limits[topics.dlq] = DLQ_MAX_MESSAGE_BYTES
+        for table in (self.customers, self.incidents):
+            limits[table.changelog_topic.get_topic_name()] = changelog
+        return limits
+
+    @cached_property
+    def retry(self) -> RetryPolicy:
+        worker = self.settings.worker
+        return RetryPolicy(worker.write_retries, worker.write_retry_backoff_seconds)
+
     def writer(self) -> BatchWriter:
-        return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts)
+        return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts, None, self.limits, self.retry)
 
     def writers(self) -> tuple[BatchWriter, BatchWriter]:
         """``(effects, state)`` for one batch; they share key hashes (alerts and snapshots)."""
-        producer, hashes = self.app.producer._ensure_producer(), {}
-        return (BatchWriter(producer, self._partition_counts, hashes),
-                BatchWriter(producer, self._partition_counts, hashes))
+        producer, hashes = self.app.producer._ensure_producer(), dict[bytes, int]()
+        return (BatchWriter(producer, self._partition_counts, hashes, self.limits, self.retry),
+                BatchWriter(producer, self._partition_counts, hashes, self.limits, self.retry))
 
     async def score_batch(self, events: Iterable[Any]) -> None:
         """Process one batch of ``cx.events`` (faust events)."""
@@ -126,7 +144,7 @@ class WorkerRuntime:
     async def detect_messages(self, messages: list[Any]) -> None:
         """Process one batch of contacts records from the repartition topic."""
         async with self.lock:
-            started, alerts = time.perf_counter(), []
+            started, alerts = time.perf_counter(), list[Any]()
             effects, state = self.writers()
             raised = self.incident_processor.process(messages, effects, state, now_rfc3339(), alerts)
             await self._write(effects, state)
@@ -156,9 +174,10 @@ class WorkerRuntime:
 
     async def _write(self, effects: BatchWriter, state: BatchWriter) -> None:
         # Alerts, dead letters and contacts are acknowledged by the broker before the
-        # changelog may say their events were seen; faust's commit flushes the rest.
-        await effects.deliver()
-        await state.send()
+        # changelog may say their events were seen; the changelog and scores are
+        # acknowledged before the batch's records are acked (and so may be committed).
+        # A write that fails after its retries raises WriteFailed: the worker stops.
+        self.counters.write_retries += await effects.deliver() + await state.deliver()
 
     def on_partitions_revoked(self) -> None:
         """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol)."""
