@@ -8,7 +8,7 @@ interleaving (both change customer states and write the changelog).
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
@@ -123,13 +123,17 @@ class WorkerRuntime:
         """Process one batch of ``cx.events`` (faust events)."""
         await self.score_messages([e.message for e in events])
 
-    async def score_messages(self, messages: list[Any]) -> None:
-        """Process one batch of ``cx.events`` records: effects delivered first, then the new state."""
+    async def score_messages(self, messages: list[Any], deferred: list[Awaitable[Any]] | None = None) -> None:
+        """Process one batch of ``cx.events`` records: effects delivered first, then the new state.
+
+        The batch's records may be acked once this returns, or, with ``deferred``, once the
+        awaitable appended to it (the broker's answer for the state records) has returned.
+        """
         async with self.lock:
             started = time.perf_counter()
             effects, state = self.writers()
             stats = self.scoring.process(messages, effects, state, now_rfc3339())
-            await self._write(effects, state)
+            await self._write(effects, state, deferred)
             self.idle_partitions = self.clock.reported_idle  # its mark is delivered
             self._observe(stats, started)
         self.counters.add(stats)
@@ -141,13 +145,13 @@ class WorkerRuntime:
         """Process one batch of contacts from the repartition topic (faust events)."""
         await self.detect_messages([e.message for e in events])
 
-    async def detect_messages(self, messages: list[Any]) -> None:
-        """Process one batch of contacts records from the repartition topic."""
+    async def detect_messages(self, messages: list[Any], deferred: list[Awaitable[Any]] | None = None) -> None:
+        """Process one batch of contacts records from the repartition topic (``deferred``: as :meth:`score_messages`)."""
         async with self.lock:
             started, alerts = time.perf_counter(), list[Any]()
             effects, state = self.writers()
             raised = self.incident_processor.process(messages, effects, state, now_rfc3339(), alerts)
-            await self._write(effects, state)
+            await self._write(effects, state, deferred)
             self.metrics.observe_incidents(alerts, time.perf_counter() - started)
         self.counters.incidents += raised
 
@@ -172,12 +176,22 @@ class WorkerRuntime:
                                    time.time(), agent)
         self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
 
-    async def _write(self, effects: BatchWriter, state: BatchWriter) -> None:
+    async def _write(self, effects: BatchWriter, state: BatchWriter, deferred: list[Awaitable[Any]] | None = None) -> None:
         # Alerts, dead letters and contacts are acknowledged by the broker before the
         # changelog may say their events were seen; the changelog and scores are
         # acknowledged before the batch's records are acked (and so may be committed).
         # A write that fails after its retries raises WriteFailed: the worker stops.
-        self.counters.write_retries += await effects.deliver() + await state.deliver()
+        # ``deferred``: the wait for the state's answer is left to the caller (direct
+        # delivery acks the batch after it, while the next batch is processed).
+        self.counters.write_retries += await effects.deliver()
+        sent = await state.send()
+        if deferred is None:
+            self.counters.write_retries += await state.confirm(sent)
+        else:
+            deferred.append(self._confirm(state, sent))
+
+    async def _confirm(self, state: BatchWriter, sent: list) -> None:
+        self.counters.write_retries += await state.confirm(sent)
 
     def on_partitions_revoked(self) -> None:
         """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol)."""

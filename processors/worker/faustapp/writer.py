@@ -24,16 +24,11 @@ from typing import Any
 from cxpulse.errors import CxpulseError
 from cxpulse.processors.engine.partitioner import key_partition, murmur2
 
-__all__ = ["RECORD_OVERHEAD", "BatchWriter", "RecordTooLarge", "RetryPolicy", "WriteFailed", "key_partition"]
+__all__ = ["BatchWriter", "RecordTooLarge", "RetryPolicy", "WriteFailed", "key_partition"]
 
 log = logging.getLogger(__name__)
 
 PartitionCount = Callable[[str], int]
-
-# A record batch's header (61 bytes) plus one record's varint framing and attributes, generously:
-# what a one-record batch adds to its key and value on the broker's size check.
-RECORD_OVERHEAD = 128
-
 
 class WriteFailed(CxpulseError):
     """A write that an offset commit depends on failed after its retries: the worker stops (nothing is committed past it)."""
@@ -101,10 +96,6 @@ class BatchWriter:
     async def send(self) -> list[_Sent]:
         """Hand every queued record to the producer; returns what was sent, with its delivery futures."""
         pending, self._pending, self.records = self._pending, {}, 0
-        for topic, by_partition in pending.items():
-            limit = self._limits.get(topic)
-            if limit is not None:
-                _check_sizes(topic, by_partition, limit)
         sent: list[_Sent] = []
         for topic, by_partition in pending.items():
             count = await self._partition_count(topic)
@@ -118,7 +109,10 @@ class BatchWriter:
         A batch that failed is sent again after a backoff, up to the policy's retries; then
         :class:`WriteFailed`. Returns the number of batches that had to be sent again.
         """
-        sent = await self.send()
+        return await self.confirm(await self.send())
+
+    async def confirm(self, sent: list[_Sent]) -> int:
+        """Wait for the broker's answer to every batch :meth:`send` handed over; resend failed ones (see :meth:`deliver`)."""
         attempt = 0
         while sent:
             results = await asyncio.gather(*(s[0] for s in sent), return_exceptions=True)
@@ -169,17 +163,11 @@ class BatchWriter:
 
     async def _submit(self, batch: Any, topic: str, partition: int) -> asyncio.Future:
         batch.close()  # nothing else may join this batch through producer.send()
+        limit = self._limits.get(topic)
+        if limit is not None and batch.size() > limit:  # the built batch, as the broker measures it
+            raise RecordTooLarge(f"a {batch.size()}-byte record batch for {topic}[{partition}] is over the topic's "
+                                 f"max.message.bytes {limit}; the broker would reject it")
         return await self._producer.send_batch(batch, topic, partition=partition)
-
-
-def _check_sizes(topic: str, by_partition: dict[int, list], limit: int) -> None:
-    for records in by_partition.values():
-        for key, value in records:
-            size = len(key or b"") + len(value or b"") + RECORD_OVERHEAD
-            if size > limit:
-                shown = (key or b"")[:64].decode("utf-8", "replace")
-                raise RecordTooLarge(f"a {size}-byte record for {topic} (key {shown!r}) is over the topic's "
-                                     f"max.message.bytes {limit}; it would be rejected by the broker")
 
 
 def _resolve(by_partition: dict[int, list], count: int) -> dict[int, list]:

@@ -69,7 +69,7 @@ def _message(offset: int, generation: int = 1) -> Message:
 def test_batches_are_acked_after_processing_and_leave_faust_s_active_count(harness):
     app, handled, acked_when_handled = harness.app, [], []
 
-    async def handle(batch):
+    async def handle(batch, deferred):
         acked_when_handled.append(harness.acked)
         handled.append([m.offset for m in batch])
         if len(handled) == 2:
@@ -91,7 +91,7 @@ def test_batches_are_acked_after_processing_and_leave_faust_s_active_count(harne
 def test_a_batch_whose_processing_fails_is_not_acked(harness):
     app = harness.app
 
-    async def handle(batch):
+    async def handle(batch, deferred):
         raise RuntimeError("a write failed")
 
     async def run():
@@ -105,10 +105,42 @@ def test_a_batch_whose_processing_fails_is_not_acked(harness):
     assert harness.acked == [] and harness.tracked == {0, 1, 2}  # nothing may be committed
 
 
+def test_a_batch_is_acked_after_its_deferred_write_answered_in_batch_order_and_never_when_it_failed(harness):
+    app = harness.app
+    answers: list[asyncio.Future] = []
+
+    async def handle(batch, deferred):
+        answer = asyncio.get_running_loop().create_future()
+        answers.append(answer)
+        deferred.append(answer)
+
+    async def run():
+        direct = DirectBatches(app, handle, batch_max=2, within=0.01, maxsize=10)
+        for offset in range(6):
+            await direct.put(_message(offset))
+        runner = asyncio.ensure_future(direct.run())
+        while len(answers) < 3:
+            await asyncio.sleep(0.001)
+        assert harness.acked == []  # processed, the changelog not yet answered
+        answers[1].set_result(None)
+        await asyncio.sleep(0.01)
+        assert harness.acked == []  # the second batch waits for the first one's acks
+        answers[0].set_result(None)
+        await asyncio.sleep(0.01)
+        assert harness.acked == [0, 1, 2, 3]
+        answers[2].set_exception(RuntimeError("changelog write rejected"))
+        await asyncio.sleep(0.01)
+        assert app._crashed.is_set() and isinstance(app.crash_reason, RuntimeError)  # the worker stops
+        runner.cancel()
+
+    harness.loop.run_until_complete(run())
+    assert harness.acked == [0, 1, 2, 3] and harness.tracked == {4, 5}  # never acked: never committed
+
+
 def test_records_of_a_past_generation_are_dropped_without_an_ack(harness):
     app, handled = harness.app, []
 
-    async def handle(batch):
+    async def handle(batch, deferred):
         handled.append([m.offset for m in batch])
         app._stopped.set()  # mode: should_stop
 
