@@ -183,6 +183,9 @@ class WorkerRuntime:
         # A write that fails after its retries raises WriteFailed: the worker stops.
         # ``deferred``: the wait for the state's answer is left to the caller (direct
         # delivery acks the batch after it, while the next batch is processed).
+        # Score snapshots go with the effects: a changelog that says an event was seen while its
+        # snapshot was lost would make the replayed event a duplicate, and the snapshot never come.
+        effects.take(state, self.settings.topics.scores)
         self.counters.write_retries += await effects.deliver()
         sent = await state.send()
         if deferred is None:

@@ -83,6 +83,18 @@ class BatchWriter:
         by_partition.setdefault(partition, []).append((key, value))
         self.records += 1
 
+    def take(self, other: "BatchWriter", topic: str) -> None:
+        """Move ``other``'s queued records of ``topic`` to this writer (they go out with this writer's records)."""
+        moved = other._pending.pop(topic, None)
+        if not moved:
+            return
+        count = sum(len(records) for records in moved.values())
+        other.records -= count
+        mine = self._pending.setdefault(topic, {})
+        for partition, records in moved.items():
+            mine.setdefault(partition, []).extend(records)
+        self.records += count
+
     def __len__(self) -> int:
         return self.records
 

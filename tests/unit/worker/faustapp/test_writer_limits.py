@@ -42,3 +42,15 @@ def test_aiokafka_accepts_any_first_record_into_a_batch(producer):
 def test_the_retry_backoff_doubles_up_to_its_cap():
     policy = RetryPolicy(retries=5, backoff_seconds=0.5, max_backoff_seconds=5.0)
     assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 5.0]
+
+
+def test_records_of_one_topic_move_to_another_writer(producer):
+    _, inner = producer
+    effects, state = BatchWriter(inner), BatchWriter(inner)
+    effects.add("alerts", b"C-1", b"a", 0)
+    state.add("scores", b"C-1", b"s", 0)
+    state.add("changelog", b"C-1", b"c", 0)
+    effects.take(state, "scores")
+    effects.take(state, "nothing-queued")
+    assert (len(effects), len(state)) == (2, 1)
+    assert set(effects._pending) == {"alerts", "scores"} and set(state._pending) == {"changelog"}
