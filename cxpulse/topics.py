@@ -14,12 +14,15 @@ from cxpulse.clients import connection_failure, kafka_python_config
 from cxpulse.errors import BrokerError
 from cxpulse.settings import KafkaSettings, TopicSettings
 
-__all__ = ["DLQ_MAX_MESSAGE_BYTES", "TopicInfo", "TopicOutcome", "TopicSpec", "admin_client", "ensure_topics",
+__all__ = ["DLQ_MAX_MESSAGE_BYTES", "OUTPUT_MAX_MESSAGE_BYTES", "TopicInfo", "TopicOutcome", "TopicSpec", "admin_client", "ensure_topics",
            "group_lag", "list_topics", "topic_specs"]  # fmt: skip
 
 # A dead letter carries the original value, base64 when it is not UTF-8 (4/3 larger),
 # plus the reason: a record near the 1 MiB default limit must still fit.
 DLQ_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# Every other topic cxpulse creates states Kafka's default limit explicitly: the worker's
+# writer refuses a record over it before the broker would reject it.
+OUTPUT_MAX_MESSAGE_BYTES = 1_048_588
 _TOPIC_ALREADY_EXISTS = 36
 
 
@@ -55,12 +58,13 @@ class TopicInfo:
 def topic_specs(topics: TopicSettings) -> list[TopicSpec]:
     """``cx.events``, ``cx.alerts``, ``cx.scores`` (compacted), ``cx.events.dlq`` and ``cx.agent-warnings`` per the settings."""
     size = {"partitions": topics.partitions, "replication_factor": topics.replication_factor}
+    limit = {"max.message.bytes": str(OUTPUT_MAX_MESSAGE_BYTES)}
     return [
-        TopicSpec(topics.events, **size),
-        TopicSpec(topics.alerts, **size),
-        TopicSpec(topics.scores, **size, configs={"cleanup.policy": "compact"}),
+        TopicSpec(topics.events, **size, configs=limit),
+        TopicSpec(topics.alerts, **size, configs=limit),
+        TopicSpec(topics.scores, **size, configs={"cleanup.policy": "compact", **limit}),
         TopicSpec(topics.dlq, **size, configs={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}),
-        TopicSpec(topics.warnings, **size),
+        TopicSpec(topics.warnings, **size, configs=limit),
     ]
 
 

@@ -1,7 +1,10 @@
 """What cxpulse writes: alerts, score snapshots and dead letters (docs/rules.md, "Outputs")."""
 
 import base64
+import hashlib
 from typing import Annotated, Literal
+
+import orjson
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -187,6 +190,39 @@ class DeadLetter(BaseModel):
     raw_encoding: Literal["base64"] | None = None
     # The source mapping (docs/sources.md) that could not map ``raw``; absent for an invalid event.
     source: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # Set only when ``raw`` holds the first bytes of the value, not all of it (a letter must fit its topic).
+    raw_truncated: bool | None = None
+    raw_size: Annotated[int, Field(ge=0)] | None = None  # the original value's size in bytes
+    raw_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None  # of the original value
+    key_size: Annotated[int, Field(ge=0)] | None = None  # set when ``key`` was cut to its first bytes
+
+
+DEAD_LETTER_RAW_MAX = 2 * 1024 * 1024
+"""Characters of ``raw`` a dead letter holds at most (base64 of the first 1.5 MiB); any record of a 1 MiB topic fits whole."""
+DEAD_LETTER_KEY_MAX = 1024
+"""Bytes of the original key a dead letter keeps."""
+DEAD_LETTER_ERROR_MAX = 2000
+"""Characters of the reason a dead letter keeps."""
+
+
+def _escaped_length(text: str) -> int:
+    """Bytes of ``text`` inside a JSON string (UTF-8): control characters, quotes and backslashes grow (\\u0001 is 6)."""
+    return len(orjson.dumps(text)) - 2
+
+
+def _encode_raw(raw: bytes, limit: int) -> tuple[str, Literal["base64"] | None, bool]:
+    """``(raw, raw_encoding, truncated)``: UTF-8 text unless not UTF-8, or its JSON escaping makes it
+    larger than base64 (or than ``limit``), in which case base64 of the value, cut to ``limit`` characters."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _escaped_length(text) <= min(limit, len(raw) * 4 // 3 + 4):
+        return text, None, False
+    truncated = (len(raw) + 2) // 3 * 4 > limit
+    if truncated:
+        raw = raw[: limit // 4 * 3]
+    return base64.b64encode(raw).decode("ascii"), "base64", truncated
 
 
 def dead_letter(
@@ -199,11 +235,19 @@ def dead_letter(
     key: bytes | None,
     source: str | None = None,
 ) -> DeadLetter:
-    """Build the DLQ record for ``raw``: text when it is UTF-8, base64 otherwise."""
-    try:
-        text, encoding = raw.decode("utf-8"), None
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    """Build the DLQ record for ``raw``: text when it is UTF-8 (and escapes no larger than base64), base64 otherwise.
+
+    A letter always fits its topic: ``raw`` is cut to :data:`DEAD_LETTER_RAW_MAX` characters
+    (base64 of the first bytes; ``raw_truncated``, ``raw_size`` and ``raw_sha256`` of the whole
+    value are then set), the key to :data:`DEAD_LETTER_KEY_MAX` bytes (``key_size``) and the
+    reason to :data:`DEAD_LETTER_ERROR_MAX` characters.
+    """
+    text, encoding, truncated = _encode_raw(raw, DEAD_LETTER_RAW_MAX)
+    key_size = None
+    if key is not None and len(key) > DEAD_LETTER_KEY_MAX:
+        key_size, key = len(key), key[:DEAD_LETTER_KEY_MAX]
+    if len(error) > DEAD_LETTER_ERROR_MAX:
+        error = error[: DEAD_LETTER_ERROR_MAX - 1] + "…"
     return DeadLetter(
         error=error,
         source_topic=source_topic,
@@ -213,11 +257,16 @@ def dead_letter(
         raw=text,
         raw_encoding=encoding,
         source=source,
+        raw_truncated=True if truncated else None,
+        raw_size=len(raw) if truncated else None,
+        raw_sha256=hashlib.sha256(raw).hexdigest() if truncated else None,
+        key_size=key_size,
     )
 
 
 def dead_letter_json(letter: DeadLetter) -> bytes:
     """The letter as the DLQ topic's value: the nullable required fields kept (``"key": null``), the
     optional ones only when set (``exclude_none`` would drop a null key and break the schema)."""
-    unset = {name for name in ("raw_encoding", "source") if getattr(letter, name) is None}
+    unset = {name for name in ("raw_encoding", "source", "raw_truncated", "raw_size", "raw_sha256", "key_size")
+             if getattr(letter, name) is None}
     return letter.model_dump_json(exclude=unset).encode("utf-8")

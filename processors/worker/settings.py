@@ -53,6 +53,14 @@ class WorkerSettings(BaseModel):
     """A cheaper faust consumer loop (docs/benchmarks.md, "Worker")."""
     direct_delivery: bool = True
     """Events and contacts go from the consumer straight to the batch processors (no faust agents)."""
+    write_retries: int = Field(3, ge=0, le=100)
+    """How often a record batch the broker rejected or did not acknowledge is sent again before the worker stops (non-zero exit, one-line reason); nothing is committed past it meanwhile."""
+    write_retry_backoff_seconds: float = Field(0.5, gt=0, le=60)
+    """The wait before the first resend of a failed record batch; it doubles with each attempt (at most 5 s)."""
+    changelog_max_message_bytes: int = Field(8_388_608, ge=1_048_588, le=67_108_864)
+    """max.message.bytes of the table changelog topics the worker creates (state records are refused above it; an incident state can outgrow Kafka's 1 MiB default). Existing topics keep theirs."""
+    allow_untested_versions: bool = False
+    """Start even when the installed faust-streaming or aiokafka is not the version the worker's overrides were tested with (docs/reliability.md)."""
     uvloop: bool = True
     """Run the event loop on uvloop (--no-uvloop turns it off per process)."""
     read_without_token_from_loopback: bool = False

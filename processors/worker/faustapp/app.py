@@ -55,7 +55,9 @@ def _faust_config(settings: Settings) -> dict[str, Any]:
         "stream_buffer_maxsize": worker.stream_buffer_maxsize,
         "producer_linger": worker.producer_linger_seconds,
         "producer_max_batch_size": worker.producer_max_batch_bytes,
-        "producer_max_request_size": max(DLQ_MAX_MESSAGE_BYTES + 65536, worker.producer_max_batch_bytes),
+        # The largest single record (a dead letter, a state on a changelog) plus a batch's framing.
+        "producer_max_request_size": max(DLQ_MAX_MESSAGE_BYTES, worker.changelog_max_message_bytes,
+                                         worker.producer_max_batch_bytes) + 65536,
         "producer_acks": -1,
         "web_enabled": worker.web_enabled,
         "web_bind": worker.web_host,
@@ -75,19 +77,20 @@ def create_app(settings: Settings) -> WorkerApp:
     worker = settings.worker
     app = WorkerApp(worker.app_id, **_faust_config(settings))
     app.fast_drain = worker.fast_drain
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     events_topic = app.topic(settings.topics.events, **raw)
     contacts_topic = app.topic(contacts_topic_name(settings), internal=True,
                                partitions=settings.topics.partitions, **raw)
+    changelog = {"max.message.bytes": str(worker.changelog_max_message_bytes)}  # set when faust creates them
     customer_to_state = app.Table("customer_to_state", key_type=bytes, value_type=bytes,
-                                  partitions=settings.topics.partitions)
+                                  partitions=settings.topics.partitions, extra_topic_configs=changelog)
     service_to_incident = app.Table("service_to_incident", key_type=bytes, value_type=bytes,
-                                    partitions=settings.topics.partitions)
+                                    partitions=settings.topics.partitions, extra_topic_configs=changelog)
     runtime = app.runtime = WorkerRuntime(app, settings, customer_to_state, service_to_incident,
                                           contacts_topic.get_topic_name())
     customer_to_state.on_recover(runtime.on_customers_recovered)
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust awaits an async receiver
     async def on_revoked(app: Any, revoked: Any, **kwargs: Any) -> None:
         runtime.on_partitions_revoked()
 
@@ -116,13 +119,13 @@ def create_app(settings: Settings) -> WorkerApp:
     @app.agent(events_topic, name="score_events")
     async def score_events(stream: faust.StreamT) -> None:
         """Score every customer-contact event; alerts, snapshots and contacts out per batch."""
-        async for events in stream.take_events(*batch):
+        async for events in stream.take_events(*batch):  # type: ignore[attr-defined]  # faust.Stream has it, StreamT not
             await runtime.score_batch(events)
 
     @app.agent(contacts_topic, name="detect_incidents")
     async def detect_incidents(stream: faust.StreamT) -> None:
         """Count distinct customers per service type; raise ``incident`` alerts."""
-        async for events in stream.take_events(*batch):
+        async for events in stream.take_events(*batch):  # type: ignore[attr-defined]
             await runtime.detect_incidents(events)
 
     @app.timer(worker.sla_check_seconds, name="check_sla")

@@ -45,7 +45,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     """Create the topics if missing, then run the faust worker in this process until stopped."""
     from faust.worker import Worker
 
-    from cxpulse.topics import TopicSpec, ensure_topics, topic_specs
+    from cxpulse.processors.worker.versions import check_versions
+    from cxpulse.topics import OUTPUT_MAX_MESSAGE_BYTES, TopicSpec, ensure_topics, topic_specs
 
     from .app import contacts_topic_name, create_app
 
@@ -54,7 +55,9 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         check_web_port(settings.worker.web_host, settings.worker.web_port)
     # The contacts topic is made here, not left to faust: a topic faust declares while its
     # consumer subscribes can be missed by the first assignment ("Ignoring missing topic").
-    contacts = TopicSpec(contacts_topic_name(settings), settings.topics.partitions, settings.topics.replication_factor)
+    check_versions(settings.worker.allow_untested_versions)  # before anything connects: one line, exit 1
+    contacts = TopicSpec(contacts_topic_name(settings), settings.topics.partitions, settings.topics.replication_factor,
+                         {"max.message.bytes": str(OUTPUT_MAX_MESSAGE_BYTES)})
     ensure_topics(settings.kafka, [*topic_specs(settings.topics), contacts])
     if settings.worker.uvloop:
         _use_uvloop()

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class DirectBatches:
     """A bounded queue of raw faust messages and the task that processes them in batches."""
 
-    def __init__(self, app: Any, handle: Callable[[list[Any]], Awaitable[None]], batch_max: int, within: float,
+    def __init__(self, app: Any, handle: Callable[..., Awaitable[None]], batch_max: int, within: float,
                  maxsize: int) -> None:
         self.app = app
         self.handle = handle
@@ -47,18 +47,49 @@ class DirectBatches:
         await self.queue.put(message)
 
     async def run(self) -> None:
-        """Collect, process and ack batches until the app stops."""
+        """Collect, process and ack batches until the app stops.
+
+        ``handle(batch, deferred)`` may leave the wait for the broker's answer to the batch's
+        last writes (its changelog) in ``deferred``: the batch is then acked by a task that
+        waits for that answer, and for the previous batch's acks, while the next batch is
+        processed. A write that failed stops the app (``app.crash``); its batch and every
+        later one stay unacked, so their offsets are never committed.
+        """
+        acking: asyncio.Future | None = None
         while not self.app.should_stop:
             batch = await self._collect()
             live, stale = self._split(batch)
             if stale:
                 self._drop(stale)
             if live:
-                await self.handle(live)
-                ack, out = self.app.consumer.ack, self.app.sensors.on_message_out
-                for message in live:  # only now may their offsets be committed
-                    ack(message)
-                    out(message.tp, message.offset, message)  # faust's monitor: no longer active
+                if acking is not None and acking.done() and acking.exception() is not None:
+                    raise acking.exception()  # type: ignore[misc]
+                deferred: list[Awaitable[Any]] = []
+                await self.handle(live, deferred)
+                if deferred or (acking is not None and not acking.done()):
+                    acking = asyncio.ensure_future(self._ack_after(acking, deferred, live))
+                else:
+                    self._ack(live)
+
+    async def _ack_after(self, previous: asyncio.Future | None, deferred: list[Awaitable[Any]], live: list[Any]) -> None:
+        try:
+            for waiting in deferred:
+                await waiting
+            if previous is not None:
+                await previous  # acks in batch order
+        except BaseException as exc:
+            if previous is not None and not previous.done():
+                previous.cancel()
+            if not isinstance(exc, asyncio.CancelledError):
+                await self.app.crash(exc)  # the worker stops: nothing is committed past this batch
+            raise
+        self._ack(live)
+
+    def _ack(self, live: list[Any]) -> None:
+        ack, out = self.app.consumer.ack, self.app.sensors.on_message_out
+        for message in live:  # only now may their offsets be committed
+            ack(message)
+            out(message.tp, message.offset, message)  # faust's monitor: no longer active
 
     def _drop(self, stale: list[Any]) -> None:
         # Read before a rebalance: never acked, so never committed; faust seeks the

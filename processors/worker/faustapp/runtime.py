@@ -8,7 +8,7 @@ interleaving (both change customer states and write the changelog).
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
@@ -23,7 +23,7 @@ from cxpulse.processors.worker.readmodel import customer_view
 from cxpulse.processors.worker.records import now_rfc3339
 from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
 
-from .writer import BatchWriter
+from .writer import BatchWriter, RetryPolicy
 
 __all__ = ["WorkerCounters", "WorkerRuntime"]
 
@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 class WorkerCounters:
     """Totals since start (counts only), shown by ``/healthz``."""
 
-    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches", "warnings")
+    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches", "warnings", "write_retries")
 
     def __init__(self) -> None:
         self.events = self.invalid = self.duplicates = self.alerts = self.incidents = self.batches = 0
-        self.warnings = 0
+        self.warnings = self.write_retries = 0  # write_retries: record batches sent again after a failed delivery
 
     def add(self, stats: BatchStats) -> None:
         self.batches += 1
@@ -92,26 +92,48 @@ class WorkerRuntime:
                                  self.settings.topics.alerts, self.incidents.changelog_topic.get_topic_name(),
                                  self.settings.topics.partitions)
 
+    @cached_property
+    def limits(self) -> dict[str, int]:
+        """``max.message.bytes`` of every topic the worker writes (the writer refuses larger records)."""
+        from cxpulse.topics import DLQ_MAX_MESSAGE_BYTES, OUTPUT_MAX_MESSAGE_BYTES
+
+        topics, changelog = self.settings.topics, self.settings.worker.changelog_max_message_bytes
+        limits = {name: OUTPUT_MAX_MESSAGE_BYTES for name in (topics.alerts, topics.scores, topics.warnings,
+                                                                self.contacts_topic)}
+        limits[topics.dlq] = DLQ_MAX_MESSAGE_BYTES
+        for table in (self.customers, self.incidents):
+            limits[table.changelog_topic.get_topic_name()] = changelog
+        return limits
+
+    @cached_property
+    def retry(self) -> RetryPolicy:
+        worker = self.settings.worker
+        return RetryPolicy(worker.write_retries, worker.write_retry_backoff_seconds)
+
     def writer(self) -> BatchWriter:
-        return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts)
+        return BatchWriter(self.app.producer._ensure_producer(), self._partition_counts, None, self.limits, self.retry)
 
     def writers(self) -> tuple[BatchWriter, BatchWriter]:
         """``(effects, state)`` for one batch; they share key hashes (alerts and snapshots)."""
-        producer, hashes = self.app.producer._ensure_producer(), {}
-        return (BatchWriter(producer, self._partition_counts, hashes),
-                BatchWriter(producer, self._partition_counts, hashes))
+        producer, hashes = self.app.producer._ensure_producer(), dict[bytes, int]()
+        return (BatchWriter(producer, self._partition_counts, hashes, self.limits, self.retry),
+                BatchWriter(producer, self._partition_counts, hashes, self.limits, self.retry))
 
     async def score_batch(self, events: Iterable[Any]) -> None:
         """Process one batch of ``cx.events`` (faust events)."""
         await self.score_messages([e.message for e in events])
 
-    async def score_messages(self, messages: list[Any]) -> None:
-        """Process one batch of ``cx.events`` records: effects delivered first, then the new state."""
+    async def score_messages(self, messages: list[Any], deferred: list[Awaitable[Any]] | None = None) -> None:
+        """Process one batch of ``cx.events`` records: effects delivered first, then the new state.
+
+        The batch's records may be acked once this returns, or, with ``deferred``, once the
+        awaitable appended to it (the broker's answer for the state records) has returned.
+        """
         async with self.lock:
             started = time.perf_counter()
             effects, state = self.writers()
             stats = self.scoring.process(messages, effects, state, now_rfc3339())
-            await self._write(effects, state)
+            await self._write(effects, state, deferred)
             self.idle_partitions = self.clock.reported_idle  # its mark is delivered
             self._observe(stats, started)
         self.counters.add(stats)
@@ -123,13 +145,13 @@ class WorkerRuntime:
         """Process one batch of contacts from the repartition topic (faust events)."""
         await self.detect_messages([e.message for e in events])
 
-    async def detect_messages(self, messages: list[Any]) -> None:
-        """Process one batch of contacts records from the repartition topic."""
+    async def detect_messages(self, messages: list[Any], deferred: list[Awaitable[Any]] | None = None) -> None:
+        """Process one batch of contacts records from the repartition topic (``deferred``: as :meth:`score_messages`)."""
         async with self.lock:
-            started, alerts = time.perf_counter(), []
+            started, alerts = time.perf_counter(), list[Any]()
             effects, state = self.writers()
             raised = self.incident_processor.process(messages, effects, state, now_rfc3339(), alerts)
-            await self._write(effects, state)
+            await self._write(effects, state, deferred)
             self.metrics.observe_incidents(alerts, time.perf_counter() - started)
         self.counters.incidents += raised
 
@@ -154,11 +176,25 @@ class WorkerRuntime:
                                    time.time(), agent)
         self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)
 
-    async def _write(self, effects: BatchWriter, state: BatchWriter) -> None:
+    async def _write(self, effects: BatchWriter, state: BatchWriter, deferred: list[Awaitable[Any]] | None = None) -> None:
         # Alerts, dead letters and contacts are acknowledged by the broker before the
-        # changelog may say their events were seen; faust's commit flushes the rest.
-        await effects.deliver()
-        await state.send()
+        # changelog may say their events were seen; the changelog and scores are
+        # acknowledged before the batch's records are acked (and so may be committed).
+        # A write that fails after its retries raises WriteFailed: the worker stops.
+        # ``deferred``: the wait for the state's answer is left to the caller (direct
+        # delivery acks the batch after it, while the next batch is processed).
+        # Score snapshots go with the effects: a changelog that says an event was seen while its
+        # snapshot was lost would make the replayed event a duplicate, and the snapshot never come.
+        effects.take(state, self.settings.topics.scores)
+        self.counters.write_retries += await effects.deliver()
+        sent = await state.send()
+        if deferred is None:
+            self.counters.write_retries += await state.confirm(sent)
+        else:
+            deferred.append(self._confirm(state, sent))
+
+    async def _confirm(self, state: BatchWriter, sent: list) -> None:
+        self.counters.write_retries += await state.confirm(sent)
 
     def on_partitions_revoked(self) -> None:
         """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol)."""

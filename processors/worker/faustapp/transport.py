@@ -22,6 +22,13 @@ Two of faust's offset rules are hardened (both are races faust's own loop has to
   its run of consecutive offsets stops at the first duplicate: each commit then moved the
   committed offset by one record (faust-streaming issues #559, #625). Here the acked
   offsets are a set, so a commit reaches the end of the acked run.
+- faust's commit rule is not at-least-once by construction: it commits over one record
+  still in flight at the head of the acked run (faust-streaming issue #606), skips that
+  check when the committed offset is 0, and records each gap through the record fetched
+  after it (which then counts as acked while in flight). Here a commit never passes an
+  offset that is neither acked nor known not to exist (:func:`next_commit`); a gap holds
+  the missing offsets only, and one at the committed offset itself (a transaction marker
+  there) is recorded from the position a seek left.
 
 Everything else — acks, gaps, commits, read offsets — is faust's code, unchanged.
 With ``worker.direct_delivery``, records of the topics in ``app.direct_sinks`` skip the
@@ -35,21 +42,27 @@ from collections.abc import Iterable
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.transport.consumer import ensure_TP
 
 __all__ = ["FastDrainConsumer", "FastDrainTransport", "next_commit"]
 
 
-def next_commit(acked: Iterable[int], committed: int | None, gaps: Any = None) -> tuple[int | None, list[int]]:
+def next_commit(acked: Iterable[int], committed: int | None, gaps: Any = None,
+                floor: int | None = None) -> tuple[int | None, list[int]]:
     """``(offset to commit or None, acked offsets left for later)`` for one partition.
 
-    faust's rule (``Consumer._new_offset``): gaps (offsets that do not exist) up to the
-    largest acked offset count as acked; the commit is one past the run of consecutive
-    offsets from the lowest, unless that run starts more than one past the committed
-    offset (a record in between is still in flight). Unlike faust's, duplicates do not
-    cut the run short and offsets below the committed one are dropped. ``gaps`` is
-    faust's ``IntervalTree``; the intervals used are chopped from it.
+    ``committed`` is the committed offset (the next one to read); when the partition has
+    none yet, ``floor`` (the first offset delivered) stands in. Gaps (offsets that do not
+    exist, faust's ``IntervalTree``) up to the largest acked offset count as acked and are
+    chopped from it. The commit is one past the run of consecutive offsets that starts *at*
+    that offset; when the run starts later, a record in between is still in flight and
+    nothing is committed. This is at-least-once by construction: faust's rule
+    (``Consumer._new_offset``) commits over one missing record at the head of the run
+    (faust-streaming issue #606) and skips the check altogether when the committed offset
+    is 0, and its run stops at the first duplicate (issues #559, #625).
     """
-    offsets = {offset for offset in acked if committed is None or offset >= committed}
+    base = committed if committed is not None else floor
+    offsets = {offset for offset in acked if base is None or offset >= base}
     if not offsets:
         return None, []
     if gaps:
@@ -58,11 +71,11 @@ def next_commit(acked: Iterable[int], committed: int | None, gaps: Any = None) -
         if spans:
             end = top + 1
             for span in spans:
-                offsets.update(range(max(span.begin, committed or 0), span.end))
+                offsets.update(range(max(span.begin, base or 0), span.end))
                 end = max(end, span.end)
             gaps.chop(0, end)
     low = min(offsets)
-    if committed and low - committed > 1:
+    if base is not None and low > base:
         return None, sorted(offsets)
     high = low
     while high + 1 in offsets:
@@ -71,19 +84,59 @@ def next_commit(acked: Iterable[int], committed: int | None, gaps: Any = None) -
 
 
 class FastDrainConsumer(faust_aiokafka.Consumer):
-    """faust's aiokafka consumer without the two-task wrapper per record."""
+    """faust's aiokafka consumer without the two-task wrapper per record, with an at-least-once commit rule."""
 
     _seeks = 0  # seeks to the committed offsets so far
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per partition: the committed offset a seek set the read offset to, until the
+        # first record after it (the read offset is then a position, not a delivered record).
+        self._positions: dict[Any, int] = {}
+        # Per partition: the offset the commit rule starts from while there is no committed
+        # offset (the first record delivered, or the committed 0 faust stores as None).
+        self._floor: dict[Any, int] = {}
+
     async def perform_seek(self) -> None:
+        """faust's ``Consumer.perform_seek``, remembering which read offsets are now positions."""
         self._seeks += 1  # before the await: records handed over while it runs count as after it
-        await faust_aiokafka.Consumer.perform_seek(self)
+        committed = await self.seek_to_committed()
+        positions = {ensure_TP(tp): offset for tp, offset in committed.items() if offset is not None and offset >= 0}
+        self._read_offset.update({tp: positions.get(ensure_TP(tp)) for tp in committed})
+        self._committed_offset.update({ensure_TP(tp): offset or None for tp, offset in committed.items()
+                                       if offset is not None})
+        self._positions.clear()  # in place: a delivery loop running now holds this dict
+        self._positions.update(positions)
+        self._floor.update(positions)
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        for tp in revoked:
+            self._positions.pop(tp, None)
+            self._floor.pop(tp, None)
+        await faust_aiokafka.Consumer.on_partitions_revoked(self, revoked)
+
+    async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
+        """Record ``offset_from..offset_to`` (inclusive) as offsets that do not exist.
+
+        faust's ``_add_gap`` starts a gap one past the committed offset (the committed offset
+        is the next one to read: a missing record there is never covered) and is called with
+        the record just fetched as the gap's end (it then counts as acked while in flight).
+        Here the caller passes the missing offsets only and a gap may start at the committed offset.
+        """
+        committed = self._committed_offset[tp]
+        if committed is not None:
+            offset_from = max(offset_from, committed)
+        if offset_from <= offset_to:
+            gaps = self._gap[tp]
+            gaps.addi(offset_from, offset_to + 1)
+            await asyncio.sleep(0)
+            gaps.merge_overlaps()
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
         if not acked:
             return None
-        offset, left = next_commit(acked, self._committed_offset[tp], self._gap.get(tp))
+        offset, left = next_commit(acked, self._committed_offset[tp], self._gap.get(tp), self._floor.get(tp))
         self._acked_index[tp].difference_update(set(acked).difference(left))
         acked[:] = left
         return offset
@@ -111,7 +164,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         seeks = self._seeks
         previous: dict[Any, int] = {}  # per partition, the offset of the last record handed over from this fetch
         sinks = getattr(app, "direct_sinks", None)
-        read_offset = self._read_offset
+        read_offset, positions, floor = self._read_offset, self._positions, self._floor
         since_yield = 0
         async for tp, message in records:
             since_yield += 1
@@ -121,12 +174,18 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
             offset, last = message.offset, read_offset[tp]
             if last is not None and offset < last:
                 continue  # already delivered (faust drops these too)
+            first_missing = None if last is None else last + 1
             if self._seeks != seeks:
                 # The read offsets were reset under this fetch, while the records up to
                 # this one were being handed over: a hole is measured within the fetch.
                 last = previous.get(tp)
-            if last and offset - last > 1 and self.app.topics.acks_enabled_for(message.topic):
-                await self._add_gap(tp, last + 1, offset)
+                first_missing = None if last is None else last + 1
+            elif positions and positions.get(tp) == last:
+                first_missing = last  # the read offset is the committed offset: the next record to read
+            if last is None and tp not in floor:
+                floor[tp] = offset  # no committed offset: nothing below the first record delivered
+            if first_missing is not None and offset > first_missing and self.app.topics.acks_enabled_for(message.topic):
+                await self._add_gap(tp, first_missing, offset - 1)
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
@@ -146,6 +205,8 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
                 # offset and it look delivered: skipped, never acked, the commit stuck there.
                 return
             read_offset[tp] = previous[tp] = offset
+            if positions:
+                positions.pop(tp, None)
 
 
 class FastDrainTransport(faust_aiokafka.Transport):

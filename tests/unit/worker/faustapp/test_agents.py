@@ -69,6 +69,9 @@ class RecordingProducer:
             raise UnknownTopicOrPartitionError(topic)
         return self.partitions_for_topic(topic)
 
+    async def partitions_for(self, topic: str) -> set[int]:  # aiokafka's public call: metadata of one topic
+        return await self._wait_on_metadata(topic)
+
     def partitions_for_topic(self, topic: str) -> set[int] | None:
         count = self.partitions.get(topic)
         return None if count is None else set(range(count))

@@ -1,0 +1,57 @@
+"""SIGKILL at random points of a batch: the run ends as the undisturbed run, no alert id carries two contents.
+
+Extends ``test_worker_faults.py`` (one kill after a commit) with kills at random moments
+while records arrive (per seed: two kills, each a random time after a chunk was produced,
+so mid-batch, mid-write or mid-commit), on a small stream. The outcome must be the pure
+engine's (every ``(alert_id, status)``, every final score and ``events_seen``: nothing lost,
+nothing counted twice), and every record that repeats an ``(alert_id, status)`` after a
+crash must repeat its content too (all but ``emitted_at``; an incident's ``summary`` counts the
+customers seen when it was raised again, so it is left out).
+"""
+
+import random
+import signal
+import time
+from collections import defaultdict
+
+import orjson
+import pytest
+
+from ..worker.helpers import expected_run
+from ..worker.scenario import scripted
+from .conftest import assert_engine_outcome, outcome, wait_consumed
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_at_random_points_ends_as_the_undisturbed_run(seed, settings_factory, produce, consume,
+                                                              worker_factory, wait_for):
+    rng = random.Random(seed)
+    settings = settings_factory(partitions=2, worker={"commit_interval_seconds": 0.2, "session_timeout_seconds": 10.0,
+                                                      "batch_max": 100})
+    records = scripted(background_customers=200, background_events=4_000, seed=seed).records()
+    cuts = sorted(rng.sample(range(len(records) // 5, len(records) * 4 // 5), 2))
+    chunks = [records[:cuts[0]], records[cuts[0]:cuts[1]], records[cuts[1]:]]
+
+    worker = worker_factory(settings)
+    for chunk in chunks[:2]:
+        produce(settings.topics.events, chunk)
+        time.sleep(rng.uniform(0.0, 0.5))  # a random moment of the processing of this chunk
+        worker.stop(signal.SIGKILL)
+        worker = worker_factory(settings)  # same data directory: state from the changelog
+    produce(settings.topics.events, chunks[2])
+    wait_consumed(wait_for, settings, workers=[worker])
+
+    assert_engine_outcome(outcome(consume, settings), expected_run(settings, records))
+    contents: dict[tuple[str, str], set[bytes]] = defaultdict(set)
+    for record in consume(settings.topics.alerts):
+        alert = orjson.loads(record.value)
+        alert.pop("emitted_at")
+        if alert["rule"] == "incident":
+            # Known, reported: an incident re-raised after a crash counts the customers seen by
+            # then ("27 customers ... (raised with 25)"); its id, evidence and time are the same.
+            alert.pop("summary")
+        contents[alert["alert_id"], alert["status"]].add(orjson.dumps(alert, option=orjson.OPT_SORT_KEYS))
+    assert contents and all(len(found) == 1 for found in contents.values()), \
+        [key for key, found in contents.items() if len(found) > 1][:3]
