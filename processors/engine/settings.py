@@ -119,6 +119,17 @@ class EngineSettings(BaseModel):
     partition_idle_seconds: float = Field(30.0, gt=0)
     """A partition silent this long follows the overall stream clock and stops holding back the watermark."""
 
+    # The stream clock (docs/rules.md, "The stream clock"): a partition's clock moves to an
+    # event's time only up to the record's Kafka timestamp plus this lead, so one event dated
+    # ahead of the moment it was produced cannot breach other customers' tickets.
+    stream_clock_lead_seconds: float = Field(0.0, ge=0)
+    """How far ahead of a record's Kafka timestamp its event may move the stream clock (0: up to the record time)."""
+    # A ticket breaches by the stream clock only once the clock is this far past its due time
+    # (a customer's own later event still breaches it at once), so a ticket read behind a
+    # skewed clock has time to be resolved before sla_breach fires.
+    sla_grace_seconds: float = Field(60.0, ge=0)
+    """How far the stream clock must pass a ticket's due time before it breaches (a customer's own later event breaches at once)."""
+
     cooldown_seconds: float = Field(DAY, ge=0)
     """The same rule, customer and service type fire again only after this long (unless severity rises)."""
 

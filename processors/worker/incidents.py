@@ -10,7 +10,13 @@ wrote before them. A contacts partition's watermark is the smallest clock over e
 partition of ``cx.events`` (a partition not reported yet holds it back; idle ones do not):
 when a mark is read, every contact with a time before that watermark (less the late
 tolerance) has been read from this contacts partition too, so the incident windows there
-are decided exactly as the replay's :class:`EngineDriver` decides them.
+are decided by the orchestration core's watermark rule (``watermark_of``),
+exactly as the replay's :class:`EngineDriver` decides them.
+
+The watermark is never infinite: when every partition is idle it is the largest overall
+clock the marks carried, and a watermark is remembered (as decided) only when finite. An
+infinite one once decided every window "already past" after a broker restart, and an
+incident of the burst read next was never raised.
 """
 
 from collections.abc import Iterable, MutableMapping
@@ -18,6 +24,7 @@ from math import inf
 from typing import Any
 
 from cxpulse.processors.engine import IncidentEngine, IncidentState, key_partition
+from cxpulse.processors.engine.clocks import watermark_of
 from cxpulse.processors.engine.state import NEVER
 
 from .records import Sink, alert_record, compact, contact_from_bytes, mark_from_bytes
@@ -41,6 +48,7 @@ class IncidentProcessor:
         self.partitions = partitions
         self.marks: dict[int, dict[int, float]] = {}  # contacts partition -> source partition -> clock
         self.sources: dict[int, int | None] = {}  # contacts partition -> partition count of cx.events
+        self.overall: dict[int, float] = {}  # contacts partition -> largest overall clock a mark carried
         self._decided: dict[int, float] = {}  # contacts partition -> watermark last applied
         self._partition_of: dict[bytes, int] = {}
         # The decoded state of each service type beside the stored bytes it was saved as: a
@@ -50,13 +58,13 @@ class IncidentProcessor:
         self._live: dict[bytes, tuple[bytes, IncidentState]] = {}
 
     def watermark(self, partition: int) -> float:
-        """The watermark of a contacts partition, from the marks read on it."""
+        """The watermark of a contacts partition, from the marks read on it (never infinite)."""
         marks = self.marks.get(partition)
         if not marks:
             return NEVER
         count = self.sources.get(partition)
         sources = range(count) if count else marks.keys()
-        return min((marks.get(p, NEVER) for p in sources), default=inf)
+        return watermark_of((marks.get(p, NEVER) for p in sources), self.overall.get(partition, NEVER))
 
     def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str,
                 raised_alerts: list | None = None) -> int:
@@ -95,16 +103,18 @@ class IncidentProcessor:
             alerts += found
         return alerts
 
-    def _mark(self, partition: int, clocks: dict[int, float], sources: int | None) -> None:
+    def _mark(self, partition: int, clocks: dict[int, float], sources: int | None, overall: float | None) -> None:
         self.marks.setdefault(partition, {}).update(clocks)
         if sources:
             self.sources[partition] = sources
+        if overall is not None and overall > self.overall.get(partition, NEVER):
+            self.overall[partition] = overall
 
     def _decide(self, partition: int, touched: dict[bytes, tuple[IncidentState, int]]) -> list:
         """Decide the windows of every service type on ``partition`` up to its watermark."""
         watermark = self.watermark(partition)
-        if watermark <= self._decided.get(partition, NEVER):
-            return []
+        if not watermark < inf or watermark <= self._decided.get(partition, NEVER):
+            return []  # (never infinite: watermark_of; and an infinite one is never remembered)
         self._decided[partition] = watermark
         found: list = []
         for key in self._keys(partition, touched):
