@@ -143,6 +143,7 @@ class ScoringProcessor:
             if isinstance(event, str):
                 self._reject(event, message, effects, stats)
                 continue
+            observed = len(stats.observed)
             try:
                 result = core.step(event, message.partition, message.timestamp, now)
                 stats.observed.append((message.timestamp, event, result))
@@ -153,6 +154,7 @@ class ScoringProcessor:
                     if event.event_type == "contact_started" and self.topics.warnings is not None:
                         self._warn(event, result, key, effects, emitted_at, stats)
             except Exception as exc:  # RecordFailed from the core, or this worker's own output code
+                del stats.observed[observed:]  # a dead letter, not a processed event
                 self._fail(exc, message, effects, stats)
             if core.breaches:
                 self._breaches(effects, emitted_at, stats)

@@ -88,7 +88,7 @@ class WorkerReader:
         effects = ListSink()
         stats = self.scoring.process([message], effects, ListSink(), EMITTED)
         if stats.failed:
-            self.failed += [orjson.loads(v)["error"] for t, _, v, _ in effects.records if t == "dlq"]
+            self.failed += [orjson.loads(v or b"null")["error"] for t, _, v, _ in effects.records if t == "dlq"]
         return self._out(effects)
 
     def wait(self, at: float) -> list[dict]:
@@ -98,7 +98,7 @@ class WorkerReader:
         return self._out(effects)
 
     def _out(self, effects: ListSink) -> list[dict]:
-        found = [orjson.loads(v) for t, _, v, _ in effects.records if t == "alerts"]
+        found = [orjson.loads(v or b"null") for t, _, v, _ in effects.records if t == "alerts"]
         contacts = [SimpleNamespace(key=k, value=v, partition=0) for t, k, v, _ in effects.records if t == "contacts"]
         raised: list = []
         self.incidents.process(contacts, ListSink(), ListSink(), EMITTED, raised)
