@@ -109,7 +109,7 @@ class EngineDriver:
         alerts = result.alerts
         if received is not None and received >= self._idle_check_at:
             self._idle_check_at = received + IDLE_CHECK_EVERY
-            core.tick(received)
+            core.tick(received, every=False)
         if core.breaches or core.raised:
             alerts = self._collect(list(alerts))
         if result.duplicate:

@@ -92,7 +92,12 @@ class DictStore:
 
 
 class IncidentRoute(Protocol):
-    """Where contacts go and when incidents are decided; each method returns the alerts raised here."""
+    """Where contacts go and when incidents are decided; each method returns the alerts raised here.
+
+    ``check_at``: :meth:`stepped` is called only once the overall clock reaches it (``INF``: never).
+    """
+
+    check_at: float
 
     def contact(self, contact: Contact) -> list[Alert]: ...
 
@@ -126,14 +131,14 @@ def decide_incidents(engine: IncidentEngine, states: Iterable[IncidentState], wa
 class InlineIncidents:
     """Incidents counted in this process and decided behind its own watermark (replay)."""
 
-    __slots__ = ("engine", "states", "_late", "_next", "_check_at")
+    __slots__ = ("engine", "states", "check_at", "_late", "_next")
 
     def __init__(self, engine: IncidentEngine, states: dict[str, IncidentState] | None = None) -> None:
         self.engine = engine
         self.states: dict[str, IncidentState] = states if states is not None else {}
         self._late = float(engine.settings.incident_late_tolerance_seconds)
         self._next = self._next_undecided()  # earliest undecided contact time (a lower bound)
-        self._check_at = NEVER
+        self.check_at = NEVER
 
     def contact(self, contact: Contact) -> list[Alert]:
         svc = contact.service_type
@@ -144,9 +149,7 @@ class InlineIncidents:
         return alerts
 
     def stepped(self, clocks: PartitionClocks) -> list[Alert]:
-        if clocks.overall < self._check_at:
-            return []
-        self._check_at = clocks.overall + INCIDENT_CHECK_EVERY
+        self.check_at = clocks.overall + INCIDENT_CHECK_EVERY
         watermark = clocks.watermark()
         if self._next >= watermark - self._late:
             return []
@@ -183,7 +186,7 @@ class Orchestrator:
     and ``raised`` every incident alert; the caller takes them (and empties the lists).
     """
 
-    __slots__ = ("engine", "store", "route", "clocks", "breaches", "raised")
+    __slots__ = ("engine", "store", "route", "clocks", "breaches", "raised", "_states")
 
     def __init__(self, engine: Engine, store: StateStore, route: IncidentRoute,
                  clocks: PartitionClocks | None = None) -> None:
@@ -193,6 +196,7 @@ class Orchestrator:
         self.clocks = clocks if clocks is not None else clocks_for(engine.settings)
         self.breaches: list[tuple[str, StepResult]] = []
         self.raised: list[Alert] = []
+        self._states = store.states if isinstance(store, DictStore) else None
 
     def step(self, event, partition: Hashable, record_time: float | None = None,
              now: float | None = None) -> StepResult:
@@ -205,10 +209,18 @@ class Orchestrator:
             if now is not None:
                 clocks.hear(partition, now)
             cid = event.customer_id
-            result = self.engine.step(self.store.load(cid, partition), event)
-            if result.duplicate:
-                return result
-            self.store.save(cid, result.state, partition)
+            states = self._states
+            if states is not None:  # a DictStore: its dict, without two calls per event
+                result = self.engine.step(states.get(cid), event)
+                if result.duplicate:
+                    return result
+                states[cid] = result.state
+            else:
+                store = self.store
+                result = self.engine.step(store.load(cid, partition), event)
+                if result.duplicate:
+                    return result
+                store.save(cid, result.state, partition)
             for due, tid in result.due:
                 clocks.note_due(partition, due, cid, tid)
             clocks.observe(partition, result.at, record_time)
@@ -220,22 +232,24 @@ class Orchestrator:
                 found = route.contact(contact)
                 if found:
                     self.raised += found
-            found = route.stepped(clocks)
-            if found:
-                self.raised += found
+            if clocks.overall >= route.check_at:
+                found = route.stepped(clocks)
+                if found:
+                    self.raised += found
             return result
         except RecordFailed:
             raise
         except Exception as exc:
             raise RecordFailed(exc) from exc
 
-    def tick(self, now: float | None, owned: frozenset[int] | None = None) -> None:
+    def tick(self, now: float | None, owned: frozenset[int] | None = None, every: bool = True) -> None:
         """Partitions silent since ``now - partition_idle_seconds`` become idle and follow the
-        overall clock; every (owned) partition's overdue tickets breach; the route is told."""
+        overall clock; every (owned) partition's overdue tickets breach — or, with ``every``
+        false, the idle partitions' only (the others were swept when their clocks last moved,
+        unless clocks were loaded since); the route is told."""
         clocks = self.clocks
-        if now is not None:
-            clocks.refresh(now)
-        for partition in list(clocks.partitions()):
+        idle = clocks.refresh(now) if now is not None else []
+        for partition in list(clocks.partitions()) if every else idle:
             if owned is not None and partition not in owned:
                 continue  # moved to another worker, which sweeps it
             if clocks.due(partition):

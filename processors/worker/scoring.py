@@ -277,11 +277,12 @@ class _ContactsRoute:
     """The core's incident route in the worker: contacts and marks to the contacts topic,
     decided behind the marks by the ``detect_incidents`` agent (``incidents.py``)."""
 
-    __slots__ = ("processor", "effects")
+    __slots__ = ("processor", "effects", "check_at")
 
     def __init__(self, processor: ScoringProcessor) -> None:
         self.processor = processor
         self.effects: Sink | None = None
+        self.check_at = float("inf")  # nothing to do per event: marks go out in ticked
 
     def contact(self, contact: Contact) -> list:
         if self.effects is not None:
