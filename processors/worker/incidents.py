@@ -19,6 +19,7 @@ infinite one once decided every window "already past" after a broker restart, an
 incident of the burst read next was never raised.
 """
 
+import logging
 from collections.abc import Iterable, MutableMapping
 from math import inf
 from typing import Any
@@ -30,6 +31,8 @@ from cxpulse.processors.engine.state import NEVER
 from .records import Sink, alert_record, compact, contact_from_bytes, mark_from_bytes
 
 __all__ = ["IncidentProcessor"]
+
+log = logging.getLogger(__name__)
 
 
 class IncidentProcessor:
@@ -51,6 +54,8 @@ class IncidentProcessor:
         self.overall: dict[int, float] = {}  # contacts partition -> largest overall clock a mark carried
         self._decided: dict[int, float] = {}  # contacts partition -> watermark last applied
         self._partition_of: dict[bytes, int] = {}
+        self.failed = 0  # contacts records that raised (skipped)
+        self._failed_kinds: set[str] = set()
         # The decoded state of each service type beside the stored bytes it was saved as: a
         # busy service type holds thousands of contacts, and decoding them once per batch
         # was a quarter of the worker's time at 2,000 events/s. Valid while the store still
@@ -90,18 +95,28 @@ class IncidentProcessor:
     def _apply(self, messages: Iterable[Any], touched: dict[bytes, tuple[IncidentState, int]]) -> list:
         alerts: list = []
         for message in messages:
-            mark = mark_from_bytes(message.value)
-            if mark is not None:
-                self._mark(message.partition, *mark)
-                alerts += self._decide(message.partition, touched)
-                continue
-            contact = contact_from_bytes(message.value)
-            key = contact.service_type.encode("utf-8")
-            current = self._load(key, touched, message.partition)
-            new_state, found = self.engine.add(current[0], contact)
-            touched[key] = (new_state, message.partition)
-            alerts += found
+            try:
+                alerts += self._one(message, touched)
+            except Exception as exc:  # one record never stops the agent (docs/rules.md, "Records that fail")
+                self.failed += 1
+                kind = type(exc).__name__
+                if kind not in self._failed_kinds and len(self._failed_kinds) < 100:
+                    self._failed_kinds.add(kind)
+                    log.error("a contacts record raised %s: skipped, incident detection goes on (logged once per "
+                              "kind)", kind)
         return alerts
+
+    def _one(self, message: Any, touched: dict[bytes, tuple[IncidentState, int]]) -> list:
+        mark = mark_from_bytes(message.value)
+        if mark is not None:
+            self._mark(message.partition, *mark)
+            return self._decide(message.partition, touched)
+        contact = contact_from_bytes(message.value)
+        key = contact.service_type.encode("utf-8")
+        current = self._load(key, touched, message.partition)
+        new_state, found = self.engine.add(current[0], contact)
+        touched[key] = (new_state, message.partition)
+        return found
 
     def _mark(self, partition: int, clocks: dict[int, float], sources: int | None, overall: float | None) -> None:
         self.marks.setdefault(partition, {}).update(clocks)

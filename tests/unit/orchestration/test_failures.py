@@ -184,3 +184,18 @@ def test_extreme_valid_events_never_stop_the_worker_or_the_replay(stream):
             assert failure.reason.startswith("processing failed: ")
     driver.finish()
     assert driver.failed == stats.failed
+
+
+def test_a_contacts_record_that_raises_is_skipped_and_the_incident_agent_goes_on():
+    from cxpulse.processors.engine import Contact
+    from cxpulse.processors.worker.records import contact_record, mark_record
+
+    processor = IncidentProcessor(IncidentEngine(EngineSettings(incident_customers=2)), {}, "alerts", "changelog")
+    t = 1_750_000_000.0
+    good = [SimpleNamespace(key=k, value=v, partition=0)
+            for k, v in (contact_record(Contact("outage", f"C-{n}", t + n, f"e-{n}")) for n in range(2))]
+    broken = SimpleNamespace(key=b"outage", value=b"[1, 2]", partition=0)  # not a contact
+    mark = SimpleNamespace(key=None, value=mark_record({0: t + 3600}, 1, t + 3600), partition=0)
+    raised: list = []
+    processor.process([good[0], broken, good[1], mark], ListSink(), ListSink(), "x", raised)
+    assert processor.failed == 1 and [a.rule for a in raised] == ["incident"]
