@@ -23,7 +23,7 @@ def fresh():
 
 
 def _first_difference(expected: list, actual: list) -> str:
-    for i, (e, a) in enumerate(zip(expected, actual)):
+    for i, (e, a) in enumerate(zip(expected, actual, strict=False)):
         if e != a:
             return f"first difference at #{i}: expected {e}, got {a}"
     return f"lengths differ: expected {len(expected)}, got {len(actual)}"

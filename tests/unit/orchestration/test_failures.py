@@ -8,6 +8,7 @@ through the worker's batch code, the snapshot and alert JSON, the read API and t
 agent brief, and through the replay.
 """
 
+import json
 import logging
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -78,7 +79,8 @@ EDGE_TIMES = ["1970-01-01T00:00:00Z", "1970-01-01T00:00:01Z", "1970-01-02T00:00:
               "2025-03-03T09:00:00Z", "2025-03-03T09:00:00.000001+00:00"]
 CHANNELS = ["phone", "web", "app", "email", "chat", "counter", "social", "other"]
 SEGMENTS = ["standard", "key", "vip", "vulnerable"]
-NUMBERS = [0.0, 1e-300, 300.0, 1e15, 1.7976931348623157e308]
+# NaN and infinity are not JSON: written as Python's json writes them (NaN, Infinity), refused.
+NUMBERS = [0.0, 1e-300, 300.0, 1e15, 1.7976931348623157e308, float("nan"), float("inf")]
 
 times = st.sampled_from(EDGE_TIMES)
 ids = st.sampled_from(["e", "E" * 128, "é" * 128, "id-with-\u00e9"])
@@ -92,7 +94,7 @@ call = st.fixed_dictionaries({
     "event_type": st.just("call"), "direction": st.sampled_from(["inbound", "outbound"]),
     "wait_seconds": st.sampled_from(NUMBERS), "talk_seconds": st.sampled_from(NUMBERS),
     "outcome": st.sampled_from(["resolved", "unresolved", "transferred", "escalated", "abandoned", "callback"]),
-    "is_complaint": st.booleans(), "sentiment": st.sampled_from([None, -1.0, 1.0, -0.5000001, 0.0]),
+    "is_complaint": st.booleans(), "sentiment": st.sampled_from([None, -1.0, 1.0, -0.5000001, 0.0, float("nan")]),
     "agent_id": st.sampled_from([None, "a" * 64]), "contact_id": contact_ids})
 ticket = st.fixed_dictionaries({
     "event_type": st.just("ticket"), "ticket_id": st.sampled_from(["t", "T" * 128]),
@@ -145,7 +147,7 @@ def test_extreme_valid_events_never_stop_the_worker_or_the_replay(stream):
     driver = EngineDriver(engine_settings)
     messages = []
     for offset, (event, skew, partition) in enumerate(stream):
-        messages.append(SimpleNamespace(key=event["customer_id"].encode(), value=orjson.dumps(event),
+        messages.append(SimpleNamespace(key=event["customer_id"].encode(), value=json.dumps(event).encode(),
                                         topic="cx.events", partition=partition, offset=offset,
                                         timestamp=_record_time(event, skew)))
     effects, state = ListSink(), ListSink()
