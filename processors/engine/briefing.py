@@ -79,7 +79,7 @@ def _tickets(state: CustomerState, at: float) -> list[dict]:
             "due_at": None if tk.due_at is None else _time(tk.due_at), "overdue": overdue,
             "urgent": tk.urgent, "complaint": tk.complaint,
         })
-    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, _due_key(state, r["ticket_id"]), r["ticket_id"]))
+    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, _due_key(state, str(r["ticket_id"])), str(r["ticket_id"])))
     return rows
 
 

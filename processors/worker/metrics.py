@@ -152,11 +152,11 @@ class WorkerMetrics(Collector):
                 continue
             signals = result.signals
             if signals:
-                key = (svc, event.channel)
+                pair = (svc, event.channel)
                 for signal in signals:
                     counts = by_signal.get(signal)
                     if counts is not None:
-                        counts[key] = counts.get(key, 0) + 1
+                        counts[pair] = counts.get(pair, 0) + 1
                 if "sla_breach" in signals:
                     self._breaches(result, svc)
             elif event.event_type == "account":  # an outcome carries no signal

@@ -23,15 +23,16 @@ def _at(moment: float) -> str:
 
 
 def _events(now: float) -> list[tuple[str, bytes]]:
-    common = {"channel": "web", "service_type": "billing"}
-    return [(c, orjson.dumps({**common, **e, "customer_id": c})) for c, e in [
+    common: dict[str, object] = {"channel": "web", "service_type": "billing"}
+    rows: list[tuple[str, dict[str, object]]] = [
         ("C-ticket", {"event_id": "t-open", "event_type": "ticket", "occurred_at": _at(now - 60), "ticket_id": "T-1",
                       "action": "opened", "due_at": _at(now + 2 * 3600)}),
         ("C-ahead", {"event_id": "ahead", "event_type": "call", "occurred_at": _at(now + 23 * 3600),
                      "direction": "inbound", "wait_seconds": 5, "talk_seconds": 60, "outcome": "resolved"}),
         ("C-other", {"event_id": "other", "event_type": "call", "occurred_at": _at(now - 30),
                      "direction": "inbound", "wait_seconds": 5, "talk_seconds": 60, "outcome": "resolved"}),
-    ]]
+    ]
+    return [(c, orjson.dumps({**common, **e, "customer_id": c})) for c, e in rows]
 
 
 @pytest.mark.parametrize("partitions", [1, 2])
