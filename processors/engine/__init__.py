@@ -9,6 +9,7 @@ from .clocks import INF, PartitionClocks
 from .driver import EngineDriver, StepHook
 from .engine import Engine
 from .incident import IncidentEngine, IncidentState
+from .orchestration import DictStore, IncidentRoute, InlineIncidents, Orchestrator, RecordFailed, decide_incidents
 from .partitioner import key_partition
 from .results import Contact, StepResult
 from .settings import EngineSettings, Weights
@@ -18,13 +19,18 @@ from .state import CustomerState, StateError, Ticket
 __all__ = [
     "Contact",
     "CustomerState",
+    "DictStore",
     "Engine",
     "EngineDriver",
     "EngineSettings",
     "IncidentEngine",
+    "IncidentRoute",
     "IncidentState",
+    "InlineIncidents",
     "INF",
+    "Orchestrator",
     "PartitionClocks",
+    "RecordFailed",
     "SlaIndex",
     "StateError",
     "StepHook",
@@ -32,5 +38,6 @@ __all__ = [
     "Ticket",
     "Weights",
     "alert_id",
+    "decide_incidents",
     "key_partition",
 ]

@@ -32,12 +32,17 @@ def warning_id(customer_id: str, event_id: str) -> str:
     return WARNING_ID_PREFIX + blake2b(key, digest_size=12).hexdigest()
 
 
+# A time derived from an event's (sensitive for 90 days from an event in 9999) may pass the
+# last moment the schemas allow: shown as that moment, never an error (docs/rules.md, "Records that fail").
+_LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+
+
 def _time(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    return datetime.fromtimestamp(min(moment, _LATEST), timezone.utc).isoformat()
 
 
 def _day(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(min(moment, _LATEST), timezone.utc).date().isoformat()
 
 
 def _sensitive(state: CustomerState, at: float) -> dict | None:
@@ -74,7 +79,7 @@ def _tickets(state: CustomerState, at: float) -> list[dict]:
             "due_at": None if tk.due_at is None else _time(tk.due_at), "overdue": overdue,
             "urgent": tk.urgent, "complaint": tk.complaint,
         })
-    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, _due_key(state, r["ticket_id"]), r["ticket_id"]))
+    rows.sort(key=lambda r: (not r["overdue"], r["due_at"] is None, _due_key(state, str(r["ticket_id"])), str(r["ticket_id"])))
     return rows
 
 

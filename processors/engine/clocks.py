@@ -13,6 +13,16 @@ partition), and it no longer holds back the *watermark* — the smallest clock o
 partitions that are not idle, up to which every partition has been read. The incident
 rule decides a window only once the watermark has passed it.
 
+One outlier does not move a clock (docs/rules.md, "The stream clock"): when the caller
+knows when a record was written (its Kafka timestamp), the partition's clock moves only
+to ``min(occurred_at, record time + lead)``, so an event dated hours ahead of the moment
+it was produced cannot breach other customers' tickets. Tickets breach only once the
+clock has passed their due time by ``grace`` seconds, so a ticket read behind a skewed
+clock has time to be resolved before it is declared breached.
+
+The watermark is never infinite: with every partition idle it is the overall clock.
+An infinite watermark would decide every incident window up to any future contact.
+
 Pure: no wall clock is read here. Partitions are ``int`` (Kafka) or ``None`` (a stream
 with no partitions, e.g. a test feeding events one by one).
 """
@@ -22,22 +32,40 @@ from collections.abc import Hashable, Iterable
 from .sla import SlaIndex
 from .state import NEVER, CustomerState
 
-__all__ = ["INF", "PartitionClocks"]
+__all__ = ["INF", "PartitionClocks", "watermark_of"]
 
 INF = float("inf")
+
+
+def watermark_of(clocks: Iterable[float], overall: float) -> float:
+    """The smallest of ``clocks`` (those of the partitions that are not idle; ``INF`` stands
+    for an idle one); ``overall`` when there is none: never infinite, never NaN."""
+    mark = INF
+    for clock in clocks:
+        if clock < mark:
+            mark = clock
+    if mark == INF:
+        mark = overall
+    return mark if mark < INF else NEVER
 
 
 class PartitionClocks:
     """Clocks, SLA due-time indexes and idleness of the partitions of one stream reader."""
 
-    __slots__ = ("clocks", "heard", "indexes", "overall", "idle_after", "idle", "_watermark")
+    __slots__ = ("clocks", "heard", "indexes", "overall", "idle_after", "idle", "lead", "grace", "_watermark")
 
-    def __init__(self, idle_after: float = INF) -> None:
+    def __init__(self, idle_after: float = INF, *, lead: float = 0.0, grace: float = 0.0) -> None:
+        self.idle_after = idle_after
+        self.lead = lead  # how far a clock may run ahead of the record time that moved it
+        self.grace = grace  # how long past its due time a ticket waits before it breaches
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every partition, clock and due time (a rebuild starts from here)."""
         self.clocks: dict[Hashable, float] = {}  # partition -> largest occurred_at read from it
         self.heard: dict[Hashable, float] = {}  # partition -> when a record of it was last read
         self.indexes: dict[Hashable, SlaIndex] = {}  # partition -> due times of its customers
         self.overall = NEVER
-        self.idle_after = idle_after
         self.idle: set[Hashable] = set()
         self._watermark: float | None = None  # cached; None = recompute
 
@@ -57,8 +85,13 @@ class PartitionClocks:
             self.idle.discard(partition)
             self._watermark = None
 
-    def observe(self, partition: Hashable, occurred_at: float) -> float:
-        """Move the partition's clock to ``occurred_at`` (never back); returns the partition's clock."""
+    def observe(self, partition: Hashable, occurred_at: float, record_time: float | None = None) -> float:
+        """Move the partition's clock to ``occurred_at`` (never back) — to ``record_time + lead``
+        at most when the record's time is known; returns the partition's clock."""
+        if record_time is not None and occurred_at > record_time + self.lead:
+            occurred_at = record_time + self.lead
+        if occurred_at != occurred_at or occurred_at == INF:
+            return self.clocks.get(partition, NEVER)  # not a time: never a clock
         clock = self.clocks.get(partition)
         if clock is None:
             self.add(partition)
@@ -79,33 +112,39 @@ class PartitionClocks:
             index = self.indexes[partition]
         index.push(due_at, customer_id, ticket_id)
 
-    def load(self, partition: Hashable, state: CustomerState, now: float | None = None) -> None:
+    def load(self, partition: Hashable, state: CustomerState, now: float | None = None,
+             record_time: float | None = None) -> None:
         """Take a saved customer ``state`` on ``partition`` into account (after a restart or
-        recovery): the partition's clock reaches the state's latest time, its due tickets are indexed."""
+        recovery): the partition's clock reaches the state's latest time (no further than
+        ``record_time + lead`` when given), its due tickets are indexed."""
         self.add(partition, now)
-        self.observe(partition, state.ref)
+        self.observe(partition, state.ref, record_time)
         customer_id = state.customer_id
         for due_at, ticket_id in state.due_tickets():
             self.note_due(partition, due_at, customer_id, ticket_id)
 
     def clock_of(self, partition: Hashable) -> float:
-        """The clock ``partition``'s tickets are checked against: its own, or the overall one when idle."""
+        """The clock ``partition`` is at: its own, or the overall one when idle."""
         if partition in self.idle:
             return self.overall
         return self.clocks.get(partition, NEVER)
 
+    def sla_clock(self, partition: Hashable) -> float:
+        """The clock ``partition``'s tickets are checked against: :meth:`clock_of` less the grace."""
+        return self.clock_of(partition) - self.grace
+
     def due(self, partition: Hashable) -> bool:
-        """Whether a ticket on ``partition`` may be due before the partition's clock (cheap)."""
+        """Whether a ticket on ``partition`` may be due before the partition's SLA clock (cheap)."""
         index = self.indexes.get(partition)
         if index is None or not index.heap:
             return False
-        # clock_of, inlined: this runs once per event
+        # sla_clock, inlined: this runs once per event
         clock = self.overall if partition in self.idle else self.clocks.get(partition, NEVER)
-        return index.heap[0][0] < clock
+        return index.heap[0][0] < clock - self.grace
 
     def pop_due(self, partition: Hashable) -> tuple[float, list[str]]:
-        """``(clock, customers)``: customers on ``partition`` with an entry due before its clock."""
-        clock = self.clock_of(partition)
+        """``(clock, customers)``: customers on ``partition`` with an entry due before its SLA clock."""
+        clock = self.sla_clock(partition)
         index = self.indexes.get(partition)
         if index is None or not index.heap or index.heap[0][0] >= clock:
             return clock, []
@@ -121,11 +160,12 @@ class PartitionClocks:
         return [p for p in self.clocks if p in self.idle]
 
     def watermark(self) -> float:
-        """The smallest clock of the partitions that are not idle (``INF`` when every one is idle)."""
+        """The smallest clock of the partitions that are not idle (the overall clock when every
+        one is idle): never infinite."""
         mark = self._watermark
         if mark is None:
             idle = self.idle
-            mark = min((c for p, c in self.clocks.items() if p not in idle), default=INF)
+            mark = watermark_of((c for p, c in self.clocks.items() if p not in idle), self.overall)
             self._watermark = mark
         return mark
 

@@ -5,6 +5,9 @@ source gives them, with their partition and record time (the driver keeps one st
 per partition and finds idle partitions by record time, as the worker does by wall time). Records before the range (``--warmup``) rebuild state; only alerts
 caused by records in the range are reported. ``stop()`` (Ctrl-C) ends the loop between
 two records, so every customer's state is whole and the partial report is consistent.
+
+A valid record whose processing raises (:class:`RecordFailed`) is what the worker
+dead-letters: the replay counts it as invalid, with the same value-free reason, and goes on.
 """
 
 import gc
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from cxpulse.processors.archive.record import SourceRecord
-from cxpulse.processors.engine import EngineDriver, EngineSettings, StepHook
+from cxpulse.processors.engine import EngineDriver, EngineSettings, RecordFailed, StepHook
 from cxpulse.schemas import Alert, InvalidEvent, ScoreSnapshot
 
 from .ranges import RangeStart
@@ -123,8 +126,17 @@ class Replayer:
                 if not in_range:
                     counts.warmup += 1
                     before = driver.duplicates
-                    feed(event, record.partition, received)
+                    try:
+                        feed(event, record.partition, received)
+                    except RecordFailed:
+                        pass  # before the range: what the worker dead-lettered rebuilds nothing
                     warm_duplicates += driver.duplicates - before
+                    continue
+                try:
+                    caused = feed(event, record.partition, received)
+                except RecordFailed as failure:
+                    self._invalid(record, failure.reason, counts, span)
+                    alerts += failure.alerts
                     continue
                 valid += 1
                 if ts is not None:
@@ -132,7 +144,6 @@ class Replayer:
                         low = ts
                     if high is None or ts > high:
                         high = ts
-                caused = feed(event, record.partition, received)
                 if caused:
                     alerts += caused
             if tick is not None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import orjson
 
 from cxpulse.processors.archive.record import SourceRecord
-from cxpulse.processors.engine import EngineDriver, EngineSettings, StepResult
+from cxpulse.processors.engine import EngineDriver, EngineSettings, RecordFailed, StepResult
 from cxpulse.schemas import Alert, Event, InvalidEvent, ScoreSnapshot
 from cxpulse.schemas.types import EARLIEST, LATEST
 
@@ -95,13 +95,16 @@ class TimelineBuilder:
                     rows.append(TimelineRow("invalid", _record_time(record), record, reason=exc.reason))
                 continue
             if event.customer_id != self.customer_id:
-                self._advance(event.occurred_at.timestamp(), rows)
+                self._advance(self._capped(event.occurred_at.timestamp(), record), rows)
                 continue
-            rows.append(self._row(record, event))
+            try:
+                rows.append(self._row(record, event))
+            except RecordFailed as failure:  # what the worker dead-letters
+                rows.append(TimelineRow("invalid", _record_time(record), record, reason=failure.reason))
         return self._timeline(rows, read)
 
     def _row(self, record: SourceRecord, event: Event) -> TimelineRow:
-        alerts = self.driver.feed(event)
+        alerts = self.driver.feed(event, received=None if record.timestamp is None else record.timestamp / 1000)
         result = self._last
         assert result is not None
         if result.duplicate:
@@ -114,7 +117,13 @@ class TimelineBuilder:
     def _clock(self, record: SourceRecord, rows: list[TimelineRow]) -> None:
         moment = _event_time(record, self.max_future_seconds)
         if moment is not None:
-            self._advance(moment, rows)
+            self._advance(self._capped(moment, record), rows)
+
+    def _capped(self, moment: float, record: SourceRecord) -> float:
+        """As far as the record moves the worker's clock (docs/rules.md, "The stream clock")."""
+        if record.timestamp is None:
+            return moment
+        return min(moment, record.timestamp / 1000 + self.driver.settings.stream_clock_lead_seconds)
 
     def _advance(self, moment: float, rows: list[TimelineRow]) -> None:
         """Another customer's event moved the stream clock: breach what fell due before it."""

@@ -6,15 +6,17 @@ their due time, so a partition read ahead of another (a backlog, a fast backfill
 breaches a ticket whose on-time resolution is still unread on a slower one. A partition
 with no record for ``engine.partition_idle_seconds`` of wall time is idle and follows the
 overall clock (the largest ``occurred_at`` of every partition), so a quiet partition's
-tickets still breach. The rules are the engine's (:class:`PartitionClocks`); this class
-adds the wall clock and the marks sent to the incident agent. Rebuilt from the table
-after partitions are assigned and recovered.
+tickets still breach. The rules are the engine's (:class:`PartitionClocks`, driven by the
+orchestration core the replay uses too); this class is the worker's clock source (wall
+time for idleness, epoch time to bound the clocks rebuilt from stored states) and makes
+the marks sent to the incident agent. Rebuilt from the table after partitions are
+assigned and recovered.
 """
 
 import time
 from collections.abc import Callable, Iterable
 
-from cxpulse.processors.engine import CustomerState, PartitionClocks
+from cxpulse.processors.engine import CustomerState, EngineSettings, PartitionClocks
 
 __all__ = ["SlaClock"]
 
@@ -22,11 +24,18 @@ __all__ = ["SlaClock"]
 class SlaClock:
     """Partition clocks + SLA index, with ``wall`` (monotonic seconds) deciding idleness."""
 
-    def __init__(self, idle_seconds: float = 30.0, wall: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, idle_seconds: float = 30.0, wall: Callable[[], float] = time.monotonic,
+                 epoch: Callable[[], float] = time.time) -> None:
         self.wall = wall
+        self.epoch = epoch
         self.clocks = PartitionClocks(idle_seconds)
         self._sent: dict | None = None
         self.reported_idle = 0  # idle partitions in the last marks taken
+
+    def configure(self, settings: EngineSettings) -> None:
+        """Take the engine's stream clock lead and SLA grace (docs/rules.md, "The stream clock")."""
+        self.clocks.lead = settings.stream_clock_lead_seconds
+        self.clocks.grace = settings.sla_grace_seconds
 
     @property
     def now(self) -> float:
@@ -37,9 +46,10 @@ class SlaClock:
         """A valid record of ``partition`` was read at wall time ``now``."""
         self.clocks.hear(partition, now)
 
-    def observe(self, partition: int, moment: float) -> None:
-        """Move ``partition``'s clock forward to ``moment`` (event time); it never goes back."""
-        self.clocks.observe(partition, moment)
+    def observe(self, partition: int, moment: float, record_time: float | None = None) -> None:
+        """Move ``partition``'s clock forward to ``moment`` (event time; no further than
+        ``record_time`` plus the lead when given); it never goes back."""
+        self.clocks.observe(partition, moment, record_time)
 
     def note_due(self, due_at: float, customer_id: str, ticket_id: str, partition: int) -> None:
         """Remember that ``ticket_id`` of ``customer_id`` (on ``partition``) falls due at ``due_at``."""
@@ -58,6 +68,11 @@ class SlaClock:
         self.clocks.refresh(self.wall())
         return list(self.clocks.partitions())
 
+    @property
+    def overall(self) -> float:
+        """The overall clock, sent with the marks: the watermark when every partition is idle."""
+        return self.clocks.overall
+
     def marks(self) -> dict[int, float] | None:
         """Each partition's clock for the incident watermark (``INF`` when idle), when it
         changed since the last call; ``None`` when nothing changed."""
@@ -72,14 +87,16 @@ class SlaClock:
         """Start over from the table's states (after recovery); returns the tickets indexed.
 
         Every owned partition counts as heard of now: it goes idle only after the idle period.
+        A stored state's latest time moves its partition's clock no further than now (epoch
+        time) plus the lead: a future-dated event does not come back as the clock after a restart.
         """
-        self.clocks = PartitionClocks(self.clocks.idle_after)
+        self.clocks.clear()  # in place: the scoring core holds these clocks
         self._sent = None
-        now = self.wall()
+        now, cap = self.wall(), self.epoch()
         for partition in owned:
             self.clocks.add(partition, now)
         for state, partition in states:
-            self.clocks.load(partition, state, now)
+            self.clocks.load(partition, state, now, cap)
         return len(self.clocks)
 
     def __len__(self) -> int:

@@ -10,19 +10,29 @@ wrote before them. A contacts partition's watermark is the smallest clock over e
 partition of ``cx.events`` (a partition not reported yet holds it back; idle ones do not):
 when a mark is read, every contact with a time before that watermark (less the late
 tolerance) has been read from this contacts partition too, so the incident windows there
-are decided exactly as the replay's :class:`EngineDriver` decides them.
+are decided by the orchestration core's watermark rule (``watermark_of``),
+exactly as the replay's :class:`EngineDriver` decides them.
+
+The watermark is never infinite: when every partition is idle it is the largest overall
+clock the marks carried, and a watermark is remembered (as decided) only when finite. An
+infinite one once decided every window "already past" after a broker restart, and an
+incident of the burst read next was never raised.
 """
 
+import logging
 from collections.abc import Iterable, MutableMapping
 from math import inf
 from typing import Any
 
 from cxpulse.processors.engine import IncidentEngine, IncidentState, key_partition
+from cxpulse.processors.engine.clocks import watermark_of
 from cxpulse.processors.engine.state import NEVER
 
 from .records import Sink, alert_record, compact, contact_from_bytes, mark_from_bytes
 
 __all__ = ["IncidentProcessor"]
+
+log = logging.getLogger(__name__)
 
 
 class IncidentProcessor:
@@ -41,8 +51,11 @@ class IncidentProcessor:
         self.partitions = partitions
         self.marks: dict[int, dict[int, float]] = {}  # contacts partition -> source partition -> clock
         self.sources: dict[int, int | None] = {}  # contacts partition -> partition count of cx.events
+        self.overall: dict[int, float] = {}  # contacts partition -> largest overall clock a mark carried
         self._decided: dict[int, float] = {}  # contacts partition -> watermark last applied
         self._partition_of: dict[bytes, int] = {}
+        self.failed = 0  # contacts records that raised (skipped)
+        self._failed_kinds: set[str] = set()
         # The decoded state of each service type beside the stored bytes it was saved as: a
         # busy service type holds thousands of contacts, and decoding them once per batch
         # was a quarter of the worker's time at 2,000 events/s. Valid while the store still
@@ -50,13 +63,13 @@ class IncidentProcessor:
         self._live: dict[bytes, tuple[bytes, IncidentState]] = {}
 
     def watermark(self, partition: int) -> float:
-        """The watermark of a contacts partition, from the marks read on it."""
+        """The watermark of a contacts partition, from the marks read on it (never infinite)."""
         marks = self.marks.get(partition)
         if not marks:
             return NEVER
         count = self.sources.get(partition)
         sources = range(count) if count else marks.keys()
-        return min((marks.get(p, NEVER) for p in sources), default=inf)
+        return watermark_of((marks.get(p, NEVER) for p in sources), self.overall.get(partition, NEVER))
 
     def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str,
                 raised_alerts: list | None = None) -> int:
@@ -82,29 +95,41 @@ class IncidentProcessor:
     def _apply(self, messages: Iterable[Any], touched: dict[bytes, tuple[IncidentState, int]]) -> list:
         alerts: list = []
         for message in messages:
-            mark = mark_from_bytes(message.value)
-            if mark is not None:
-                self._mark(message.partition, *mark)
-                alerts += self._decide(message.partition, touched)
-                continue
-            contact = contact_from_bytes(message.value)
-            key = contact.service_type.encode("utf-8")
-            current = self._load(key, touched, message.partition)
-            new_state, found = self.engine.add(current[0], contact)
-            touched[key] = (new_state, message.partition)
-            alerts += found
+            try:
+                alerts += self._one(message, touched)
+            except Exception as exc:  # one record never stops the agent (docs/rules.md, "Records that fail")
+                self.failed += 1
+                kind = type(exc).__name__
+                if kind not in self._failed_kinds and len(self._failed_kinds) < 100:
+                    self._failed_kinds.add(kind)
+                    log.error("a contacts record raised %s: skipped, incident detection goes on (logged once per "
+                              "kind)", kind)
         return alerts
 
-    def _mark(self, partition: int, clocks: dict[int, float], sources: int | None) -> None:
+    def _one(self, message: Any, touched: dict[bytes, tuple[IncidentState, int]]) -> list:
+        mark = mark_from_bytes(message.value)
+        if mark is not None:
+            self._mark(message.partition, *mark)
+            return self._decide(message.partition, touched)
+        contact = contact_from_bytes(message.value)
+        key = contact.service_type.encode("utf-8")
+        current = self._load(key, touched, message.partition)
+        new_state, found = self.engine.add(current[0], contact)
+        touched[key] = (new_state, message.partition)
+        return found
+
+    def _mark(self, partition: int, clocks: dict[int, float], sources: int | None, overall: float | None) -> None:
         self.marks.setdefault(partition, {}).update(clocks)
         if sources:
             self.sources[partition] = sources
+        if overall is not None and overall > self.overall.get(partition, NEVER):
+            self.overall[partition] = overall
 
     def _decide(self, partition: int, touched: dict[bytes, tuple[IncidentState, int]]) -> list:
         """Decide the windows of every service type on ``partition`` up to its watermark."""
         watermark = self.watermark(partition)
-        if watermark <= self._decided.get(partition, NEVER):
-            return []
+        if not watermark < inf or watermark <= self._decided.get(partition, NEVER):
+            return []  # (never infinite: watermark_of; and an infinite one is never remembered)
         self._decided[partition] = watermark
         found: list = []
         for key in self._keys(partition, touched):

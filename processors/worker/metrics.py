@@ -65,6 +65,9 @@ class WorkerMetrics(Collector):
                             "and service type.", ("event_type", "channel", "service_type"))
         self.invalid = Tally("cxpulse_events_invalid", "Records that failed validation and went to the "
                              "dead-letter topic.", (), [()])
+        self.failed = Tally("cxpulse_records_failed", "Valid records whose processing raised: dead-lettered "
+                            "(counted in cxpulse_events_invalid too), processing went on; by exception type.",
+                            ("kind",))
         self.duplicates = Tally("cxpulse_events_duplicate", "Events whose event_id was seen before (they "
                                 "change nothing), by type.", ("event_type",),
                                 [(t,) for t in ("call", "ticket", "feedback", "account", "contact_started")])
@@ -98,6 +101,15 @@ class WorkerMetrics(Collector):
                            **{name: self.dissatisfied.counts for name in _DISSATISFIED}}
 
     # -- what the worker calls ---------------------------------------------------------
+
+    def observe_failures(self, kinds: Iterable[str]) -> None:
+        """Records whose processing raised, by exception type (at most 32 types, then ``other``)."""
+        counts = self.failed.counts
+        for kind in kinds:
+            key = (kind,)
+            if key not in counts and len(counts) >= 32:
+                key = (OTHER,)
+            counts[key] = counts.get(key, 0) + 1
 
     def observe_batch(self, observed: Sequence[tuple[Any, Any, Any]], invalid: int,
                       changed: Mapping[bytes, tuple[Any, int]], seconds: float, now: float,
@@ -140,11 +152,11 @@ class WorkerMetrics(Collector):
                 continue
             signals = result.signals
             if signals:
-                key = (svc, event.channel)
+                pair = (svc, event.channel)
                 for signal in signals:
                     counts = by_signal.get(signal)
                     if counts is not None:
-                        counts[key] = counts.get(key, 0) + 1
+                        counts[pair] = counts.get(pair, 0) + 1
                 if "sla_breach" in signals:
                     self._breaches(result, svc)
             elif event.event_type == "account":  # an outcome carries no signal
@@ -225,7 +237,7 @@ class WorkerMetrics(Collector):
                                  labels=["app_id", "version"])
         info.add_metric([self.app_id, __version__], 1)
         yield info
-        for tally in (self.events, self.invalid, self.duplicates, self.contacts, self.repeats, self.complaints,
+        for tally in (self.events, self.invalid, self.failed, self.duplicates, self.contacts, self.repeats, self.complaints,
                       self.dissatisfied, self.breaches, self.alerts, self.resolved, self.churned, self.reactivated):
             yield tally.family()
         yield self.lag.family()

@@ -4,14 +4,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cxpulse.processors.engine import CustomerState, Engine
+from cxpulse.schemas.types import LATEST
 
 __all__ = ["customer_view"]
+
+_LATEST = LATEST.timestamp()
 
 
 def _time(moment: float | None) -> str | None:
     if moment is None or moment <= 0:
         return None
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    # A time derived from an event's (sensitive for 90 days from an event in 9999) may pass
+    # the last representable moment: shown as that moment, never an error (issue 14.3).
+    return datetime.fromtimestamp(min(moment, _LATEST), timezone.utc).isoformat()
 
 
 def customer_view(engine: Engine, state: CustomerState) -> dict[str, Any]:

@@ -62,19 +62,26 @@ def contact_from_bytes(value: bytes) -> Contact:
     return Contact(service_type, customer_id, float(occurred_at), event_id)
 
 
-def mark_record(clocks: dict[int, float], partitions: int | None) -> bytes:
+def mark_record(clocks: dict[int, float], partitions: int | None, overall: float | None = None) -> bytes:
     """A *mark* on the contacts topic: the sending worker's partition clocks (``null`` = idle)
-    after the contacts it wrote before it, and the partition count of ``cx.events``."""
+    after the contacts it wrote before it, the partition count of ``cx.events`` and the
+    worker's overall clock (the watermark when every partition is idle; never infinite)."""
     rows = [[p, None if c == float("inf") else c] for p, c in sorted(clocks.items())]
-    return orjson.dumps({"clocks": rows, "partitions": partitions})
+    mark: dict = {"clocks": rows, "partitions": partitions}
+    if overall is not None and abs(overall) < float("inf"):
+        mark["overall"] = overall
+    return orjson.dumps(mark)
 
 
-def mark_from_bytes(value: bytes) -> tuple[dict[int, float], int | None] | None:
-    """``(clocks, partition count)`` of a mark (idle partitions at ``inf``); ``None`` for a contact."""
+def mark_from_bytes(value: bytes) -> tuple[dict[int, float], int | None, float | None] | None:
+    """``(clocks, partition count, overall clock)`` of a mark (idle partitions at ``inf``;
+    ``None`` for an overall clock the mark does not carry); ``None`` for a contact."""
     if value[:1] != b"{":
         return None
     mark = orjson.loads(value)
-    return {int(p): float("inf") if c is None else float(c) for p, c in mark["clocks"]}, mark.get("partitions")
+    overall = mark.get("overall")
+    return ({int(p): float("inf") if c is None else float(c) for p, c in mark["clocks"]}, mark.get("partitions"),
+            None if overall is None else float(overall))
 
 
 def dead_letter_record(reason: str, message: Any) -> bytes:

@@ -5,11 +5,15 @@ Per batch, and in this order:
 1. every record is validated (``parse_event``; the "moment it is read" for the
    future-timestamp rule is the Kafka record's timestamp, so a replay of the same
    records gives the same verdict); an invalid one becomes a dead letter;
-2. valid events step their customer's state (duplicates change nothing);
-3. after each event, the clock of its partition (largest ``occurred_at`` read from that
-   partition) sweeps that partition's customers with overdue tickets, exactly where
-   ``EngineDriver`` does; at the end of the batch, idle partitions follow the overall
-   clock (``clock.py``);
+2. valid events go through the orchestration core (:class:`Orchestrator`, the code the
+   replay's ``EngineDriver`` runs): the customer's state steps (duplicates change
+   nothing), the clock of its partition moves (no further than the record's timestamp
+   plus ``engine.stream_clock_lead_seconds``) and sweeps that partition's customers whose
+   tickets are overdue by more than ``engine.sla_grace_seconds``; contacts go to the
+   incident agent (this worker's incident route); at the end of the batch, idle
+   partitions follow the overall clock (``clock.py``);
+3. a record whose processing raises anything (``RecordFailed``) is dead-lettered with the
+   exception's type and message, counted, and the batch goes on;
 4. alerts, dead letters, contacts for the incident agent and, when the partition clocks
    changed, one *mark* per contacts partition (the clocks, for the incident watermark) go
    to ``effects``; then, per changed customer, one new state for the table (store +
@@ -19,17 +23,22 @@ The caller delivers ``effects`` before it sends ``state``: the changelog never s
 event was seen while that event's alert could still be lost (see docs/reliability.md).
 """
 
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cxpulse.processors.engine import CustomerState, Engine, StepResult
+from cxpulse.processors.engine import Contact, CustomerState, Engine, Orchestrator, RecordFailed, StepResult
+from cxpulse.processors.engine.clocks import PartitionClocks
+from cxpulse.processors.engine.orchestration import failure_reason
 
 from .clock import SlaClock
 from .records import (Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record,
                       warning_record)
 from cxpulse.processors.validation import KEY_MISMATCH, validate_record
+
+log = logging.getLogger(__name__)
 
 __all__ = ["KEY_MISMATCH", "BatchStats", "OutputTopics", "ScoringProcessor"]
 
@@ -56,7 +65,9 @@ class BatchStats:
     alerts: int = 0
     warnings: int = 0
     customers: int = 0
+    failed: int = 0  # valid records whose processing raised (dead-lettered too, also counted in invalid)
     reasons: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # the exception type of each failed record
     # For the metrics, read once per batch (cxpulse.processors.worker.metrics):
     # (record timestamp, event, StepResult) per valid event, (None, None, StepResult) per SLA check that breached;
     observed: list[tuple[Any, Any, StepResult]] = field(default_factory=list)
@@ -97,6 +108,11 @@ class ScoringProcessor:
         # Least recently saved first. An OrderedDict, not a dict: evicting a dict's first key
         # scans the slots its earlier deletions left (microseconds per event at 20,000 entries).
         self._cache: OrderedDict[bytes, CustomerState] = OrderedDict()
+        clock.configure(engine.settings)
+        self._store = _BatchStore(self)
+        self._route = _ContactsRoute(self)
+        self.core = Orchestrator(engine, self._store, self._route, clock.clocks)
+        self.failed_kinds: set[str] = set()  # exception types logged once already
 
     def suspend(self) -> None:
         """Partitions are being revoked: own nothing (no sweep) until :meth:`retain` says what is kept."""
@@ -118,17 +134,30 @@ class ScoringProcessor:
         ``offset``, ``timestamp``); queue its records on ``effects`` and ``state``."""
         stats = BatchStats()
         touched: dict[bytes, tuple[CustomerState, int]] = {}
-        now, clock = self.clock.wall(), self.clock
+        self._begin(touched, effects)
+        now, core = self.clock.wall(), self.core
         for message in messages:
             stats.events += 1
-            result = self._step(message, touched, effects, stats, now)
-            if result is not None:
-                self._emit(result, message.key, effects, emitted_at, stats)
-                event = stats.observed[-1][1]  # the event _step just stepped
-                if event.event_type == "contact_started" and self.topics.warnings is not None:
-                    self._warn(event, result, message.key, effects, emitted_at, stats)
-                if clock.due(message.partition):
-                    self._sweep_partition(message.partition, touched, effects, emitted_at, stats)
+            key = message.key
+            event = validate_record(key, message.value, message.timestamp, self.max_future_seconds)
+            if isinstance(event, str):
+                self._reject(event, message, effects, stats)
+                continue
+            observed = len(stats.observed)
+            try:
+                result = core.step(event, message.partition, message.timestamp, now)
+                stats.observed.append((message.timestamp, event, result))
+                if result.duplicate:
+                    stats.duplicates += 1
+                else:
+                    self._emit(result, key, effects, emitted_at, stats)
+                    if event.event_type == "contact_started" and self.topics.warnings is not None:
+                        self._warn(event, result, key, effects, emitted_at, stats)
+            except Exception as exc:  # RecordFailed from the core, or this worker's own output code
+                del stats.observed[observed:]  # a dead letter, not a processed event
+                self._fail(exc, message, effects, stats)
+            if core.breaches:
+                self._breaches(effects, emitted_at, stats)
         self.sweep(touched, effects, emitted_at, stats)
         self.save(touched, state)
         stats.customers = len(touched)
@@ -142,33 +171,25 @@ class ScoringProcessor:
         owned = self.owned
         if owned is not None and not owned:
             return  # a rebalance is under way: what this worker keeps is not known yet
-        for partition in self.clock.refresh():
-            if owned is not None and partition not in owned:
-                continue  # moved to another worker, which sweeps it
-            if self.clock.due(partition):
-                self._sweep_partition(partition, touched, effects, emitted_at, stats)
-        marks = self.clock.marks()
-        if marks is not None:
-            if owned is not None:
-                marks = {p: c for p, c in marks.items() if p in owned}
-            value = mark_record(marks, self.source_partitions)
-            for partition in range(self.contacts_partitions):
-                effects.add(self.topics.contacts, None, value, partition)
+        self._begin(touched, effects)
+        try:
+            self.core.tick(self.clock.wall(), owned)
+        except Exception as exc:  # a stored state that cannot be checked must not stop the timer
+            self._log_failure(type(exc).__name__, "SLA sweep")
+        if self.core.breaches:
+            self._breaches(effects, emitted_at, stats)
 
-    def _sweep_partition(self, partition: int, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink,
-                         emitted_at: str, stats: BatchStats) -> None:
-        """Breach the tickets of ``partition``'s customers whose due time its clock has passed."""
-        clock, due = self.clock.pop_due(partition)
-        for customer_id in due:
-            key = customer_id.encode("utf-8")
-            loaded = self._load(key, touched, partition)
-            if loaded is None:
-                continue
-            result = self.engine.check_sla(loaded[0], clock)
-            if result.signals:
-                touched[key] = loaded
-                stats.observed.append((None, None, result))
-                self._emit(result, key, effects, emitted_at, stats)
+    def _begin(self, touched: dict[bytes, tuple[CustomerState, int]], effects: Sink) -> None:
+        """The core's store and route write to this batch's changed customers and effects."""
+        self._store.touched = touched
+        self._route.effects = effects
+
+    def _breaches(self, effects: Sink, emitted_at: str, stats: BatchStats) -> None:
+        """Other customers' tickets the clocks breached: their alerts, after the record's own."""
+        for customer_id, result in self.core.breaches:
+            stats.observed.append((None, None, result))
+            self._emit(result, customer_id.encode("utf-8"), effects, emitted_at, stats)
+        self.core.breaches.clear()
 
     def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
         """One store write, one changelog record and one score snapshot per changed customer."""
@@ -185,30 +206,12 @@ class ScoringProcessor:
             state.add(self.topics.changelog, key, data, partition)
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
 
-    def _step(self, message: Any, touched: dict, effects: Sink, stats: BatchStats, now: float) -> StepResult | None:
-        key = message.key
-        event = validate_record(key, message.value, message.timestamp, self.max_future_seconds)
-        if isinstance(event, str):
-            return self._reject(event, message, effects, stats)
-        self.clock.hear(message.partition, now)
-        loaded = self._load(key, touched, message.partition)
-        result = self.engine.step(None if loaded is None else loaded[0], event)
-        stats.observed.append((message.timestamp, event, result))
-        if result.duplicate:
-            stats.duplicates += 1
-            return None
-        touched[key] = (result.state, message.partition)
-        for due_at, ticket_id in result.due:
-            self.clock.note_due(due_at, event.customer_id, ticket_id, message.partition)
-        self.clock.observe(message.partition, result.at)
-        return result
-
     def _warn(self, event: Any, result: StepResult, key: bytes, effects: Sink, emitted_at: str,
               stats: BatchStats) -> None:
         """The agent warning goes out with the batch's alerts (effects: acknowledged first)."""
-        warning = self.engine.warning_data(result.state, event, result)
-        if warning is not None:
-            effects.add(self.topics.warnings, key, warning_record(warning, emitted_at))
+        warning, topic = self.engine.warning_data(result.state, event, result), self.topics.warnings
+        if warning is not None and topic is not None:
+            effects.add(topic, key, warning_record(warning, emitted_at))
             stats.warnings += 1
 
     def _reject(self, reason: str, message: Any, effects: Sink, stats: BatchStats) -> None:
@@ -217,12 +220,28 @@ class ScoringProcessor:
         effects.add(self.topics.dlq, message.key, dead_letter_record(reason, message))
         return None
 
+    def _fail(self, exc: Exception, message: Any, effects: Sink, stats: BatchStats) -> None:
+        """A valid record whose processing raised: a dead letter with a value-free reason."""
+        failure = exc if isinstance(exc, RecordFailed) else None
+        kind = failure.kind if failure is not None else type(exc).__name__
+        reason = failure.reason if failure is not None else failure_reason(exc)
+        self._cache.pop(message.key, None)  # its live object may be half-changed: the store stays the truth
+        stats.failed += 1
+        stats.failures.append(kind)
+        self._reject(reason, message, effects, stats)
+        self._log_failure(kind, "record")
+
+    def _log_failure(self, kind: str, what: str) -> None:
+        """Once per exception type: the type only (never a record's values)."""
+        if kind not in self.failed_kinds and len(self.failed_kinds) < 100:
+            self.failed_kinds.add(kind)
+            log.error("processing a %s raised %s: dead-lettered, processing goes on (logged once per kind; "
+                      "see cxpulse_records_failed_total)", what, kind)
+
     def _emit(self, result: StepResult, key: bytes, effects: Sink, emitted_at: str, stats: BatchStats) -> None:
         for alert in result.alerts:
             effects.add(self.topics.alerts, *alert_record(alert, emitted_at))
         stats.alerts += len(result.alerts)
-        if result.contact is not None:
-            effects.add(self.topics.contacts, *contact_record(result.contact))
 
     def _load(self, key: bytes, touched: dict, partition: int) -> tuple[CustomerState, int] | None:
         loaded = touched.get(key)
@@ -235,3 +254,54 @@ class ScoringProcessor:
         if data is None:
             return None
         return CustomerState.from_bytes(data), partition
+
+
+class _BatchStore:
+    """The core's store in the worker: the batch's changed customers, the cache, the table."""
+
+    __slots__ = ("processor", "touched")
+
+    def __init__(self, processor: ScoringProcessor) -> None:
+        self.processor = processor
+        self.touched: dict[bytes, tuple[CustomerState, int]] = {}
+
+    def load(self, customer_id: str, partition: Any) -> CustomerState | None:
+        loaded = self.processor._load(customer_id.encode("utf-8"), self.touched, partition)
+        return None if loaded is None else loaded[0]
+
+    def save(self, customer_id: str, state: CustomerState, partition: Any) -> None:
+        self.touched[customer_id.encode("utf-8")] = (state, partition)
+
+
+class _ContactsRoute:
+    """The core's incident route in the worker: contacts and marks to the contacts topic,
+    decided behind the marks by the ``detect_incidents`` agent (``incidents.py``)."""
+
+    __slots__ = ("processor", "effects", "check_at")
+
+    def __init__(self, processor: ScoringProcessor) -> None:
+        self.processor = processor
+        self.effects: Sink | None = None
+        self.check_at = float("inf")  # nothing to do per event: marks go out in ticked
+
+    def contact(self, contact: Contact) -> list:
+        if self.effects is not None:
+            self.effects.add(self.processor.topics.contacts, *contact_record(contact))
+        return []
+
+    def stepped(self, clocks: PartitionClocks) -> list:
+        return []  # marks go out once per batch and timer tick (ticked)
+
+    def ticked(self, clocks: PartitionClocks, owned: frozenset[int] | None) -> list:
+        processor = self.processor
+        marks = processor.clock.marks()
+        if marks is not None and self.effects is not None:
+            if owned is not None:
+                marks = {p: c for p, c in marks.items() if p in owned}
+            value = mark_record(marks, processor.source_partitions, clocks.overall)
+            for partition in range(processor.contacts_partitions):
+                self.effects.add(processor.topics.contacts, None, value, partition)
+        return []
+
+    def finish(self, clocks: PartitionClocks) -> list:
+        return []

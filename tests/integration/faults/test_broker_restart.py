@@ -136,3 +136,51 @@ def test_the_broker_restarts_under_load_and_the_pipeline_resumes_by_itself(
     assert on_topic == {orjson.loads(v)["event_id"] for _, v in records}  # nothing the producer sent was lost
     assert_engine_outcome(outcome(consume, settings), expected_run(settings, records))
     print(f"broker outage {restartable.outages[0]:.1f} s; producer retries {producer.retries}")
+
+
+def _with_outage_burst(seed: int) -> tuple[list[tuple[bytes, bytes]], int]:
+    """A calm stream with an outage burst (40 customers on ``outage`` within 7 minutes of event
+    time) in its middle; returns the records and the index of the burst's first record."""
+    import random
+
+    from ..worker.scenario import Scenario
+
+    stream = scripted(background_customers=200, background_events=1_600, seed=seed)
+    burst = Scenario()
+    rng = random.Random(seed)
+    start = 2 * 86400 + rng.uniform(0, 3600)
+    for n in range(40):
+        burst.call(f"burst-{seed}-{n:02d}", start + n * 10, "outage", outcome="unresolved")
+    for n, event in enumerate(burst.events):
+        event["event_id"] = f"burst-{seed}-{n:02d}"
+    events = sorted(stream.events + burst.events, key=lambda e: e["occurred_at"])
+    first = min(i for i, e in enumerate(events) if e["service_type"] == "outage" and e["customer_id"].startswith("burst"))
+    return [(e["customer_id"].encode(), orjson.dumps(e)) for e in events], first
+
+
+@pytest.mark.parametrize("seed", [41, 42])
+def test_an_outage_burst_in_flight_across_a_broker_restart_raises_its_incident(
+        restartable, settings_factory, consume, worker_factory, wait_for, seed):
+    """Issue 14.9: the incident of a burst read around a broker restart was never raised live
+    (the incident watermark had remembered +inf). Live and the pure engine must agree."""
+    settings = settings_factory(partitions=3, worker={"session_timeout_seconds": 10.0})
+    records, burst_at = _with_outage_burst(seed)
+    worker = worker_factory(settings)
+    producer = PacedProducer(settings.kafka, settings.topics.events, records, rate=400, chunk=20)
+    producer.start()
+    wait_for(lambda: producer.sent >= burst_at + 10 or not producer.is_alive(), timeout=60,
+             message="the burst is being produced")
+    assert producer.is_alive(), f"the load ended before the restart ({producer.sent} records sent)"
+    restartable.restart()
+    producer.join(timeout=120)
+    assert producer.error is None and not producer.is_alive(), producer.error
+    wait_consumed(wait_for, settings, workers=[worker])
+
+    expected = expected_run(settings, records)
+    burst = {a.alert_id for a in expected.alerts
+             if a.rule == "incident" and any(e.startswith(f"burst-{seed}-") for e in a.evidence)}
+    assert len(burst) == 1  # the burst's incident (emitted again with its id as its count grew)
+    got = outcome(consume, settings)
+    assert_engine_outcome(got, expected)
+    assert {(alert_id, "firing") for alert_id in burst} <= got.alerts
+    print(f"seed {seed}: broker outage {restartable.outages[-1]:.1f} s; producer retries {producer.retries}")

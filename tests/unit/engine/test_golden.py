@@ -79,9 +79,9 @@ def _states() -> dict[str, CustomerState]:
     from cxpulse.processors.engine import EngineDriver
     from cxpulse.schemas import parse_event
 
-    from .golden import golden_lines
+    from .golden import GOLDEN_SETTINGS, golden_lines
 
-    driver = EngineDriver(keep_alerts=False)
+    driver = EngineDriver(GOLDEN_SETTINGS, keep_alerts=False)
     for line in golden_lines():
         driver.feed(parse_event(line))
     driver.finish()
