@@ -187,7 +187,7 @@ class ScoringProcessor:
 
     def _step(self, message: Any, touched: dict, effects: Sink, stats: BatchStats, now: float) -> StepResult | None:
         key = message.key
-        event = validate_record(key, message.value, message.timestamp, self.max_future_seconds)
+        event = validate_record(key, message.value, message.timestamp, self.max_future_seconds, fast=True)
         if isinstance(event, str):
             return self._reject(event, message, effects, stats)
         self.clock.hear(message.partition, now)
