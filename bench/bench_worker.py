@@ -4,8 +4,9 @@ Needs a running broker (``cxpulse kafka up``, or ``--bootstrap HOST:PORT``). In 
 
 1. generates ``--events`` JSON events (~280 bytes) over ``--customers`` customers with
    ``bench/bench_engine.py``'s generator, and loads them into a fresh topic (6 partitions);
-2. **reference**: an ``AIOKafkaConsumer.getmany`` loop that parses and steps every event
-   with :class:`Engine` (states in a dict, no output) — the ceiling for this engine;
+2. **reference**: an ``AIOKafkaConsumer.getmany`` loop that decodes (``decode_event``, the
+   worker's own decoder) and steps every event with :class:`Engine` (states in a dict, no
+   output) — the ceiling for this engine;
 3. **worker**: ``cxpulse worker`` (a subprocess, all rules on, changelog, outputs) on the
    same events; events/s from its first to its last batch, CPU time and RSS from /proc;
 4. **quix**: the Quix Streams peer (``bench/quix_peer.py``, a subprocess): the same engine in a
@@ -44,7 +45,7 @@ from pathlib import Path
 import orjson
 
 from cxpulse.processors.engine import Engine
-from cxpulse.schemas import parse_event
+from cxpulse.schemas import decode_event
 from cxpulse.settings import KafkaSettings, Settings, TopicSettings
 from cxpulse.topics import ensure_topics, topic_specs
 
@@ -84,7 +85,7 @@ async def _load(settings: Settings, lines: list[bytes]) -> None:
 
 
 async def _reference(settings: Settings, total: int) -> dict:
-    """Plain getmany loop: parse + Engine.step per record, states in a dict."""
+    """Plain getmany loop: the worker's decoder (``decode_event``) + Engine.step per record, states in a dict."""
     from aiokafka import AIOKafkaConsumer
 
     engine, states, alerts = Engine(settings.engine), {}, 0
@@ -100,7 +101,7 @@ async def _reference(settings: Settings, total: int) -> dict:
                 started, cpu0 = time.perf_counter(), time.process_time()
             for records in batches.values():
                 for record in records:
-                    event = parse_event(record.value, now=record.timestamp / 1000)
+                    event = decode_event(record.value, now=record.timestamp / 1000)
                     result = engine.step(states.get(event.customer_id), event)
                     states[event.customer_id] = result.state
                     alerts += len(result.alerts)
