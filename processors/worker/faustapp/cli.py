@@ -71,8 +71,10 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     # The cyclic GC, as a replay runs it (replay/run.py's fewer_collections): customer states
     # are long-lived and have no cycles, and with the default thresholds the collector walks
     # them again and again (about a quarter of a batch's CPU; docs/benchmarks.md, "Worker").
+    # Unlike a replay it runs for ever: full collections stay (every 10th middle one), so
+    # cyclic garbage from the libraries is still freed; they cost the batch nothing measurable.
     gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
+    gc.set_threshold(100_000, 50, 10)
     try:
         runner.execute_from_commandline()
     except SystemExit as exc:
