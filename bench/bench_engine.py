@@ -6,7 +6,9 @@ complaints, VIPs, late events and one outage burst), writes it as JSONL, then ti
 - ``parse``: ``parse_event`` of every line (pydantic validation);
 - ``engine``: ``EngineDriver.feed`` of the parsed events (customer steps, SLA clock, incidents);
 - ``total``: both, line by line, as ``cxpulse replay`` runs an archive;
-- ``total/gc``: the same with the cyclic GC tuned (``gc.freeze()``, threshold 100,000).
+- ``total/gc``: the same with the cyclic GC tuned (``gc.freeze()``, threshold 100,000);
+- ``decode``, ``total/fast``: the same with ``decode_event`` (the hot-path msgspec decoder the
+  worker and the replay use) instead of ``parse_event``; the alerts are checked identical.
 
 It also reports the memory the driver holds per customer (tracemalloc) and the size of
 the serialised states, and with ``--profile`` the top functions of a ``total`` run.
@@ -34,7 +36,7 @@ import orjson
 
 from cxpulse.processors.engine import EngineDriver
 from cxpulse.processors.replay.run import fewer_collections
-from cxpulse.schemas import parse_event
+from cxpulse.schemas import decode_event, parse_event
 
 START = datetime(2025, 3, 3, tzinfo=timezone.utc)
 SERVICES = ["billing", "outage", "repair", "installation", "account"]
@@ -177,17 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     driver = EngineDriver(keep_alerts=False)
     timed("engine", lambda: [driver.feed(e) for e in events], n)
-    del driver
+    driver = None
     gc.unfreeze()
     alerts = _count_alerts(events)
     _report_state_size(events)
-    del events
+    events.clear()
 
-    def total() -> None:
+    def total(parse=parse_event) -> None:
         d = EngineDriver(keep_alerts=False)
         with path.open("rb") as fh:
             for line in fh:
-                d.feed(parse_event(line))
+                d.feed(parse(line))
         d.finish()
 
     timed("total", total, n)
@@ -195,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     # wasted work here: engine state has no reference cycles).
     with fewer_collections():
         timed("total/gc", total, n)
+    decoded: list = []
+    timed("decode", lambda: decoded.extend(decode_event(line) for line in raw), n)
+    if _alerts(decoded) != _alerts(raw_events := [parse_event(line) for line in raw]):
+        raise SystemExit("decode_event gives other alerts than parse_event")
+    del raw_events
+    decoded.clear()
+    with fewer_collections():
+        timed("total/fast", lambda: total(decode_event), n)
     print(f"alerts: {alerts}")
     if args.profile:
         profiler = cProfile.Profile()
@@ -219,6 +229,15 @@ def _report_state_size(events: list) -> None:
     stored = sum(len(s.to_bytes()) for s in states) / len(states)
     print(f"state: {len(states):,} customers, {held / len(states):,.0f} bytes/customer in memory "
           f"({held / 2**20:.0f} MiB), {stored:,.0f} bytes/customer serialised")
+
+
+def _alerts(events: list) -> list:
+    """Every alert of the stream, as JSON (to compare two decoders' runs)."""
+    driver = EngineDriver()
+    for event in events:
+        driver.feed(event)
+    driver.finish()
+    return [alert.model_dump_json() for alert in driver.alerts]
 
 
 def _count_alerts(events: list) -> dict[str, int]:

@@ -4,8 +4,9 @@ Needs a running broker (``cxpulse kafka up``, or ``--bootstrap HOST:PORT``). In 
 
 1. generates ``--events`` JSON events (~280 bytes) over ``--customers`` customers with
    ``bench/bench_engine.py``'s generator, and loads them into a fresh topic (6 partitions);
-2. **reference**: an ``AIOKafkaConsumer.getmany`` loop that parses and steps every event
-   with :class:`Engine` (states in a dict, no output) — the ceiling for this engine;
+2. **reference**: an ``AIOKafkaConsumer.getmany`` loop that decodes (``decode_event``, the
+   worker's own decoder) and steps every event with :class:`Engine` (states in a dict, no
+   output) — the ceiling for this engine;
 3. **worker**: ``cxpulse worker`` (a subprocess, all rules on, changelog, outputs) on the
    same events; events/s from its first to its last batch, CPU time and RSS from /proc;
 4. **quix**: the Quix Streams peer (``bench/quix_peer.py``, a subprocess): the same engine in a
@@ -44,7 +45,7 @@ from pathlib import Path
 import orjson
 
 from cxpulse.processors.engine import Engine
-from cxpulse.schemas import parse_event
+from cxpulse.schemas import decode_event
 from cxpulse.settings import KafkaSettings, Settings, TopicSettings
 from cxpulse.topics import ensure_topics, topic_specs
 
@@ -59,13 +60,15 @@ def _generator():
 
 
 def _settings(bootstrap: str, run: str, workdir: Path, port: int, fast_drain: bool,
-              within: float | None = None, direct: bool = True) -> Settings:
+              within: float | None = None, direct: bool = True, batch_max: int | None = None) -> Settings:
     topics = TopicSettings(events=f"bench-{run}.events", alerts=f"bench-{run}.alerts", scores=f"bench-{run}.scores",
                            dlq=f"bench-{run}.dlq", partitions=6)
     worker = {"app_id": f"bench-{run}", "web_port": port, "data_dir": str(workdir / run), "fast_drain": fast_drain,
               "direct_delivery": direct}
     if within is not None:
         worker["batch_within_seconds"] = within
+    if batch_max is not None:
+        worker["batch_max"] = batch_max
     return Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap), topics=topics, worker=worker)
 
 
@@ -84,7 +87,7 @@ async def _load(settings: Settings, lines: list[bytes]) -> None:
 
 
 async def _reference(settings: Settings, total: int) -> dict:
-    """Plain getmany loop: parse + Engine.step per record, states in a dict."""
+    """Plain getmany loop: the worker's decoder (``decode_event``) + Engine.step per record, states in a dict."""
     from aiokafka import AIOKafkaConsumer
 
     engine, states, alerts = Engine(settings.engine), {}, 0
@@ -100,7 +103,7 @@ async def _reference(settings: Settings, total: int) -> dict:
                 started, cpu0 = time.perf_counter(), time.process_time()
             for records in batches.values():
                 for record in records:
-                    event = parse_event(record.value, now=record.timestamp / 1000)
+                    event = decode_event(record.value, now=record.timestamp / 1000)
                     result = engine.step(states.get(event.customer_id), event)
                     states[event.customer_id] = result.state
                     alerts += len(result.alerts)
@@ -317,6 +320,7 @@ def main() -> None:
     parser.add_argument("--no-fast-drain", dest="fast_drain", action="store_false")
     parser.add_argument("--no-direct", dest="direct", action="store_false", help="worker.direct_delivery = false")
     parser.add_argument("--within", type=float, default=None, help="worker.batch_within_seconds (default: the setting's)")
+    parser.add_argument("--batch-max", type=int, default=None, help="worker.batch_max (default: the setting's)")
     parser.add_argument("--skip", choices=["reference", "throughput", "quix", "latency"], action="append", default=[])
     args = parser.parse_args()
 
@@ -327,7 +331,7 @@ def main() -> None:
     print(f"{len(lines)} events, {sum(map(len, lines)) / len(lines):.0f} bytes each on average", flush=True)
     results: dict = {"load_average_start": os.getloadavg()[0]}
     run = uuid.uuid4().hex[:8]
-    settings = _settings(args.bootstrap, run, workdir, args.port, args.fast_drain, args.within, args.direct)
+    settings = _settings(args.bootstrap, run, workdir, args.port, args.fast_drain, args.within, args.direct, args.batch_max)
     ensure_topics(settings.kafka, topic_specs(settings.topics))
     asyncio.run(_load(settings, lines))
     if "reference" not in args.skip:
@@ -343,7 +347,7 @@ def main() -> None:
     _ratios(results)
     if "latency" not in args.skip:
         latency_settings = _settings(args.bootstrap, uuid.uuid4().hex[:8], workdir, args.port + 1, args.fast_drain,
-                                     args.within, args.direct)
+                                     args.within, args.direct, args.batch_max)
         ensure_topics(latency_settings.kafka, topic_specs(latency_settings.topics))
         paced = generate(args.rate * args.seconds, args.customers, 8)
         results["latency"] = bench_latency(latency_settings, workdir, paced, args.rate)

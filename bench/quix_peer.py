@@ -73,7 +73,7 @@ def build(config: dict) -> tuple[Application, dict]:
         if progress["started"] is None:
             progress["started"], progress["cpu0"] = time.perf_counter(), time.process_time()
         progress["seen"] += 1
-        event = validate_record(key, value, timestamp / 1000.0, max_future)
+        event = validate_record(key, value, timestamp / 1000.0, max_future, fast=True)
         if isinstance(event, str):
             letter = dead_letter(event, value, source_topic=config["events"], partition=None, offset=None, key=key)
             return [("dlq", key, dead_letter_json(letter))]

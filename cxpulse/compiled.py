@@ -20,6 +20,14 @@ __all__ = ["COMPILED", "RECORD", "CompiledModule", "compiled_modules", "source_d
 COMPILED = [
     "cxpulse.processors.archive.gzlines",
     "cxpulse.processors.replay.ranges",
+    # The engine's per-event path (issue 11): the step, its windows, tickets, score and alerts.
+    "cxpulse.processors.engine.state",
+    "cxpulse.processors.engine.compiled",
+    "cxpulse.processors.engine.score",
+    "cxpulse.processors.engine.alerting",
+    "cxpulse.processors.engine.windows",
+    "cxpulse.processors.engine.tickets",
+    "cxpulse.processors.engine.engine",
 ]
 RECORD = Path(__file__).with_name("compiled-sources.json")  # written by setup.py, not in git
 
@@ -43,9 +51,11 @@ def compiled_modules() -> list[CompiledModule]:
     found = []
     for name in COMPILED:
         module = importlib.import_module(name)
-        path = Path(module.__file__ or "")
-        compiled = path.suffix != ".py"
-        source = path.with_name(name.rsplit(".", 1)[1] + ".py")
+        compiled = Path(module.__file__ or "").suffix != ".py"
+        # The source beside it, found through its package: mypyc gives a module another
+        # compiled module imports first a ``__file__`` under its build tree's layout.
+        package, leaf = name.rsplit(".", 1)
+        source = Path(importlib.import_module(package).__path__[0]) / f"{leaf}.py"
         fresh = compiled and source.exists() and built.get(name) == source_digest(source)
         found.append(CompiledModule(name, compiled, fresh))
     return found

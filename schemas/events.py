@@ -288,10 +288,7 @@ def decode_event(raw: bytes | str, *, now: float | None = None, max_future_secon
     if event is None:
         return parse_event(raw, now=now, max_future_seconds=max_future_seconds)
     if now is not None and event.occurred_at.timestamp() > now + max_future_seconds:
-        raise InvalidEvent(
-            f"occurred_at: {event.occurred_at.isoformat()} is more than "
-            f"{max_future_seconds:g} s after the time it was read"
-        )
+        raise InvalidEvent(f"occurred_at: more than {max_future_seconds:g} s after the time it was read")
     return event
 
 

@@ -420,7 +420,7 @@ def _kind(value: Any) -> tuple[type, ...]:
 def fields_of(event: Any) -> tuple[tuple[str, Any, tuple[type, ...]], ...]:
     """``(name, value, type)`` of every field of a model instance, or of the same fields of its
     fast struct: what "the same event" means here (the datetime's tzinfo type included)."""
-    model = type(event) if isinstance(event, BaseModel) else _MODEL_OF[type(event)]
+    model: Any = type(event) if isinstance(event, BaseModel) else _MODEL_OF[type(event)]
     return tuple((name, getattr(event, name), _kind(getattr(event, name))) for name in model.model_fields)
 
 

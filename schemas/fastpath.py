@@ -44,7 +44,7 @@ __all__ = ["FAST_RFC3339", "fast_validator"]
 FAST_RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})$"
 
 
-def _timestamp(exact: Mapping[str, Any]) -> dict[str, Any]:
+def _timestamp(exact: Mapping[str, Any]) -> core_schema.CoreSchema:
     """Pattern, then ``datetime.fromisoformat``, then the exact rule's own datetime check."""
     return core_schema.chain_schema([
         core_schema.str_schema(strict=True, pattern=FAST_RFC3339),
@@ -53,7 +53,7 @@ def _timestamp(exact: Mapping[str, Any]) -> dict[str, Any]:
     ])
 
 
-def _service_type(exact: Mapping[str, Any]) -> dict[str, Any]:
+def _service_type(exact: Mapping[str, Any]) -> core_schema.CoreSchema:
     """The exact rule's string check, ``str.lower``, then the length once lower-cased."""
     return core_schema.chain_schema([
         copy.deepcopy(dict(exact["schema"])),
@@ -70,12 +70,12 @@ def _function(node: Mapping[str, Any]) -> Any:
 def _by_survey(model: Mapping[str, Any], ranges: Mapping[str, tuple[int, int]]) -> dict[str, Any]:
     """A feedback model whose fields are chosen by ``survey``, ``score`` constrained per survey."""
     fields_schema = model["schema"]
-    choices = {}
+    choices: dict[Any, Any] = {}
     for survey in (*ranges, "comment"):
         fields = dict(fields_schema["fields"])
         if survey in ranges:
             low, high = ranges[survey]
-            score = core_schema.int_schema(strict=True, ge=low, le=high)
+            score: core_schema.CoreSchema = core_schema.int_schema(strict=True, ge=low, le=high)
         else:
             score = core_schema.with_default_schema(core_schema.none_schema(), default=None)
         fields["score"] = {**fields["score"], "schema": score}
@@ -132,7 +132,7 @@ def fast_validator(exact: Any, classes: Iterable[type[BaseModel]], feedback_rule
             if (type(mine) is not type(theirs) or mine.__dict__ != theirs.__dict__
                     or list(mine.__dict__) != list(theirs.__dict__)
                     or mine.model_fields_set != theirs.model_fields_set
-                    or any(_kind(a) != _kind(b) for a, b in zip(mine.__dict__.values(), theirs.__dict__.values()))):
+                    or any(_kind(a) != _kind(b) for a, b in zip(mine.__dict__.values(), theirs.__dict__.values(), strict=True))):
                 return None
         tree = repr(fast)  # the validator tree, with the Python functions it calls
         if any(f"{rule.__name__}()" in tree for rule in (_rfc3339, _lower, feedback_rule)):

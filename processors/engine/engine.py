@@ -32,7 +32,7 @@ class Engine:
     __slots__ = ("settings", "_c")
 
     def __init__(self, settings: EngineSettings | None = None) -> None:
-        self.settings = settings if settings is not None else EngineSettings()
+        self.settings = settings if settings is not None else EngineSettings.model_validate({})
         self._c = Compiled(self.settings)
 
     def new_state(self, customer_id: str) -> CustomerState:

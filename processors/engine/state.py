@@ -26,7 +26,6 @@ NO_DUE = float("inf")
 
 
 _dumps = orjson.dumps
-_new = object.__new__
 
 
 class StateError(CxpulseError):
@@ -81,7 +80,7 @@ class CustomerState:
                  "contact_ids", "outcome")
 
     def __init__(self, customer_id: str) -> None:
-        self.customer_id = customer_id
+        self.customer_id: str = customer_id
         self.penalty = 0.0  # decayed penalty points at time `ref`
         self.ref = NEVER  # event time the penalty refers to: the latest time seen
         self.segment = "standard"
@@ -133,7 +132,7 @@ class CustomerState:
         # Written once per changed customer per batch by the worker: empty containers (the
         # common case) skip their comprehension, and tuples go to orjson as they are.
         tickets, cooldowns, linked, outcome = self.tickets, self.cooldowns, self.contact_ids, self.outcome
-        row = (
+        row: tuple[Any, ...] = (
             STATE_VERSION if outcome is None else OUTCOME_STATE_VERSION, self.customer_id, self.penalty,
             self.ref, self.segment, self.events_seen, self.seen_ids, self.contacts, self.grievances,
             self.sensitive_since, self.sensitive_until,
@@ -171,8 +170,9 @@ class CustomerState:
             raise ValueError("malformed state row")
         if type(ids) is not list or type(contacts) is not dict or type(grievances) is not dict:
             raise TypeError("malformed state row")
-        state = _new(cls)
-        state.customer_id = cid
+        # A plain constructor call: the class is compiled (mypyc), and a native class
+        # cannot be made with ``object.__new__``; its empty containers are replaced below.
+        state = cls(cid)
         state.penalty, state.ref, state.segment, state.events_seen = penalty, ref, segment, seen
         state.seen_ids = ids
         for svc, lst in contacts.items():
@@ -183,7 +183,7 @@ class CustomerState:
         state.grievances = grievances
         state.sensitive_since, state.sensitive_until = since, until
         state.tickets = {tid: Ticket.from_list(t) for tid, t in tickets.items()} if tickets else tickets
-        state.closed = dict(zip(closed, map(tuple, closed.values()))) if closed else closed
+        state.closed = {tid: tuple(entry) for tid, entry in closed.items()} if closed else closed
         state.cooldowns = {(r, s): (t, lvl) for r, s, t, lvl in cooldowns} if cooldowns else {}
         state.churn_level = churn_level
         state.churn_open = tuple(map(tuple, churn_open))
@@ -198,10 +198,17 @@ class CustomerState:
         return state
 
     def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in _FIELDS)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CustomerState) and self._fields() == other._fields()
 
     def __repr__(self) -> str:
         return f"CustomerState({self.customer_id!r}, penalty={self.penalty:.3f}, ref={self.ref})"
+
+
+# What equality compares: every field (``CustomerState.__slots__``; a test keeps them equal).
+_FIELDS = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
+           "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
+           "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
+           "contact_ids", "outcome")

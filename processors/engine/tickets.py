@@ -28,6 +28,7 @@ def breach(c: Compiled, state: CustomerState, tid: str, tk: Ticket, segment: str
            signals: list[str], pending: list[Pending]) -> None:
     """Record the breach of ``tk`` at its due time and raise the alert (cooldown permitting)."""
     due = tk.due_at
+    assert due is not None  # only tickets with a due time breach (overdue() picks them)
     tk.breached_due = due
     add_points(state, c.w_breach, due, c.k)
     signals.append("sla_breach")
@@ -55,6 +56,7 @@ def _end_breach(c: Compiled, state: CustomerState, tid: str, tk: Ticket, t: floa
                 withdrawn: bool, signals: list[str], pending: list[Pending]) -> None:
     """The breached ticket was resolved (or its breach withdrawn): resolve the alert."""
     due = tk.breached_due
+    assert due is not None  # called for breached tickets only
     if withdrawn:
         add_points(state, -c.w_breach, due, c.k)
         signals.append("sla_breach_withdrawn")

@@ -113,7 +113,7 @@ class Replayer:
                     continue
                 in_range = includes is None or includes(record)
                 try:
-                    event = read_event(record, future)
+                    event = read_event(record, future, fast=True)
                 except InvalidEvent as exc:
                     if in_range and (key is None or record.key == key):
                         self._invalid(record, exc.reason, counts, span)

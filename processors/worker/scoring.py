@@ -139,7 +139,7 @@ class ScoringProcessor:
         for message in messages:
             stats.events += 1
             key = message.key
-            event = validate_record(key, message.value, message.timestamp, self.max_future_seconds)
+            event = validate_record(key, message.value, message.timestamp, self.max_future_seconds, fast=True)
             if isinstance(event, str):
                 self._reject(event, message, effects, stats)
                 continue

@@ -1,6 +1,7 @@
 """De-duplication, serialisation and bounded size of the per-customer state."""
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -127,3 +128,18 @@ def test_every_written_state_shape_decodes_and_keeps_its_bytes(data, contact_ids
 def test_a_state_row_of_no_written_shape_is_a_state_error(data):
     with pytest.raises(StateError):
         CustomerState.from_bytes(data)
+
+
+def test_equality_compares_every_field():
+    # The compiled class has no __slots__ at run time: its source's list is the one to match.
+    import ast
+
+    import cxpulse.processors.engine as package
+    from cxpulse.processors.engine import state as state_module
+
+    source = (Path(package.__path__[0]) / "state.py").read_text(encoding="utf-8")
+    cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "CustomerState")
+    slots = next(n.value for n in cls.body if isinstance(n, ast.Assign) and n.targets[0].id == "__slots__")
+    assert state_module._FIELDS == ast.literal_eval(slots)
+    state = CustomerState("C-1")
+    assert all(hasattr(state, name) for name in state_module._FIELDS)

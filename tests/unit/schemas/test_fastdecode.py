@@ -171,6 +171,17 @@ def test_the_engine_reads_fast_structs_as_it_reads_the_models(monkeypatch):
     assert sum(taken) > 0.95 * len(taken)
 
 
+def test_a_future_event_has_parse_events_reason():
+    # The reason names the rule, never the value (it is logged), and is parse_event's own.
+    raw = json.dumps({**CALL, "occurred_at": "2031-01-01T00:00:00Z"}).encode()
+    assert DECODER.decode(raw) is not None  # the fast path decides it
+    with pytest.raises(InvalidEvent) as fast:
+        decode_event(raw, now=1.9e9, max_future_seconds=60.0)
+    with pytest.raises(InvalidEvent) as exact:
+        parse_event(raw, now=1.9e9, max_future_seconds=60.0)
+    assert fast.value.reason == exact.value.reason == "occurred_at: more than 60 s after the time it was read"
+
+
 # --- what the decoder does with schemas it does not know ----------------------------------
 
 def _double(value: int) -> int:

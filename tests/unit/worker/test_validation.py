@@ -1,8 +1,10 @@
 """validate_record: the one rule the worker and the replay judge records of cx.events by."""
 
 import pytest
+from pydantic import BaseModel
 
 from cxpulse.processors.validation import KEY_MISMATCH, validate_record
+from cxpulse.schemas.fastdecode import equivalent
 
 GOOD = (b'{"event_id":"e1","event_type":"feedback","customer_id":"C-1","occurred_at":"2025-03-04T10:00:00Z",'
         b'"channel":"web","service_type":"billing","survey":"csat","score":2}')
@@ -26,10 +28,14 @@ READ = 1741082400.0  # 2025-03-04T10:00:00Z
 ])
 def test_verdicts(key, value, read_at, reason):
     verdict = validate_record(key, value, read_at, 86400.0)
+    fast = validate_record(key, value, read_at, 86400.0, fast=True)
     if reason is None:
         assert not isinstance(verdict, str) and verdict.event_id == "e1"
+        # The hot path's event: the decoder's struct, reading exactly as the model.
+        assert not isinstance(fast, (str, BaseModel)) and equivalent(fast, verdict)
     else:
         assert isinstance(verdict, str) and verdict.startswith(reason)
+        assert fast == verdict  # the same reason, word for word
 
 
 def test_reasons_never_echo_the_customer_id():
