@@ -220,7 +220,7 @@ def _value(node: Mapping[str, Any], env: _Env, steps: list[str]) -> Any:
         expected = node["expected"]
         if not expected or not all(type(e) is str for e in expected):
             raise Unsupported("literal of other than strings")
-        return Literal[tuple(expected)]  # type: ignore[valid-type]
+        return Literal[tuple(expected)]
     if kind == "nullable":
         _only(node, {"schema", "strict"})
         inner_steps: list[str] = []
@@ -386,7 +386,7 @@ def _compile(cls: type[BaseModel], fields: list[_Field], after: list[Callable[..
     exec(compile(source, f"<fastdecode {cls.__name__}>", "exec"), names)  # noqa: S102 - our own code
     finish = names["finish"]
     finish.__source__ = source  # for the curious
-    return finish  # type: ignore[no-any-return]
+    return finish
 
 
 # --- the decoder ------------------------------------------------------------------------------
@@ -401,7 +401,7 @@ class FastDecoder:
         # A lone tagged struct would also take a record without its tag: always a union.
         never = msgspec.defstruct("Never", [], tag_field=discriminator, tag="\x00")  # no record has this tag
         structs = (*(m.struct for m in models), never)
-        self._decode = msgspec.json.Decoder(Union[structs]).decode  # type: ignore[arg-type]
+        self._decode = msgspec.json.Decoder(Union[structs]).decode
         self._finish = {m.struct: m.finish for m in models}
         self.structs = {m.tag: m.struct for m in models}
 

@@ -85,7 +85,7 @@ def stream_span(settings: Settings, request: BacktestRequest) -> tuple[float, fl
                 high = t if high is None or t > high else high
         finally:
             opened.close()
-    if low is None:
+    if low is None or high is None:
         raise BacktestError("the source holds no valid event")
     return low, high
 
@@ -130,7 +130,12 @@ def outcome_index(collected: Collected, request: BacktestRequest) -> OutcomeInde
 
 
 def observed_until(collected: Collected, request: BacktestRequest) -> float:
-    return request.observed_until.timestamp() if request.observed_until else collected.collector.last_at
+    if request.observed_until:
+        return request.observed_until.timestamp()
+    last = collected.collector.last_at
+    if last is None:
+        raise BacktestError("the source holds no valid event")
+    return last
 
 
 def report(collected: Collected, request: BacktestRequest, engine: EngineSettings,

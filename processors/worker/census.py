@@ -79,4 +79,4 @@ class CustomerCensus:
 
     def score_range_counts(self) -> Iterator[tuple[str, int]]:
         """``(score_range, customers)``, lowest range first."""
-        return zip(SCORE_RANGES, self.by_score_range)
+        return zip(SCORE_RANGES, self.by_score_range, strict=True)

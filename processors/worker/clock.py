@@ -66,7 +66,7 @@ class SlaClock:
     def refresh(self) -> list[int]:
         """Mark partitions silent for the idle period idle (wall time); returns every partition."""
         self.clocks.refresh(self.wall())
-        return list(self.clocks.partitions())
+        return [int(partition) for partition in self.clocks.partitions()]  # type: ignore[call-overload]
 
     @property
     def overall(self) -> float:
@@ -76,7 +76,7 @@ class SlaClock:
     def marks(self) -> dict[int, float] | None:
         """Each partition's clock for the incident watermark (``INF`` when idle), when it
         changed since the last call; ``None`` when nothing changed."""
-        effective = self.clocks.effective()
+        effective = {int(p): c for p, c in self.clocks.effective().items()}  # type: ignore[call-overload]
         self.reported_idle = sum(1 for c in effective.values() if c == float("inf"))
         if effective == self._sent:
             return None

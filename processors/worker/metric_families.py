@@ -99,7 +99,7 @@ class Buckets:
     def add_to(self, family: HistogramMetricFamily, labels: Sequence[str] = ()) -> None:
         """Add this histogram as one labelled series of ``family``."""
         counts, cumulative, buckets = list(self.counts), 0, []
-        for bound, count in zip((*self.bounds, float("inf")), counts):
+        for bound, count in zip((*self.bounds, float("inf")), counts, strict=True):
             cumulative += count
             buckets.append((_le(bound), cumulative))
         family.add_metric(list(labels), buckets, self.total)

@@ -124,7 +124,7 @@ def _quiet_retries(worker_class: type, library_level: int) -> type:
     """faust's ``Worker`` without its spinner, whose log handlers let each Kafka client message through once per 30 s."""
     from cxpulse.logthrottle import throttle_logs
 
-    class QuietWorker(worker_class):  # type: ignore[misc, valid-type]
+    class QuietWorker(worker_class):
         def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
             self.spinner = None  # it writes cursor escapes to logs and pipes, and sets the root logger to debug
             super().on_setup_root_logger(logger, level)

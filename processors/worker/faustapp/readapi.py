@@ -185,7 +185,7 @@ async def _gather(app: Any, table: Any, me: tuple[str, int], runtime: Any, ids: 
         else:
             owners.setdefault(str(url), []).append(cid)
     answers = await asyncio.gather(*(_ask(app, url, part, authorization, timeout) for url, part in owners.items()))
-    for part, answer in zip(owners.values(), answers):
+    for part, answer in zip(owners.values(), answers, strict=True):
         for cid in part:
             results[cid] = answer.get(cid) or {"customer_id": cid, "status": "unavailable"}
     return results

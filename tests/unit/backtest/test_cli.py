@@ -26,6 +26,12 @@ def no_config(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
+    # The shared consoles read COLUMNS when cxpulse.console is first imported, perhaps by an earlier
+    # test of this process (pytest -n): give them the width as well.
+    from cxpulse import console
+
+    for shared in (console.console, console.err_console):
+        monkeypatch.setattr(shared, "width", 200)
 
 
 def cli(capsys, *args: str) -> tuple[int, str, str]:
