@@ -123,11 +123,7 @@ def test_the_broker_restarts_under_load_and_the_pipeline_resumes_by_itself(
     wait_for(lambda: (worker.health() or {}).get("events", 0) >= len(records) // 4, timeout=120,
              message="a quarter of the stream processed")
 
-    assert producer.is_alive(), f"the load ended before the restart ({producer.sent} records sent)"
-    restartable.restart()
-    producer.join(timeout=180)
-    assert producer.error is None and not producer.is_alive(), producer.error
-    wait_consumed(wait_for, settings, workers=[worker])
+    _restart_under_load(restartable, producer, wait_for, settings, worker, join_timeout=180)
 
     assert worker.process.poll() is None, "the worker stopped"  # it rode the outage out, no restart
     errors = [line for line in worker.log_path.read_text(errors="replace").splitlines() if "[ERROR]" in line]
@@ -136,6 +132,16 @@ def test_the_broker_restarts_under_load_and_the_pipeline_resumes_by_itself(
     assert on_topic == {orjson.loads(v)["event_id"] for _, v in records}  # nothing the producer sent was lost
     assert_engine_outcome(outcome(consume, settings), expected_run(settings, records))
     print(f"broker outage {restartable.outages[0]:.1f} s; producer retries {producer.retries}")
+
+
+def _restart_under_load(restartable, producer, wait_for, settings, worker, join_timeout: float) -> None:
+    """Restart the broker while ``producer`` is still sending, then wait until it has sent everything
+    and ``worker`` has consumed it."""
+    assert producer.is_alive(), f"the load ended before the restart ({producer.sent} records sent)"
+    restartable.restart()
+    producer.join(timeout=join_timeout)
+    assert producer.error is None and not producer.is_alive(), producer.error
+    wait_consumed(wait_for, settings, workers=[worker])
 
 
 def _with_outage_burst(seed: int) -> tuple[list[tuple[bytes, bytes]], int]:
@@ -170,11 +176,7 @@ def test_an_outage_burst_in_flight_across_a_broker_restart_raises_its_incident(
     producer.start()
     wait_for(lambda: producer.sent >= burst_at + 10 or not producer.is_alive(), timeout=60,
              message="the burst is being produced")
-    assert producer.is_alive(), f"the load ended before the restart ({producer.sent} records sent)"
-    restartable.restart()
-    producer.join(timeout=120)
-    assert producer.error is None and not producer.is_alive(), producer.error
-    wait_consumed(wait_for, settings, workers=[worker])
+    _restart_under_load(restartable, producer, wait_for, settings, worker, join_timeout=120)
 
     expected = expected_run(settings, records)
     burst = {a.alert_id for a in expected.alerts
