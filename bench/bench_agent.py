@@ -5,9 +5,12 @@ Needs a running broker (``cxpulse kafka up``, or ``--bootstrap HOST:PORT``). In 
 1. **warnings**: a fresh topic set (6 partitions) and two ``cxpulse worker`` processes
    (one group); ``bench/bench_engine.py``'s events with a ``contact_started`` before each
    inbound call (sharing its ``contact_id``), produced at ``--rate`` events per second for
-   ``--seconds``. Latency = when the warning was read back from ``cx.agent-warnings`` minus
-   when its start was sent (producer, broker, worker batch, broker, consumer: what a CTI
-   integration sees).
+   ``--seconds``, after ``--warmup`` seconds of the same traffic whose latencies are reported
+   apart (``warmup``: the workers' and the reader's first fetches, producers' first metadata
+   of each output topic). Latency = when the warning was read back from ``cx.agent-warnings``
+   minus when its start was sent (producer, broker, worker batch, broker, consumer: what a CTI
+   integration sees). ``rebalances`` counts the group's rebalances during the run (from each
+   worker's ``/metrics``): a rebalance stalls every partition for seconds.
 2. **brief API**: once the workers hold those customers, ``--concurrency`` aiohttp clients
    ask the first worker for random customers' briefs for ``--api-seconds`` (about half are
    owned by the other worker and forwarded), then for batches of ``--batch`` ids.
@@ -85,7 +88,8 @@ def with_starts(lines: list[bytes]) -> list[bytes]:
     return out
 
 
-async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, float]) -> None:
+async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, tuple[float, bool]],
+                 warm: int) -> None:
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=0)
@@ -99,14 +103,15 @@ async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[s
             for line in lines[i:i + per_tick]:
                 event = orjson.loads(line)
                 if event["event_type"] == "contact_started":
-                    sent[event["event_id"]] = time.time()
+                    sent[event["event_id"]] = (time.time(), i < warm)
                 await producer.send(settings.topics.events, line, key=event["customer_id"].encode())
         await producer.flush()
     finally:
         await producer.stop()
 
 
-async def _collect(settings: Settings, sent: dict[str, float], until: float, out: list[tuple[float, float]]) -> None:
+async def _collect(settings: Settings, sent: dict[str, tuple[float, bool]], until: float,
+                   out: list[tuple[float, float, bool]]) -> None:
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(settings.topics.warnings, bootstrap_servers=settings.kafka.bootstrap_servers,
@@ -119,9 +124,9 @@ async def _collect(settings: Settings, sent: dict[str, float], until: float, out
             for records in batches.values():
                 for record in records:
                     warning = orjson.loads(record.value)
-                    at = sent.get(warning["event_id"])
-                    if at is not None:
-                        out.append((now - at, at))
+                    started = sent.get(warning["event_id"])
+                    if started is not None:
+                        out.append((now - started[0], started[0], started[1]))
     finally:
         await consumer.stop()
 
@@ -141,26 +146,43 @@ def _quantiles(values: list[float]) -> dict[str, float]:
             "max_ms": round(ordered[-1] * 1000, 1)}
 
 
-def bench_warnings(settings: Settings, lines: list[bytes], rate: int) -> dict:
-    sent: dict[str, float] = {}
-    latencies: list[tuple[float, float]] = []
+def bench_warnings(settings: Settings, lines: list[bytes], rate: int, warm: int = 0) -> dict:
+    """``lines[:warm]`` are the warm-up: sent and read like the rest, reported apart."""
+    sent: dict[str, tuple[float, bool]] = {}
+    latencies: list[tuple[float, float, bool]] = []
 
     async def run() -> None:
         until = time.time() + len(lines) / rate + 10
-        await asyncio.gather(_paced(settings, lines, rate, sent), _collect(settings, sent, until, latencies))
+        await asyncio.gather(_paced(settings, lines, rate, sent, warm), _collect(settings, sent, until, latencies))
 
     began = time.time()
     asyncio.run(run())
-    starts = len(sent)
-    result = {"rate": rate, "events": len(lines), "starts": starts, "warnings_read": len(latencies),
-              "seconds": round(time.time() - began, 1), **_quantiles([lat for lat, _ in latencies])}
-    first = min(at for _, at in latencies)
+    measured = [(lat, at) for lat, at, warming in latencies if not warming]
+    starts = sum(1 for _, warming in sent.values() if not warming)
+    result = {"rate": rate, "events": len(lines) - warm, "starts": starts, "warnings_read": len(measured),
+              "seconds": round(time.time() - began, 1), **_quantiles([lat for lat, _ in measured])}
+    warming = [lat for lat, _, w in latencies if w]
+    if warming:
+        result["warmup"] = {"events": warm, "starts": len(sent) - starts, "warnings_read": len(warming),
+                            **_quantiles(warming)}
+    first = min(at for _, at, _ in latencies)
     worst: dict[int, float] = {}
-    for latency, at in latencies:
+    for latency, at, _ in latencies:
         second = int(at - first) // 5 * 5
         worst[second] = max(worst.get(second, 0.0), latency)
     result["worst_ms_per_5s"] = {s: round(v * 1000) for s, v in sorted(worst.items())}
     return result
+
+
+def _rebalances(port: int) -> float:
+    """``cxpulse_faust_rebalances`` of the worker on ``port``."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("cxpulse_faust_rebalances"):
+                return float(line.rsplit(" ", 1)[1])
+    return float("nan")
 
 
 async def _api(url: str, customers: list[str], seconds: float, concurrency: int, batch: int) -> dict:
@@ -199,6 +221,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     parser.add_argument("--rate", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=10, help="seconds of traffic before the measured run (reported apart)")
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--port", type=int, default=0, help="the first worker's web port (the second: +1); 0: free ones")
     parser.add_argument("--api-seconds", type=float, default=15.0)
@@ -217,7 +240,8 @@ def main() -> None:
     second = _settings(args.bootstrap, run, workdir, ports[1])
     ensure_topics(settings.kafka, topic_specs(settings.topics))
     bench_worker._toml = _toml  # the workers need the read token in their config
-    lines = with_starts(generate(args.rate * args.seconds, args.customers, 9))[: args.rate * args.seconds]
+    total = args.rate * (args.seconds + args.warmup)
+    lines = with_starts(generate(total, args.customers, 9))[:total]
     workers = []
     for index, worker_settings in enumerate((settings, second)):  # one directory each: the config is named by app id
         (workdir / str(index)).mkdir()
@@ -227,7 +251,9 @@ def main() -> None:
             worker.wait(bench_worker._ready, 180)
         for worker in workers:  # the group has settled: each worker owns some of the 6 partitions
             worker.wait(lambda h: 0 < len(h.get("owned_partitions") or ()) < 6 and not h["rebalancing"], 180)
-        results["warnings"] = bench_warnings(settings, lines, args.rate)
+        before = [_rebalances(port) for port in ports]
+        results["warnings"] = bench_warnings(settings, lines, args.rate, args.rate * args.warmup)
+        results["warnings"]["rebalances"] = sum(_rebalances(port) for port in ports) - sum(before)
         print("warnings", results["warnings"], flush=True)
         for worker in workers:
             worker.wait(lambda h: h["events"] > 0, 60)
