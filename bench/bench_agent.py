@@ -89,11 +89,13 @@ def with_starts(lines: list[bytes]) -> list[bytes]:
 
 
 async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, tuple[float, bool]],
-                 warm: int) -> None:
+                 warm: int, reading: asyncio.Event) -> None:
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=0)
     await producer.start()
+    await producer.client.force_metadata_update()  # the events topic's leaders known before the clock starts
+    await reading.wait()
     try:
         start, per_tick = time.perf_counter(), max(1, round(rate * 0.01))
         for i in range(0, len(lines), per_tick):
@@ -111,13 +113,20 @@ async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[s
 
 
 async def _collect(settings: Settings, sent: dict[str, tuple[float, bool]], until: float,
-                   out: list[tuple[float, float, bool]]) -> None:
-    from aiokafka import AIOKafkaConsumer
+                   out: list[tuple[float, float, bool]], reading: asyncio.Event) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(settings.topics.warnings, bootstrap_servers=settings.kafka.bootstrap_servers,
-                                group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=20)
     await consumer.start()
     try:
+        # Assigned and positioned before the first start is sent: the reader's own start-up
+        # (metadata, offsets) must not count as the worker's latency.
+        partitions = [TopicPartition(settings.topics.warnings, p) for p in range(settings.topics.partitions)]
+        consumer.assign(partitions)
+        for partition in partitions:
+            await consumer.position(partition)
+        reading.set()
         while time.time() < until:
             batches = await consumer.getmany(timeout_ms=100)
             now = time.time()
@@ -153,7 +162,9 @@ def bench_warnings(settings: Settings, lines: list[bytes], rate: int, warm: int 
 
     async def run() -> None:
         until = time.time() + len(lines) / rate + 10
-        await asyncio.gather(_paced(settings, lines, rate, sent, warm), _collect(settings, sent, until, latencies))
+        reading = asyncio.Event()
+        await asyncio.gather(_paced(settings, lines, rate, sent, warm, reading),
+                             _collect(settings, sent, until, latencies, reading))
 
     began = time.time()
     asyncio.run(run())
