@@ -62,6 +62,29 @@ class IncidentProcessor:
         # holds those very bytes (a recovery or another writer replaces them).
         self._live: dict[bytes, tuple[bytes, IncidentState]] = {}
 
+    def forget(self, partitions: Iterable[int]) -> int:
+        """Forget what was read from these contacts partitions (a rebalance took them away):
+        their marks and idle claims, partition count, overall clock, decided watermark and
+        cached states. Whoever reads a partition next (this worker again, or another) decides
+        its windows from the recovered state and fresh marks only: a stale idle claim would
+        decide a window before the contacts of a partition that is busy again were read, a
+        stale watermark hold windows back. Returns how many cached states were dropped."""
+        gone = set(partitions)
+        for held in (self.marks, self.sources, self.overall, self._decided):
+            for partition in gone:
+                held.pop(partition, None)
+        stale = [key for key in self._live if self._partition(key) in gone]
+        for key in stale:
+            del self._live[key]
+        return len(stale)
+
+    def retain(self, owned: Iterable[int]) -> int:
+        """Keep what was read from the ``owned`` contacts partitions only (see :meth:`forget`)."""
+        kept = set(owned)
+        held = set(self.marks) | set(self.sources) | set(self.overall) | set(self._decided)
+        held |= {self._partition(key) for key in self._live}
+        return self.forget(held - kept)
+
     def watermark(self, partition: int) -> float:
         """The watermark of a contacts partition, from the marks read on it (never infinite)."""
         marks = self.marks.get(partition)
