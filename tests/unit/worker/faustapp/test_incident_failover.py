@@ -26,7 +26,7 @@ from cxpulse.processors.worker.faustapp.writer import key_partition
 from cxpulse.processors.worker.incidents import IncidentProcessor
 from cxpulse.processors.worker.records import contact_record, mark_record
 
-from ..conftest import T0, ListSink
+from ..conftest import T0, ListSink, faust_message
 from .test_agents import PARTITIONS, agent_app_factory, alerts_by_customer, engine_alerts_by_customer, processed, run
 
 __all__ = ["agent_app_factory"]  # the fixture, used here by name
@@ -106,7 +106,7 @@ def test_a_contacts_partition_that_comes_back_is_decided_from_fresh_marks_only(a
 
 
 def _message(partition: int, offset: int, value: bytes, key: bytes | None = None) -> Message:
-    return Message("contacts", partition, offset, 0.0, 0, None, key, value, None, tp=TP("contacts", partition))
+    return faust_message("contacts", partition, offset, key, value)
 
 
 def _contacts(partition: int, contacts: list[Contact], offset: int) -> list[Message]:
