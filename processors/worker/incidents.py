@@ -17,6 +17,13 @@ The watermark is never infinite: when every partition is idle it is the largest 
 clock the marks carried, and a watermark is remembered (as decided) only when finite. An
 infinite one once decided every window "already past" after a broker restart, and an
 incident of the burst read next was never raised.
+
+Marks and decisions are held per contacts partition only while this worker owns it: a
+rebalance forgets them for every partition it revokes (eager protocol: all of them, read
+again from their committed offsets) and for every one the new assignment leaves out
+(:meth:`IncidentProcessor.forget`, :meth:`IncidentProcessor.retain`). A partition is then
+decided from its recovered state and the marks read after the rebalance, which come with
+the scoring workers' next batch or SLA tick.
 """
 
 import logging
