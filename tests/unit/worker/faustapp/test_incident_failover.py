@@ -74,9 +74,10 @@ def test_a_contacts_partition_that_comes_back_is_decided_from_fresh_marks_only(a
     Before the rebalance this worker read a mark that said partition 1 of ``cx.events`` was
     idle. Partition 1 is busy again when the contacts partition comes back: its scoring worker
     has not written its contacts and mark yet, while partition 0's worker already marked
-    past the burst. With the stale idle claim the watermark was partition 0's clock and the
-    incident was raised without partition 1's three earlier callers (a later moment, other
-    evidence); from fresh marks it waits for partition 1's mark and raises what the engine raises.
+    past the burst. With the stale idle claim the watermark was partition 0's clock: the
+    window was decided with 24 customers, and partition 1's three earlier callers, read next,
+    were too late to count, so the outage was never raised. From fresh marks it waits for
+    partition 1's mark and raises what the engine raises.
     """
     busy, late = _burst()
 
