@@ -60,9 +60,9 @@ def _revoke_then_assign(app: Any, contacts_topic: str, events_topic: str, contac
     async def rebalance() -> None:
         everything = {TP(t, p) for t in (contacts_topic, events_topic) for p in range(PARTITIONS)}
         app.on_rebalance_start()
-        await app.on_partitions_revoked.send(revoked=everything)
+        await app.on_partitions_revoked.send(everything)  # positional, as faust sends it
         assigned = {TP(contacts_topic, p) for p in contacts} | {TP(events_topic, p) for p in range(PARTITIONS)}
-        await app.on_partitions_assigned.send(assigned=assigned)
+        await app.on_partitions_assigned.send(assigned)
         app.on_rebalance_end()
 
     return rebalance()
