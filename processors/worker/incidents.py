@@ -17,6 +17,13 @@ The watermark is never infinite: when every partition is idle it is the largest 
 clock the marks carried, and a watermark is remembered (as decided) only when finite. An
 infinite one once decided every window "already past" after a broker restart, and an
 incident of the burst read next was never raised.
+
+Marks and decisions are held per contacts partition only while this worker owns it: a
+rebalance forgets them for every partition it revokes (eager protocol: all of them, read
+again from their committed offsets) and for every one the new assignment leaves out
+(:meth:`IncidentProcessor.forget`, :meth:`IncidentProcessor.retain`). A partition is then
+decided from its recovered state and the marks read after the rebalance, which come with
+the scoring workers' next batch or SLA tick.
 """
 
 import logging
@@ -61,6 +68,29 @@ class IncidentProcessor:
         # was a quarter of the worker's time at 2,000 events/s. Valid while the store still
         # holds those very bytes (a recovery or another writer replaces them).
         self._live: dict[bytes, tuple[bytes, IncidentState]] = {}
+
+    def forget(self, partitions: Iterable[int]) -> int:
+        """Forget what was read from these contacts partitions (a rebalance took them away):
+        their marks and idle claims, partition count, overall clock, decided watermark and
+        cached states. Whoever reads a partition next (this worker again, or another) decides
+        its windows from the recovered state and fresh marks only: a stale idle claim would
+        decide a window before the contacts of a partition that is busy again were read, a
+        stale watermark hold windows back. Returns how many cached states were dropped."""
+        gone = set(partitions)
+        for held in (self.marks, self.sources, self.overall, self._decided):
+            for partition in gone:
+                held.pop(partition, None)
+        stale = [key for key in self._live if self._partition(key) in gone]
+        for key in stale:
+            del self._live[key]
+        return len(stale)
+
+    def retain(self, owned: Iterable[int]) -> int:
+        """Keep what was read from the ``owned`` contacts partitions only (see :meth:`forget`)."""
+        kept = set(owned)
+        held = set(self.marks) | set(self.sources) | set(self.overall) | set(self._decided)
+        held |= {self._partition(key) for key in self._live}
+        return self.forget(held - kept)
 
     def watermark(self, partition: int) -> float:
         """The watermark of a contacts partition, from the marks read on it (never infinite)."""

@@ -107,8 +107,9 @@ def resend(
     """Send the chosen dead letters again: each judged by today's rules (and mapping), the valid ones produced.
 
     Letters that still fail stay in the dead-letter topic (it is never changed) and are counted by reason.
+    A letter whose raw value was truncated (larger than a letter holds) is refused, never sent cut short.
     Idempotent: the events keep their event ids, so re-sending again changes nothing downstream.
-    Exits 1 when some letters still fail or an event was not acknowledged.
+    Exits 1 when some letters still fail or were refused, or an event was not acknowledged.
     """
     from cxpulse.producers.produce_cmd import CheckOnlySink, connect_kafka
 
@@ -123,12 +124,20 @@ def resend(
     console.print(f"{plan.letters:,} letter(s): {plan.resendable:,} valid now, {verb} {len(plan.records):,} event(s) "
                   f"to {target}" + (f" ({plan.duplicates:,} repeated, sent once)" if plan.duplicates else "")
                   + (f", {plan.ignored:,} ignored by their mapping" if plan.ignored else "")
-                  + f", {sum(plan.still_failing.values()):,} still failing", markup=False, highlight=False)  # fmt: skip
+                  + f", {sum(plan.still_failing.values()):,} still failing"
+                  + (f", {len(plan.refused):,} refused (truncated)" if plan.refused else ""),
+                  markup=False, highlight=False)  # fmt: skip
     if not dry_run and plan.records:
         console.print(f"acknowledged by Kafka: {report.delivered:,} of {len(plan.records):,}", highlight=False)
     for why, count in plan.still_failing.most_common(10):
         err_console.print(f"  still failing {count:,} x {why}", markup=False, highlight=False)
+    for line in plan.refused[:10]:
+        err_console.print(f"  refused {line}", markup=False, highlight=False)
+    if len(plan.refused) > 10:
+        err_console.print(f"  ... and {len(plan.refused) - 10:,} more refused", highlight=False)
     problems = []
+    if plan.refused:
+        problems.append(f"{len(plan.refused):,} letter(s) refused: their raw value was truncated")
     if plan.still_failing:
         problems.append(f"{sum(plan.still_failing.values()):,} letter(s) still fail")
     if report.failed:

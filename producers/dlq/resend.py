@@ -10,6 +10,11 @@ Re-sending is idempotent: an event keeps its ``event_id`` (the original's, or th
 mapping derives from the record), the same event from several letters is sent once, and
 the worker drops an ``event_id`` it has seen for that customer (among its last
 ``engine.dedup_event_ids``), so sending the same letters again changes nothing.
+
+A letter whose raw value was truncated (``raw_truncated``: a value larger than a letter
+holds; ``raw_size`` and ``raw_sha256`` describe the whole) is refused: its bytes are not the
+original record, and sending them would put a different record on the events topic. Each
+refusal is counted with a one-line reason; the other letters are still judged and sent.
 """
 
 import time
@@ -18,13 +23,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from cxpulse.processors.validation import validate_record
+from cxpulse.schemas import DeadLetter
 from cxpulse.settings import Settings
 
 from ..mapping import Events, Failed, Mapper, Skipped, judge_bytes, load_source
 from ..sink import DeliveryReport, EventSink
 from .letters import Letter, raw_bytes
 
-__all__ = ["ResendPlan", "plan_resend", "send_plan"]
+__all__ = ["ResendPlan", "plan_resend", "send_plan", "truncated_reason"]
 
 
 @dataclass
@@ -38,6 +44,15 @@ class ResendPlan:
     ignored: int = 0  # letters the mapping now skips
     still_failing: Counter[str] = field(default_factory=Counter)
     by_source: Counter[str] = field(default_factory=Counter)
+    refused: list[str] = field(default_factory=list)  # "position: reason" of each truncated letter, never sent
+
+
+def truncated_reason(letter: DeadLetter) -> str:
+    """Why a truncated letter is not re-sent (one line: the sizes and the original's digest)."""
+    kept = len(raw_bytes(letter))
+    size = f"{letter.raw_size:,}" if letter.raw_size is not None else "?"
+    digest = f", sha256 {letter.raw_sha256[:16]}…" if letter.raw_sha256 else ""
+    return f"raw value truncated ({kept:,} of {size} bytes kept{digest}): re-send the original record instead"
 
 
 def plan_resend(letters: Iterable[Letter], settings: Settings, *, source: str | None = None,
@@ -51,6 +66,9 @@ def plan_resend(letters: Iterable[Letter], settings: Settings, *, source: str | 
         plan.letters += 1
         if letter.letter is None:
             plan.still_failing[letter.reason] += 1
+            continue
+        if letter.letter.raw_truncated:
+            plan.refused.append(f"{letter.position}: {truncated_reason(letter.letter)}")
             continue
         name = source or letter.letter.source
         raw = raw_bytes(letter.letter)

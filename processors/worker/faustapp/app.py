@@ -92,7 +92,11 @@ def create_app(settings: Settings) -> WorkerApp:
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust awaits an async receiver
     async def on_revoked(app: Any, revoked: Any, **kwargs: Any) -> None:
-        runtime.on_partitions_revoked()
+        runtime.on_partitions_revoked(revoked)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def on_assigned(app: Any, assigned: Any, **kwargs: Any) -> None:
+        runtime.on_partitions_assigned(assigned)
 
     sources = (settings.topics.events, contacts_topic.get_topic_name())
     runtime.registry.register(FaustCollector(app, lambda: sources))

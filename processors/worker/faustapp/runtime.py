@@ -198,10 +198,17 @@ class WorkerRuntime:
     async def _confirm(self, state: BatchWriter, sent: list) -> None:
         self.counters.write_retries += await state.confirm(sent)
 
-    def on_partitions_revoked(self) -> None:
-        """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol)."""
+    def on_partitions_revoked(self, revoked: Iterable[Any] = ()) -> None:
+        """A rebalance began: sweep nobody until recovery says which partitions stay (eager protocol);
+        forget the marks and decisions of the revoked contacts partitions (read again from their
+        committed offsets by whoever owns them next)."""
         self.recovered = False
         self.scoring.suspend()
+        self.incident_processor.forget(tp.partition for tp in revoked if tp.topic == self.contacts_topic)
+
+    def on_partitions_assigned(self, assigned: Iterable[Any]) -> None:
+        """The new assignment: keep incident marks and decisions of assigned contacts partitions only."""
+        self.incident_processor.retain(tp.partition for tp in assigned if tp.topic == self.contacts_topic)
 
     async def on_customers_recovered(self) -> None:
         """Drop customers of partitions now owned elsewhere; rebuild the stream clock and SLA index."""

@@ -11,11 +11,12 @@ import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
+from faust.types import TP
+from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry
 
 from cxpulse.processors.worker.clock import SlaClock
@@ -79,6 +80,12 @@ class Events:
                 "contact_id": contact_id}
 
 
+def faust_message(topic: str, partition: int, offset: int, key: bytes | None, value: bytes,
+                  timestamp: float = 0.0) -> Message:
+    """A record as faust's consumer hands it over (faust's own ``Message``; ``timestamp`` in seconds)."""
+    return Message(topic, partition, offset, timestamp, 0, None, key, value, None, tp=TP(topic, partition))
+
+
 class ListSink:
     """A ``Sink`` that keeps ``(topic, key, value, partition)``."""
 
@@ -99,10 +106,9 @@ class MetricsPipeline:
     offsets: itertools.count = field(default_factory=itertools.count)
     contacts: list = field(default_factory=list)
 
-    def message(self, value: bytes, key: bytes | None, timestamp: float) -> SimpleNamespace:
+    def message(self, value: bytes, key: bytes | None, timestamp: float) -> Message:
         partition = key_partition(key, self.partitions) if key else 0
-        return SimpleNamespace(key=key, value=value, topic="cx.events", partition=partition,
-                               offset=next(self.offsets), timestamp=timestamp)
+        return faust_message("cx.events", partition, next(self.offsets), key, value, timestamp)
 
     def batch(self, events: Iterable[dict[str, Any] | bytes], now: float | None = None,
               record_time: float | None = None) -> Any:
@@ -124,7 +130,7 @@ class MetricsPipeline:
 
     def detect_incidents(self) -> int:
         """Run the queued contacts through the incident agent's processor."""
-        messages = [SimpleNamespace(key=k, value=v, partition=0) for _, k, v, _ in self.contacts]
+        messages = [faust_message("contacts", 0, n, k, v) for n, (_, k, v, _) in enumerate(self.contacts)]
         self.contacts = []
         raised: list = []
         count = self.incidents.process(messages, ListSink(), ListSink(), "2025-03-03T09:00:00+00:00", raised)

@@ -7,14 +7,15 @@ the processor's back (a recovery) is decoded again, not served from memory.
 """
 
 import random
-from types import SimpleNamespace
+
+from faust.types.tuples import Message
 
 from cxpulse.processors.engine import EngineSettings, IncidentEngine, IncidentState
 from cxpulse.processors.engine.results import Contact
 from cxpulse.processors.worker.incidents import IncidentProcessor
 from cxpulse.processors.worker.records import contact_record, mark_record
 
-from .conftest import ListSink
+from .conftest import ListSink, faust_message
 
 T0 = 1_741_000_000.0
 SERVICES = ("billing", "outage", "repair")
@@ -28,7 +29,7 @@ class CopyingStore(dict):
         return value if value is None else bytes(bytearray(value))
 
 
-def _batches(seed: int = 3) -> list[list[SimpleNamespace]]:
+def _batches(seed: int = 3) -> list[list[Message]]:
     """Contacts from 120 customers over an hour, an outage burst at minute 20, a mark every 40."""
     rng = random.Random(seed)
     contacts = [Contact(rng.choice(SERVICES), f"c-{rng.randrange(120)}", T0 + rng.uniform(0, 3600), f"e-{n}")
@@ -38,10 +39,10 @@ def _batches(seed: int = 3) -> list[list[SimpleNamespace]]:
     messages = []
     for n, contact in enumerate(contacts):
         key, value = contact_record(contact)
-        messages.append(SimpleNamespace(key=key, value=value, partition=0))
+        messages.append(faust_message("contacts", 0, len(messages), key, value))
         if n % 40 == 39:
-            messages.append(SimpleNamespace(key=None, value=mark_record({0: contact.occurred_at}, 1), partition=0))
-    messages.append(SimpleNamespace(key=None, value=mark_record({0: float("inf")}, 1), partition=0))
+            messages.append(faust_message("contacts", 0, len(messages), None, mark_record({0: contact.occurred_at}, 1)))
+    messages.append(faust_message("contacts", 0, len(messages), None, mark_record({0: float("inf")}, 1)))
     return [messages[i:i + 25] for i in range(0, len(messages), 25)]
 
 
@@ -66,13 +67,13 @@ def test_a_state_replaced_in_the_store_is_decoded_again():
     store: dict = {}
     processor = IncidentProcessor(IncidentEngine(EngineSettings()), store, "alerts", "changelog")
     first = Contact("billing", "c-1", T0, "e-1")
-    processor.process([SimpleNamespace(key=b"billing", value=contact_record(first)[1], partition=0)],
+    processor.process([faust_message("contacts", 0, 0, b"billing", contact_record(first)[1])],
                       ListSink(), ListSink(), "2025-03-03T09:00:00+00:00")
     recovered = IncidentState("billing")
     recovered.contacts = [(T0 - 60.0, "e-0", "c-0")]
     store[b"billing"] = recovered.to_bytes()  # as a changelog recovery would
     second = Contact("billing", "c-2", T0 + 1, "e-2")
-    processor.process([SimpleNamespace(key=b"billing", value=contact_record(second)[1], partition=0)],
+    processor.process([faust_message("contacts", 0, 1, b"billing", contact_record(second)[1])],
                       ListSink(), ListSink(), "2025-03-03T09:00:00+00:00")
     kept = IncidentState.from_bytes(store[b"billing"]).contacts
     assert kept == [(T0 - 60.0, "e-0", "c-0"), (T0 + 1, "e-2", "c-2")]

@@ -1,10 +1,10 @@
 """ScoringProcessor: one batch of raw records through the engine, with no Kafka (see conftest)."""
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import orjson
 import pytest
+from faust.types.tuples import Message
 
 from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.engine import CustomerState, Engine
@@ -13,7 +13,7 @@ from cxpulse.processors.worker.scoring import KEY_MISMATCH, BatchStats, OutputTo
 from cxpulse.processors.worker.faustapp.writer import key_partition
 from cxpulse.schemas import AgentWarning
 
-from .conftest import HOUR, T0, ListSink
+from .conftest import HOUR, T0, ListSink, faust_message
 
 TOPICS = OutputTopics(alerts="alerts", scores="scores", dlq="dlq", contacts="contacts", changelog="changelog")
 
@@ -26,12 +26,11 @@ class Batches:
         self.processor = ScoringProcessor(Engine(), TOPICS, self.store, SlaClock(), 86400.0, cache_size)
         self.offset = 0
 
-    def message(self, value: bytes, key: bytes | None, timestamp: float, partition: int = 0) -> SimpleNamespace:
+    def message(self, value: bytes, key: bytes | None, timestamp: float, partition: int = 0) -> Message:
         self.offset += 1
-        return SimpleNamespace(key=key, value=value, topic="cx.events", partition=partition, offset=self.offset,
-                               timestamp=timestamp)
+        return faust_message("cx.events", partition, self.offset, key, value, timestamp)
 
-    def of(self, event: dict, **overrides) -> SimpleNamespace:
+    def of(self, event: dict, **overrides) -> Message:
         occurred = datetime.fromisoformat(event["occurred_at"]).timestamp()
         fields = {"key": event["customer_id"].encode(), "timestamp": occurred + 1.0, "partition": 1, **overrides}
         return self.message(orjson.dumps(event), **fields)

@@ -114,3 +114,20 @@ def test_resend_maps_source_letters_again_and_a_fixed_mapping_recovers_them(tmp_
 
 def _sources() -> str:
     return '"join(\'-\', [\'sf\', ContactId])" or "join(\'-\', [\'sf\', AccountId])" gave no value'
+
+
+def test_resend_refuses_a_letter_whose_raw_value_was_truncated_and_sends_the_others():
+    # A value larger than a letter holds keeps its first 1.5 MiB only. Here those bytes still
+    # read as a valid event (the original ends in 3 MB of blanks), so only the refusal keeps
+    # them off the events topic: what would be sent is not the original record.
+    good = orjson.dumps(EVENT)
+    big = orjson.dumps({**EVENT, "event_id": "e-2"}) + b" " * 3_000_000
+    letters = [parse_letter(r) for r in (record(0, "too large", big), record(1, "a fixed rule", good))]
+    cut = letters[0].letter
+    assert cut.raw_truncated and cut.raw_size == len(big) and len(raw_bytes(cut)) < len(big)
+
+    plan = plan_resend(letters, SETTINGS)
+    assert plan.records == [(b"C-1", good)] and (plan.letters, plan.resendable) == (2, 1)
+    [refused] = plan.refused
+    assert refused.startswith("0:0: raw value truncated (1,572,864 of 3,000,") and "\n" not in refused
+    assert f"sha256 {cut.raw_sha256[:16]}" in refused and not plan.still_failing
