@@ -310,9 +310,8 @@ def alert_record(alert: dict[str, Any]) -> tuple[bytes, bytes]:
 def worker_metrics_text() -> str:
     """The worker's /metrics text after a scripted batch with alerts, breaches and customers (no Kafka)."""
     from datetime import datetime, timedelta, timezone
-    from types import SimpleNamespace
-
     from cxpulse.processors.worker.clock import SlaClock
+    from tests.unit.worker.conftest import faust_message
     from cxpulse.processors.engine import Engine
     from cxpulse.processors.worker.metrics import WorkerMetrics, worker_registry
     from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
@@ -328,9 +327,8 @@ def worker_metrics_text() -> str:
                  "service_type": "billing" if i % 2 else "elsewhere", "segment": "vip", "direction": "inbound",
                  "wait_seconds": 1, "talk_seconds": 1, "outcome": "unresolved", "is_complaint": i == 3,
                  "occurred_at": (t0 + timedelta(minutes=i)).isoformat()}
-        messages.append(SimpleNamespace(key=b"C-1", value=orjson.dumps(event), topic="t", partition=0, offset=i,
-                                        timestamp=t0.timestamp() + 60 * i))
-    messages.append(SimpleNamespace(key=b"x", value=b"junk", topic="t", partition=0, offset=9, timestamp=0.0))
+        messages.append(faust_message("t", 0, i, b"C-1", orjson.dumps(event), t0.timestamp() + 60 * i))
+    messages.append(faust_message("t", 0, 9, b"x", b"junk", 0.0))
 
     class Sink:
         def add(self, *args):

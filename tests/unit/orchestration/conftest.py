@@ -16,7 +16,6 @@ give both the same alerts: that is what keeps a replay of what the worker read e
 
 from collections.abc import Callable
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -28,7 +27,7 @@ from cxpulse.processors.worker.incidents import IncidentProcessor
 from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
 from cxpulse.schemas import parse_event
 
-from tests.unit.worker.conftest import Events, ListSink
+from tests.unit.worker.conftest import Events, ListSink, faust_message
 
 TOPICS = OutputTopics(alerts="alerts", scores="scores", dlq="dlq", contacts="contacts", changelog="changelog")
 EMITTED = "2030-01-01T00:00:00+00:00"
@@ -83,8 +82,7 @@ class WorkerReader:
         at = occurred(event) + 1.0 if at is None else at
         self.now = at
         self.offset += 1
-        message = SimpleNamespace(key=event["customer_id"].encode(), value=orjson.dumps(event), topic="cx.events",
-                                  partition=partition, offset=self.offset, timestamp=at)
+        message = faust_message("cx.events", partition, self.offset, event["customer_id"].encode(), orjson.dumps(event), at)
         effects = ListSink()
         stats = self.scoring.process([message], effects, ListSink(), EMITTED)
         if stats.failed:
@@ -99,7 +97,8 @@ class WorkerReader:
 
     def _out(self, effects: ListSink) -> list[dict]:
         found = [orjson.loads(v or b"null") for t, _, v, _ in effects.records if t == "alerts"]
-        contacts = [SimpleNamespace(key=k, value=v, partition=0) for t, k, v, _ in effects.records if t == "contacts"]
+        contacts = [faust_message("contacts", 0, n, k, v or b"") for n, (t, k, v, _) in enumerate(effects.records)
+                    if t == "contacts"]
         raised: list = []
         self.incidents.process(contacts, ListSink(), ListSink(), EMITTED, raised)
         found += [a.model_dump(mode="json") for a in raised]

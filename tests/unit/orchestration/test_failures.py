@@ -11,7 +11,6 @@ agent brief, and through the replay.
 import json
 import logging
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import orjson
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -24,7 +23,7 @@ from cxpulse.processors.worker.readmodel import customer_view
 from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
 from cxpulse.schemas import Alert, InvalidEvent, ScoreSnapshot, parse_event
 
-from tests.unit.worker.conftest import HOUR, ListSink
+from tests.unit.worker.conftest import HOUR, ListSink, faust_message
 
 from .conftest import breaches
 
@@ -62,9 +61,8 @@ def test_the_worker_logs_a_kind_once_and_never_a_value(events, caplog):
     settings = EngineSettings()
     scoring = ScoringProcessor(FailingEngine(settings), TOPICS, {}, SlaClock(), 86400.0)
     secret = "C-secret-42"
-    messages = [SimpleNamespace(key=secret.encode(), value=orjson.dumps(events.call(i, customer=secret,
-                                                                                   event_id="boom")),
-                                topic="cx.events", partition=0, offset=i, timestamp=2e9) for i in range(3)]
+    messages = [faust_message("cx.events", 0, i, secret.encode(), orjson.dumps(events.call(i, customer=secret, event_id="boom")),
+                              2e9) for i in range(3)]
     with caplog.at_level(logging.ERROR, logger="cxpulse.processors.worker.scoring"):
         stats = scoring.process(messages, ListSink(), ListSink(), "x")
     assert (stats.failed, stats.invalid, stats.failures) == (3, 3, ["RuntimeError"] * 3)
@@ -154,9 +152,8 @@ def test_extreme_valid_events_never_stop_the_worker_or_the_replay(stream):
     driver = EngineDriver(engine_settings)
     messages = []
     for offset, (event, skew, partition) in enumerate(stream):
-        messages.append(SimpleNamespace(key=event["customer_id"].encode(), value=json.dumps(event).encode(),
-                                        topic="cx.events", partition=partition, offset=offset,
-                                        timestamp=_record_time(event, skew)))
+        messages.append(faust_message("cx.events", partition, offset, event["customer_id"].encode(),
+                                      json.dumps(event).encode(), _record_time(event, skew)))
     effects, state = ListSink(), ListSink()
     stats = scoring.process(messages, effects, state, "2030-01-01T00:00:00+00:00")
     # Every record is accounted for: processed, or dead-lettered with a reason.
@@ -170,7 +167,8 @@ def test_extreme_valid_events_never_stop_the_worker_or_the_replay(stream):
     for topic, _, value, _ in state.records:
         if topic == "scores":
             ScoreSnapshot.model_validate_json(value)
-    contacts = [SimpleNamespace(key=k, value=v, partition=0) for t, k, v, _ in effects.records if t == "contacts"]
+    contacts = [faust_message("contacts", 0, n, k, v or b"") for n, (t, k, v, _) in enumerate(effects.records)
+                if t == "contacts"]
     raised: list = []
     incidents.process(contacts, ListSink(), ListSink(), "2030-01-01T00:00:00+00:00", raised)
     for alert in raised:
@@ -201,10 +199,10 @@ def test_a_contacts_record_that_raises_is_skipped_and_the_incident_agent_goes_on
 
     processor = IncidentProcessor(IncidentEngine(EngineSettings(incident_customers=2)), {}, "alerts", "changelog")
     t = 1_750_000_000.0
-    good = [SimpleNamespace(key=k, value=v, partition=0)
-            for k, v in (contact_record(Contact("outage", f"C-{n}", t + n, f"e-{n}")) for n in range(2))]
-    broken = SimpleNamespace(key=b"outage", value=b"[1, 2]", partition=0)  # not a contact
-    mark = SimpleNamespace(key=None, value=mark_record({0: t + 3600}, 1, t + 3600), partition=0)
+    good = [faust_message("contacts", 0, n, k, v)
+            for n, (k, v) in enumerate(contact_record(Contact("outage", f"C-{n}", t + n, f"e-{n}")) for n in range(2))]
+    broken = faust_message("contacts", 0, 2, b"outage", b"[1, 2]")  # not a contact
+    mark = faust_message("contacts", 0, 3, None, mark_record({0: t + 3600}, 1, t + 3600))
     raised: list = []
     processor.process([good[0], broken, good[1], mark], ListSink(), ListSink(), "x", raised)
     assert processor.failed == 1 and [a.rule for a in raised] == ["incident"]

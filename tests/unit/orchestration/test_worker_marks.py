@@ -1,7 +1,6 @@
 """What only the worker has: the marks it writes for the incident agent, and its rebuild."""
 
 from datetime import datetime
-from types import SimpleNamespace
 
 import orjson
 
@@ -10,7 +9,7 @@ from cxpulse.processors.worker.clock import SlaClock
 from cxpulse.processors.worker.records import mark_from_bytes
 from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
 
-from tests.unit.worker.conftest import HOUR, ListSink
+from tests.unit.worker.conftest import HOUR, ListSink, faust_message
 
 TOPICS = OutputTopics(alerts="alerts", scores="scores", dlq="dlq", contacts="contacts", changelog="changelog")
 
@@ -33,8 +32,7 @@ def test_marks_carry_each_partitions_clock_idle_as_null_and_the_overall_clock(ev
     event = events.call(0, customer="A")
     t0 = datetime.fromisoformat(event["occurred_at"]).timestamp()
     effects = ListSink()
-    scoring.process([SimpleNamespace(key=b"A", value=orjson.dumps(event), topic="cx.events", partition=2, offset=1,
-                                     timestamp=2_000_000_000.0)], effects, ListSink(), "x")
+    scoring.process([faust_message("cx.events", 2, 1, b"A", orjson.dumps(event), 2_000_000_000.0)], effects, ListSink(), "x")
     assert _marks(effects) == [({2: t0}, 3, t0)]
     wall.now += 30
     effects = ListSink()
