@@ -97,6 +97,7 @@ def test_the_producer_behind_faust_s_is_aiokafka_s_with_the_batch_api(app, loop)
         assert batch.append(key=b"k", value=b"v", timestamp=None) is not None
     finally:
         producer._producer = None
+        loop.run_until_complete(inner.stop())  # never started, but aiokafka warns of an unclosed producer
 
 
 def test_the_memory_store_maps_keys_to_partitions_as_its_changelog_delivers_them(app, loop):

@@ -19,6 +19,7 @@ def producer():
 
     made = loop.run_until_complete(make())
     yield loop, made
+    loop.run_until_complete(made.stop())  # never started, but aiokafka warns of an unclosed producer
     loop.close()
     asyncio.set_event_loop(None)
 
