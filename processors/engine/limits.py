@@ -177,23 +177,22 @@ def _customer_bound(s: EngineSettings) -> Bound:
     # Per service type kept, one cooldown per rule of COOLDOWN_RULES; churn_risk's one for all ("*").
     per_service = sum(_list(2 + len(rule), svc, f, 1) + 1 for rule in COOLDOWN_RULES)
     cooldown_rows = services * per_service + _list(2 + len("churn_risk"), 2 + len("*"), f, 1)
-    parts = {
-        "engine.max_service_types x engine.max_window_events (contact windows)":
-            _mapping(services, svc, _many(window, _list(f, eid, 1))),
-        "engine.max_service_types x engine.max_window_events (grievance windows)":
-            _mapping(services, svc, _many(window, _list(f, eid))),
+    parts = {  # what each group of settings holds at most, in bytes
+        "engine.max_service_types x engine.max_window_events":  # the contact and the grievance windows
+            _mapping(services, svc, _many(window, _list(f, eid, 1))) + _mapping(services, svc, _many(window, _list(f, eid))),
         "engine.max_open_tickets": _mapping(s.max_open_tickets, tid, ticket),
         "engine.closed_tickets_kept": _mapping(s.closed_tickets_kept, tid, _list(f, len("false"))),
         "engine.dedup_event_ids": _many(s.dedup_event_ids, eid),
-        "engine.max_service_types (cooldowns)": 2 + cooldown_rows,
+        "engine.max_service_types": 2 + cooldown_rows,  # the cooldowns
         "engine.recent_alerts": _many(s.recent_alerts, _list(z.alert_id, z.rule, z.severity, z.status, svc, f)),
         "engine.contact_ids_kept": _many(s.contact_ids_kept, _list(z.contact.json, svc, f, eid, 1)),
-        "churn_risk alerts open": _many(CHURN_OPEN_KEPT, _list(z.alert_id, 1, f, svc, trigger)),
     }
+    churn_open = _many(CHURN_OPEN_KEPT, _list(z.alert_id, 1, f, svc, trigger))
     # The row: [version, customer_id, penalty, ref, segment, events_seen, seen_ids, contacts,
     # grievances, since, until, tickets, closed, cooldowns, churn_level, churn_open, recent,
-    # swept, contact_ids, outcome] — the largest shape has both optional elements.
-    fixed = _list(1, z.customer.json, f, f, z.segment, INT_BYTES, 0, 0, 0, f, f, 0, 0, 0, 1, 0, 0, f, 0,
+    # swept, contact_ids, outcome] — the largest shape has both optional elements. The parts
+    # above stand in as 0 (two of them for the windows), added after.
+    fixed = _list(1, z.customer.json, f, f, z.segment, INT_BYTES, 0, 0, 0, f, f, 0, 0, 0, 1, churn_open, 0, f, 0,
                   _list(z.action, f))
     return Bound(fixed + sum(parts.values()), parts)
 
@@ -205,9 +204,9 @@ def _incident_bound(s: EngineSettings) -> Bound:
     evidence = min(s.incident_customers, s.evidence_limit)
     parts = {
         "engine.incident_max_contacts": _many(s.incident_max_contacts, _list(f, eid, z.customer.json)),
-        "engine.incident_customers (evidence)": _list(count, count, count, f, _many(evidence, eid)),
+        "engine.incident_customers / engine.evidence_limit": _list(count, count, count, f, _many(evidence, eid)),
     }
-    # [version, service_type, contacts, done, last_fire, firing]
+    # [version, service_type, contacts, done, last_fire, firing] (the parts as 0, added after)
     fixed = _list(1, z.service.json, 0, f, f, 0)
     return Bound(fixed + sum(parts.values()), parts)
 
