@@ -250,7 +250,10 @@ def state_records_problem(engine: EngineSettings, worker: WorkerSettings) -> str
 def _field_maximum(model: type[BaseModel], name: str) -> int:
     from annotated_types import Le
 
-    return next(int(rule.le) for rule in model.model_fields[name].metadata if isinstance(rule, Le))
+    for rule in model.model_fields[name].metadata:
+        if isinstance(rule, Le) and isinstance(rule.le, int):
+            return rule.le
+    raise LookupError(f"{model.__name__}.{name} has no integer maximum")
 
 
 _CHANGELOG_CEILING = _field_maximum(WorkerSettings, "changelog_max_message_bytes")
