@@ -109,7 +109,7 @@ class Engine:
                    ids[-CHURN_EVIDENCE:])
         if pending:
             alerts += materialise(c, state, pending, segment, score, after)
-        if alerts and len(state.cooldowns) > c.max_cooldowns:  # only an alert adds a cooldown
+        if len(state.cooldowns) > c.max_cooldowns:  # an alert added one (or a state written before the cap)
             _drop_cooldowns(c, state, signals)
         return _tuple(StepResult, (state, alerts, False, tuple(signals),
                                    None if before is None else BANDS[before], BANDS[after], score,

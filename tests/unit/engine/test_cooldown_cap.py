@@ -69,3 +69,15 @@ def test_cooldown_rules_name_every_rule_with_a_cooldown_per_service_type():
         called |= set(re.findall(r'passes_cooldown\(state, "(\w+)", (\w+|"\*")', source.read_text(encoding="utf-8")))
     assert {rule for rule, svc in called if svc != '"*"'} == set(COOLDOWN_RULES)
     assert {rule for rule, svc in called if svc == '"*"'} == {"churn_risk"}
+
+
+def test_a_state_written_before_the_cap_is_capped_at_its_next_step():
+    engine = Engine(SETTINGS)
+    f = EventFactory()
+    old = engine.step(None, f.call(0)).state
+    old.cooldowns = {("detractor", f"svc-{i:02d}"): (float(i), 1) for i in range(40)}  # as an older engine kept them
+    restored = type(old).from_bytes(old.to_bytes())
+    result = engine.step(restored, f.call(MIN))  # no alert: a plain inbound call
+    assert not result.alerts
+    assert sorted(result.state.cooldowns) == [("detractor", f"svc-{i:02d}") for i in range(29, 40)]
+    assert result.signals.count("cooldown_dropped") == 29
