@@ -16,6 +16,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -30,6 +31,7 @@ from cxpulse.errors import ConfigError
 from cxpulse.settings_errors import ENV_PREFIX, explain, unknown_variables
 from cxpulse.processors.archive.settings import ArchiveSettings
 from cxpulse.processors.backtest.settings import BacktestSettings
+from cxpulse.processors.engine.limits import RECORD_OVERHEAD, state_bounds
 from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.worker.settings import WorkerSettings
 from cxpulse.producers.mapping.settings import SourcesSettings
@@ -191,6 +193,13 @@ class Settings(BaseSettings):
     sources: SourcesSettings = Field(default_factory=SourcesSettings)
     backtest: BacktestSettings = Field(default_factory=BacktestSettings)
 
+    @model_validator(mode="after")
+    def _state_records_fit(self) -> "Settings":
+        problem = state_records_problem(self.engine, self.worker)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -205,6 +214,49 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+def _with_values(settings: str, engine: EngineSettings) -> str:
+    """``engine.a x engine.b`` with their values: ``engine.a = 32 x engine.b = 64``."""
+    import re
+
+    return re.sub(r"engine\.(\w+)", lambda m: f"{m.group(0)} = {getattr(engine, m.group(1))}", settings)
+
+
+def state_records_problem(engine: EngineSettings, worker: WorkerSettings) -> str | None:
+    """Why the largest state record (docs/rules.md, "Limits") would not fit the changelog topics, or None.
+
+    A changelog record holds one state and a key; ``worker.changelog_max_message_bytes``
+    must take the largest state plus ``RECORD_OVERHEAD`` bytes, or the worker would stop on
+    a record it can never write.
+    """
+    bounds = state_bounds(engine)
+    limit, need = worker.changelog_max_message_bytes, bounds.record_bytes
+    if need <= limit:
+        return None
+    largest = bounds.largest
+    kind = "a customer" if largest is bounds.customer else "an incident"
+    part = _with_values(largest.largest_part(), engine)
+    ceiling = _CHANGELOG_CEILING
+    if need > ceiling:
+        return (f"{part}: {kind} state can take {largest.total:,} bytes, more than any changelog record "
+                f"(worker.changelog_max_message_bytes is at most {ceiling:,}, with {RECORD_OVERHEAD:,} bytes of "
+                f"record overhead); lower it (docs/rules.md, \"Limits\")")
+    return (f"worker.changelog_max_message_bytes = {limit:,} is too small: {kind} state can take "
+            f"{largest.total:,} bytes with these engine settings, {need:,} with {RECORD_OVERHEAD:,} bytes of record "
+            f"overhead; raise it to at least {need:,} or lower {part} (docs/rules.md, \"Limits\")")
+
+
+def _field_maximum(model: type[BaseModel], name: str) -> int:
+    from annotated_types import Le
+
+    for rule in model.model_fields[name].metadata:
+        if isinstance(rule, Le) and isinstance(rule.le, int):
+            return rule.le
+    raise LookupError(f"{model.__name__}.{name} has no integer maximum")
+
+
+_CHANGELOG_CEILING = _field_maximum(WorkerSettings, "changelog_max_message_bytes")
 
 
 class _KafkaAddressSource(PydanticBaseSettingsSource):
@@ -255,6 +307,8 @@ def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
         if from_env:
             raise ConfigError(from_env) from None
         where = ".".join(str(part) for part in first["loc"])
+        if not where:  # a rule across sections (its message names the settings)
+            raise ConfigError(f"invalid settings: {first['msg'].removeprefix('Value error, ')}") from None
         raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
     except SettingsError as exc:  # an environment value that is not the JSON a list or table needs
         raise ConfigError(_unparsable(str(exc))) from None

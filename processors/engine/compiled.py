@@ -5,6 +5,7 @@ import math
 from cxpulse.schemas.events import DISSATISFIED_AT_OR_BELOW
 
 from .settings import EngineSettings
+from .state import COOLDOWN_RULES_PER_SERVICE
 
 __all__ = ["BANDS", "Compiled", "LEVELS", "SEVERITIES", "span"]
 
@@ -29,7 +30,7 @@ class Compiled:
         "w_unresolved", "w_call_escalated", "w_complaint", "w_reopened",
         "w_ticket_escalated", "w_breach", "w_sentiment", "w_fcr", "w_on_time",
         "survey_weights", "call_outcomes", "repeat_span", "sensitive_span", "sensitive_for_span",
-        "incident_span", "contact_ids_kept", "warning_recent",
+        "incident_span", "contact_ids_kept", "warning_recent", "max_cooldowns",
     )
 
     def __init__(self, settings: EngineSettings) -> None:
@@ -63,6 +64,7 @@ class Compiled:
         self.closed_kept = s.closed_tickets_kept
         self.max_window = s.max_window_events
         self.max_services = s.max_service_types
+        self.max_cooldowns = COOLDOWN_RULES_PER_SERVICE * s.max_service_types + 1  # docs/rules.md, "Limits"
         self.evidence_limit = s.evidence_limit
         self.contact_ids_kept = s.contact_ids_kept
         self.warning_recent = float(s.warning_recent_alerts_seconds)

@@ -109,6 +109,8 @@ class Engine:
                    ids[-CHURN_EVIDENCE:])
         if pending:
             alerts += materialise(c, state, pending, segment, score, after)
+        if len(state.cooldowns) > c.max_cooldowns:  # an alert added one (or a state written before the cap)
+            _drop_cooldowns(c, state, signals)
         return _tuple(StepResult, (state, alerts, False, tuple(signals),
                                    None if before is None else BANDS[before], BANDS[after], score,
                                    contact, tuple(due), t))
@@ -126,6 +128,8 @@ class Engine:
         alerts: list[Alert] = []
         if state.due_min < clock:
             _breach_overdue(c, state, clock, signals, alerts)
+            if len(state.cooldowns) > c.max_cooldowns:
+                _drop_cooldowns(c, state, signals)
         if not signals:
             return self._unchanged(state, clock, False)
         score = score_of(state)
@@ -200,6 +204,13 @@ def _breach_overdue(c: Compiled, state: CustomerState, clock: float, signals: li
         if pending:
             alerts += materialise(c, state, pending, segment, score, after)
     state.refresh_due()
+
+
+def _drop_cooldowns(c: Compiled, state: CustomerState, signals: list[str]) -> None:
+    """More cooldowns than ``5 * max_service_types + 1`` (only with more service types than are
+    kept): the oldest go, each counted as a ``cooldown_dropped`` signal (docs/rules.md, "Limits")."""
+    for _ in range(state.drop_oldest_cooldowns(c.max_cooldowns)):
+        signals.append("cooldown_dropped")
 
 
 def _a(word: str) -> str:

@@ -11,7 +11,8 @@ import orjson
 
 from cxpulse.errors import CxpulseError
 
-__all__ = ["NEVER", "NO_DUE", "OUTCOME_STATE_VERSION", "STATE_VERSION", "CustomerState", "StateError", "Ticket"]
+__all__ = ["COOLDOWN_RULES", "COOLDOWN_RULES_PER_SERVICE", "NEVER", "NO_DUE", "OUTCOME_STATE_VERSION", "STATE_VERSION", "CustomerState",
+           "StateError", "Ticket"]
 
 STATE_VERSION = 1
 # A state that remembers an outcome (an account event) is written as version 2: version 1's
@@ -23,6 +24,11 @@ STATE_VERSION = 1
 OUTCOME_STATE_VERSION = 2
 NEVER = -1.0e18  # the reference time of a customer with no events (decays any penalty to 0)
 NO_DUE = float("inf")
+# Rules whose cooldown is kept per service type: detractor, repeat_contact, sensitive_contact,
+# sensitive_customer and sla_breach; churn_risk keeps one for all ("*"). A customer keeps at
+# most ``COOLDOWN_RULES_PER_SERVICE * max_service_types + 1`` cooldowns (docs/rules.md, "Limits").
+COOLDOWN_RULES = ("detractor", "repeat_contact", "sensitive_contact", "sensitive_customer", "sla_breach")
+COOLDOWN_RULES_PER_SERVICE = len(COOLDOWN_RULES)
 
 
 _dumps = orjson.dumps
@@ -117,6 +123,17 @@ class CustomerState:
                 earliest = tk.due_at
         self.due_min = earliest
 
+    def drop_oldest_cooldowns(self, keep: int) -> int:
+        """Keep the ``keep`` latest cooldowns (by the time they fired); returns how many were dropped."""
+        cooldowns = self.cooldowns
+        dropped = len(cooldowns) - keep
+        if dropped <= 0:
+            return 0
+        # Oldest first; among equal times the one recorded first (a stable sort of the stored order).
+        for key, _ in sorted(cooldowns.items(), key=_fired_at)[:dropped]:
+            del cooldowns[key]
+        return dropped
+
     def is_sensitive(self, at: float | None = None) -> bool:
         """Whether the customer is sensitive at event time ``at`` (default: its latest time)."""
         t = self.ref if at is None else at
@@ -205,6 +222,10 @@ class CustomerState:
 
     def __repr__(self) -> str:
         return f"CustomerState({self.customer_id!r}, penalty={self.penalty:.3f}, ref={self.ref})"
+
+
+def _fired_at(item: tuple[tuple[str, str], tuple[float, int]]) -> float:
+    return item[1][0]
 
 
 # What equality compares: every field (``CustomerState.__slots__``; a test keeps them equal).

@@ -58,7 +58,7 @@ class WorkerSettings(BaseModel):
     write_retry_backoff_seconds: float = Field(0.5, gt=0, le=60)
     """The wait before the first resend of a failed record batch; it doubles with each attempt (at most 5 s)."""
     changelog_max_message_bytes: int = Field(8_388_608, ge=1_048_588, le=67_108_864)
-    """max.message.bytes of the table changelog topics the worker creates (state records are refused above it; an incident state can outgrow Kafka's 1 MiB default). Existing topics keep theirs."""
+    """max.message.bytes of the table changelog topics the worker creates; must take the largest state the engine settings allow plus 1,024 bytes (4,345,561 with the defaults, docs/rules.md "Limits"), which Kafka's 1 MiB default does not. Existing topics keep theirs."""
     allow_untested_versions: bool = False
     """Start even when the installed faust-streaming or aiokafka is not the version the worker's overrides were tested with (docs/reliability.md)."""
     uvloop: bool = True
