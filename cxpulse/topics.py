@@ -15,7 +15,7 @@ from cxpulse.errors import BrokerError
 from cxpulse.settings import KafkaSettings, TopicSettings
 
 __all__ = ["DLQ_MAX_MESSAGE_BYTES", "OUTPUT_MAX_MESSAGE_BYTES", "TopicInfo", "TopicOutcome", "TopicSpec", "admin_client", "ensure_topics",
-           "group_lag", "list_topics", "topic_specs"]  # fmt: skip
+           "group_lag", "list_topics", "message_limits", "topic_specs"]  # fmt: skip
 
 # A dead letter carries the original value, base64 when it is not UTF-8 (4/3 larger),
 # plus the reason: a record near the 1 MiB default limit must still fit.
@@ -170,6 +170,20 @@ def _describe(admin: Any, names: list[str]) -> dict[str, TopicInfo]:
         name: TopicInfo(name, len(topic["partitions"]), _config_value(configs.get(name, {}), "cleanup.policy"))
         for name, topic in topics.items()
     }
+
+
+def message_limits(kafka: KafkaSettings, names: list[str], connect_timeout: float = 15.0) -> dict[str, int]:
+    """The ``max.message.bytes`` in force (the topic's own, else the broker's) of each of ``names`` that exists."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    with admin_client(kafka, connect_timeout) as admin:
+        present = {t["name"] for t in admin.describe_topics(names) if t.get("error_code", 0) == 0} if names else set()
+        if not present:
+            return {}
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name, ["max.message.bytes"]) for name in sorted(present)]
+        configs = admin.describe_configs(resources, config_filter="all")["topic"]
+    return {name: int(_config_value(configs.get(name, {}), "max.message.bytes")) for name in present
+            if configs.get(name, {}).get("max.message.bytes") is not None}
 
 
 def _config_value(configs: dict, key: str) -> str:

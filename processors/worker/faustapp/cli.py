@@ -63,6 +63,8 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
     if settings.worker.uvloop:
         _use_uvloop()
     app = create_app(settings)
+    check_changelog_limits(settings, [table.changelog_topic.get_topic_name()
+                                      for table in (app.runtime.customers, app.runtime.incidents)])
     # faust logs table contents and keys at debug only; the libraries' chatter shows from info on.
     quiet = third_party_level(parse_level(loglevel))
     for noisy in ("aiokafka", "faust", "mode"):
@@ -85,6 +87,23 @@ def run_worker(settings: Settings, loglevel: str = "warning") -> None:
         if exc.code and reason is not None:
             raise CxpulseError(crash_message(reason, settings)) from None
         raise
+
+
+def check_changelog_limits(settings: Settings, names: list[str]) -> None:
+    """Changelog topics that exist already (made before ``worker.changelog_max_message_bytes``, or
+    by hand) must take the largest state record, or the worker would stop on it some day: one line
+    that says which topic and how to raise its limit, before anything is consumed."""
+    from cxpulse.processors.engine.limits import state_bounds
+    from cxpulse.topics import message_limits
+
+    need = state_bounds(settings.engine).record_bytes
+    for name, limit in sorted(message_limits(settings.kafka, names).items()):
+        if limit < need:
+            raise CxpulseError(
+                f"changelog topic {name} takes records of at most {limit:,} bytes (max.message.bytes), less than the "
+                f"largest state record of these settings ({need:,} bytes; docs/rules.md, \"Limits\"): raise it with "
+                f"kafka-configs --bootstrap-server {settings.kafka.bootstrap_servers} --alter --entity-type topics "
+                f"--entity-name {name} --add-config max.message.bytes={settings.worker.changelog_max_message_bytes}")
 
 
 def usable_data_dir(path: Path) -> Path:
