@@ -9,24 +9,31 @@ clock, and incidents are decided behind the watermark.
 """
 
 from collections.abc import Callable, Hashable, Iterable
+from typing import Protocol
 
-from cxpulse.schemas import Alert
+from cxpulse.schemas import Alert, ScoreSnapshot
 
 from .engine import Engine
 from .incident import IncidentEngine, IncidentState
-from .orchestration import DictStore, InlineIncidents, Orchestrator, RecordFailed
+from .orchestration import DictStore, InlineIncidents, Orchestrator, RecordFailed, StepEngine
 from .partitioner import key_partition
 from .results import StepResult
 from .settings import EngineSettings
 from .state import NEVER, CustomerState
 
-__all__ = ["EngineDriver", "RecordFailed", "StepHook"]
+__all__ = ["DriverEngine", "EngineDriver", "RecordFailed", "StepHook"]
 
 # Called after every event with (event, the customer's step result, every alert it caused:
 # the customer's, SLA breaches of other customers found by the advancing clock, incidents).
 StepHook = Callable[[object, StepResult, list[Alert]], None]
 
 IDLE_CHECK_EVERY = 1.0  # seconds of record time between two looks for idle partitions (the worker's timer)
+
+
+class DriverEngine(StepEngine, Protocol):
+    """What the driver and its callers use of the engine (:class:`Engine`, or a wrapper of it)."""
+
+    def snapshot(self, state: CustomerState) -> ScoreSnapshot: ...
 
 
 class EngineDriver:
@@ -43,11 +50,13 @@ class EngineDriver:
 
     An event whose processing raises is not fed: :meth:`feed` raises
     :class:`RecordFailed` (the replay counts it as a dead letter) and the driver goes on.
+    ``engine``: the engine to step with (default ``Engine(settings)``; a test passes one that
+    wraps it to make a record fail).
     """
 
     def __init__(self, settings: EngineSettings | None = None, *, on_step: StepHook | None = None,
-                 keep_alerts: bool = True, partitions: int | None = None) -> None:
-        self.engine = Engine(settings)
+                 keep_alerts: bool = True, partitions: int | None = None, engine: DriverEngine | None = None) -> None:
+        self.engine: DriverEngine = Engine(settings) if engine is None else engine
         self.settings = self.engine.settings
         self.incidents = IncidentEngine(self.settings)
         self.states: dict[str, CustomerState] = {}

@@ -24,20 +24,19 @@ Pure: no Kafka, no faust, no wall clock.
 """
 
 from collections.abc import Hashable, Iterable, MutableMapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from cxpulse.schemas import Alert
 from cxpulse.schemas.safetext import one_line
 
 from .clocks import INF, PartitionClocks
-from .engine import Engine
 from .incident import IncidentEngine, IncidentState
 from .results import Contact, StepResult
 from .settings import EngineSettings
 from .state import NEVER, CustomerState
 
 __all__ = ["DictStore", "IncidentRoute", "InlineIncidents", "Orchestrator", "RecordFailed", "StateStore",
-           "clocks_for", "decide_incidents", "failure_reason"]
+           "StepEngine", "clocks_for", "decide_incidents", "failure_reason"]
 
 # Seconds of event time between two looks at the watermark by :class:`InlineIncidents`. When a
 # window is decided does not change the result (only which fed event the alert is reported
@@ -66,6 +65,17 @@ class RecordFailed(Exception):
         self.reason = failure_reason(cause)
         self.alerts: list[Alert] = []
         super().__init__(self.reason)
+
+
+class StepEngine(Protocol):
+    """What the core calls of the engine: :class:`Engine` itself, or an object wrapping it (a
+    test injecting a fault: the engine is a compiled class, which Python classes cannot extend)."""
+
+    settings: EngineSettings
+
+    def step(self, state: CustomerState | None, event: Any) -> StepResult: ...
+
+    def check_sla(self, state: CustomerState, clock: float) -> StepResult: ...
 
 
 class StateStore(Protocol):
@@ -188,7 +198,7 @@ class Orchestrator:
 
     __slots__ = ("engine", "store", "route", "clocks", "breaches", "raised", "_states")
 
-    def __init__(self, engine: Engine, store: StateStore, route: IncidentRoute,
+    def __init__(self, engine: StepEngine, store: StateStore, route: IncidentRoute,
                  clocks: PartitionClocks | None = None) -> None:
         self.engine = engine
         self.store = store

@@ -41,9 +41,8 @@ class ReplayReader:
     kind = "replay"
 
     def __init__(self, settings: EngineSettings, engine: Engine | None = None) -> None:
-        self.driver = EngineDriver(settings)
-        if engine is not None:  # the same core, driving another engine (fault injection)
-            self.driver.engine = self.driver.core.engine = engine
+        # engine: the same core, driving another engine (fault injection)
+        self.driver = EngineDriver(settings, engine=engine)
         self.failed: list[str] = []
         self.alerts: list[dict] = []
 
