@@ -83,6 +83,12 @@ def next_commit(acked: Iterable[int], committed: int | None, gaps: Any = None,
     return high + 1, sorted(o for o in offsets if o > high)
 
 
+# With no partition active, faust's fetch loop sleeps 1 s before it looks again; records
+# that arrive meanwhile wait. Seen as the first warnings after an idle spell arriving
+# 0.9-1.1 s late on one worker of two (docs/benchmarks.md, "Agent warnings").
+IDLE_RECHECK_SECONDS = 0.02
+
+
 class FastDrainConsumer(faust_aiokafka.Consumer):
     """faust's aiokafka consumer without the two-task wrapper per record, with an at-least-once commit rule."""
 
@@ -96,6 +102,24 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         # Per partition: the offset the commit rule starts from while there is no committed
         # offset (the first record delivered, or the committed 0 faust stores as None).
         self._floor: dict[Any, int] = {}
+
+    async def _wait_next_records(self, timeout: float) -> tuple[Any, Any]:
+        """faust's ``Consumer._wait_next_records``, but while no partition is active it looks
+        again after ``IDLE_RECHECK_SECONDS`` instead of faust's 1 s (a check of a set: the
+        idle cost stays negligible)."""
+        if not self.flow_active:
+            await self.wait(self.can_resume_flow)  # type: ignore[arg-type]
+        try:
+            self.not_waiting_next_records.set()
+            active = None if self.app.client_only else self._get_active_partitions()
+            records: Any = {}
+            if active is None or active:
+                records = await self._getmany(active_partitions=active, timeout=timeout)
+            else:
+                await self.sleep(IDLE_RECHECK_SECONDS)
+            return records, active
+        finally:
+            self.not_waiting_next_records.set()
 
     async def perform_seek(self) -> None:
         """faust's ``Consumer.perform_seek``, remembering which read offsets are now positions."""

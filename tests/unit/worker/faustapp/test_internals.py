@@ -37,12 +37,32 @@ def app(loop) -> WorkerApp:
     return create_app(settings)
 
 
-@pytest.mark.parametrize("name", ["_drain_messages", "_new_offset", "_add_gap", "perform_seek", "on_partitions_revoked"])
+@pytest.mark.parametrize("name", ["_drain_messages", "_new_offset", "_add_gap", "perform_seek", "on_partitions_revoked",
+                                  "_wait_next_records"])
 def test_each_overridden_consumer_method_exists_in_faust_with_the_same_parameters(name):
     ours, theirs = getattr(FastDrainConsumer, name), getattr(faust_aiokafka.Consumer, name)
     assert ours is not theirs
     assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters)
     assert inspect.iscoroutinefunction(ours) == inspect.iscoroutinefunction(theirs)
+
+
+@pytest.mark.parametrize("which", ["faust", "ours"])
+def test_with_no_partition_active_the_fetch_loop_looks_again_soon_where_faust_sleeps_a_second(app, loop, which):
+    from cxpulse.processors.worker.faustapp.transport import IDLE_RECHECK_SECONDS
+
+    consumer = app.consumer
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # the consumer's own Service.sleep, recorded
+        slept.append(seconds)
+
+    consumer.sleep = sleep
+    consumer._active_partitions = set()  # assigned partitions, every one paused (or none assigned)
+    assert consumer.flow_active and not app.client_only
+    method = faust_aiokafka.Consumer._wait_next_records if which == "faust" else FastDrainConsumer._wait_next_records
+    records, active = loop.run_until_complete(method(consumer, 1.0))
+    assert (records, active) == ({}, set())
+    assert slept == ([1] if which == "faust" else [IDLE_RECHECK_SECONDS])
 
 
 def test_the_app_uses_the_fast_drain_transport_and_consumer(app):
@@ -62,6 +82,10 @@ def test_the_consumer_state_the_overrides_read_is_faust_s(app):
     assert isinstance(consumer.consumer_stopped_errors, tuple) and hasattr(consumer._stopped, "is_set")
     assert hasattr(consumer.suspend_flow, "is_set") and callable(consumer.wait_first)
     assert callable(consumer.seek_to_committed) and callable(consumer.getmany)
+    # what the _wait_next_records override reads, as faust's own does
+    assert callable(consumer._get_active_partitions) and inspect.iscoroutinefunction(consumer._getmany)
+    assert list(inspect.signature(consumer._getmany).parameters) == ["active_partitions", "timeout"]
+    assert hasattr(consumer.not_waiting_next_records, "set") and hasattr(consumer.can_resume_flow, "wait")
 
 
 def test_track_and_ack_use_the_unacked_set_the_drop_path_discards(app, loop):
