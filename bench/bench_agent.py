@@ -155,8 +155,9 @@ def _quantiles(values: list[float]) -> dict[str, float]:
             "max_ms": round(ordered[-1] * 1000, 1)}
 
 
-def bench_warnings(settings: Settings, lines: list[bytes], rate: int, warm: int = 0) -> dict:
-    """``lines[:warm]`` are the warm-up: sent and read like the rest, reported apart."""
+def bench_warnings(settings: Settings, lines: list[bytes], rate: int, warm: int = 0, dump: Path | None = None) -> dict:
+    """``lines[:warm]`` are the warm-up: sent and read like the rest, reported apart; ``dump``:
+    every warning's send time (seconds from the first) and latency (ms), one per line."""
     sent: dict[str, tuple[float, bool]] = {}
     latencies: list[tuple[float, float, bool]] = []
 
@@ -177,6 +178,8 @@ def bench_warnings(settings: Settings, lines: list[bytes], rate: int, warm: int 
         result["warmup"] = {"events": warm, "starts": len(sent) - starts, "warnings_read": len(warming),
                             **_quantiles(warming)}
     first = min(at for _, at, _ in latencies)
+    if dump is not None:
+        dump.write_text("".join(f"{at - first:.4f} {lat * 1000:.1f}\n" for lat, at, _ in sorted(latencies, key=lambda x: x[1])))
     worst: dict[int, float] = {}
     for latency, at, _ in latencies:
         second = int(at - first) // 5 * 5
@@ -233,6 +236,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=10, help="seconds of traffic before the measured run (reported apart)")
+    parser.add_argument("--dump", type=Path, help="write each warning's send time (s) and latency (ms) to this file")
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--port", type=int, default=0, help="the first worker's web port (the second: +1); 0: free ones")
     parser.add_argument("--api-seconds", type=float, default=15.0)
@@ -263,7 +267,7 @@ def main() -> None:
         for worker in workers:  # the group has settled: each worker owns some of the 6 partitions
             worker.wait(lambda h: 0 < len(h.get("owned_partitions") or ()) < 6 and not h["rebalancing"], 180)
         before = [_rebalances(port) for port in ports]
-        results["warnings"] = bench_warnings(settings, lines, args.rate, args.rate * args.warmup)
+        results["warnings"] = bench_warnings(settings, lines, args.rate, args.rate * args.warmup, args.dump)
         results["warnings"]["rebalances"] = sum(_rebalances(port) for port in ports) - sum(before)
         print("warnings", results["warnings"], flush=True)
         for worker in workers:
