@@ -218,11 +218,14 @@ def bench_quix(settings: Settings, workdir: Path, total: int) -> dict:
     return json.loads(lines[-1])
 
 
-async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, float]) -> None:
+async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[str, float],
+                 reading: asyncio.Event) -> None:
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers, linger_ms=0)
     await producer.start()
+    await producer.client.force_metadata_update()  # the events topic's leaders known before the clock starts
+    await reading.wait()
     try:
         start, tick = time.perf_counter(), 0.01
         per_tick = max(1, round(rate * tick))
@@ -239,13 +242,21 @@ async def _paced(settings: Settings, lines: list[bytes], rate: int, sent: dict[s
         await producer.stop()
 
 
-async def _collect_alerts(settings: Settings, sent: dict[str, float], until: float, out: list[float]) -> None:
-    from aiokafka import AIOKafkaConsumer
+async def _collect_alerts(settings: Settings, sent: dict[str, float], until: float, out: list[float],
+                         reading: asyncio.Event) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(settings.topics.alerts, bootstrap_servers=settings.kafka.bootstrap_servers,
-                                group_id=None, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, group_id=None,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=20)
     await consumer.start()
     try:
+        # Assigned and positioned before the first event is sent: the reader's own start-up
+        # (metadata, offsets) must not count as the worker's latency.
+        partitions = [TopicPartition(settings.topics.alerts, p) for p in range(settings.topics.partitions)]
+        consumer.assign(partitions)
+        for partition in partitions:
+            await consumer.position(partition)
+        reading.set()
         while time.time() < until:
             batches = await consumer.getmany(timeout_ms=100)
             now = time.time()
@@ -281,7 +292,9 @@ def bench_latency(settings: Settings, workdir: Path, lines: list[bytes], rate: i
 
         async def run() -> None:
             until = time.time() + len(lines) / rate + 5
-            await asyncio.gather(_paced(settings, lines, rate, sent), _collect_alerts(settings, sent, until, latencies))
+            reading = asyncio.Event()
+            await asyncio.gather(_paced(settings, lines, rate, sent, reading),
+                                 _collect_alerts(settings, sent, until, latencies, reading))
 
         asyncio.run(run())
     finally:
