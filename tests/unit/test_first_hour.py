@@ -23,13 +23,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch, tmp_path):
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("CXPULSE_", "KAFKA_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+def clean(clean_env, monkeypatch):
     monkeypatch.setenv("COLUMNS", "120")
     yield
     logs.configure_logging(logging.WARNING)

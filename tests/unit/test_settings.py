@@ -9,15 +9,7 @@ from cxpulse.errors import ConfigError
 from cxpulse.settings import Settings, load_settings
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No CXPULSE_* or KAFKA_* variable and no ./cxpulse.toml leak in from the machine."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("CXPULSE_", "KAFKA_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/unit/conftest.py
 
 
 def write(tmp_path: Path, text: str, name: str = "cx.toml") -> Path:

@@ -18,14 +18,7 @@ from cxpulse.settings import load_settings
 NEED = state_bounds(EngineSettings()).record_bytes  # 4,345,561 with the defaults
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("CXPULSE_", "KAFKA_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/unit/conftest.py
 
 
 def _toml(tmp_path: Path, text: str) -> Path:

@@ -8,7 +8,6 @@ them), and its ``Monitor`` fed through its sensor calls. Nothing connects.
 """
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,30 +18,10 @@ from faust.types import TP
 from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry
 
-from cxpulse.processors.worker.faustapp.app import WorkerApp, create_app
+from cxpulse.processors.worker.faustapp.app import WorkerApp
 from cxpulse.processors.worker.faustapp.collector import FaustCollector, consumer_lag
-from cxpulse.settings import Settings
 
 EVENTS, CONTACTS = "cx.events", "contacts"
-
-
-@pytest.fixture
-def loop() -> Iterator[asyncio.AbstractEventLoop]:
-    made = asyncio.new_event_loop()
-    asyncio.set_event_loop(made)
-    yield made
-    made.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def app(loop) -> Iterator[WorkerApp]:
-    settings = Settings.model_validate({"kafka": {"bootstrap_servers": "127.0.0.1:1"}, "worker": {"web_enabled": False}})
-    made = create_app(settings)
-    yield made
-    consumer = made.consumer._thread._consumer
-    if consumer is not None:
-        loop.run_until_complete(consumer.stop())  # never started: releases its client
 
 
 def _assign(app: WorkerApp, actives: dict[str, list[int]]) -> None:

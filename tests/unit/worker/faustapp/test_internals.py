@@ -5,7 +5,6 @@ renames, removes or changes what the worker relies on; the start-up check
 (``processors/worker/versions.py``) refuses versions these tests did not run on.
 """
 
-import asyncio
 import inspect
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -15,26 +14,10 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP as FaustTP
 from faust.types.tuples import Message
 
-from cxpulse.processors.worker.faustapp.app import WorkerApp, create_app
+from cxpulse.processors.worker.faustapp.app import WorkerApp
 from cxpulse.processors.worker.faustapp.transport import FastDrainConsumer, FastDrainTransport
-from cxpulse.settings import Settings
 
 TP = FaustTP("cx.events", 0)
-
-
-@pytest.fixture
-def loop():
-    made = asyncio.new_event_loop()
-    asyncio.set_event_loop(made)
-    yield made
-    made.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def app(loop) -> WorkerApp:
-    settings = Settings.model_validate({"kafka": {"bootstrap_servers": "127.0.0.1:1"}, "worker": {"web_enabled": False}})
-    return create_app(settings)
 
 
 @pytest.mark.parametrize("name", ["_drain_messages", "_new_offset", "_add_gap", "perform_seek", "on_partitions_revoked",
