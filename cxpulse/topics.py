@@ -159,31 +159,31 @@ def list_topics(kafka: KafkaSettings, *, internal: bool = False, connect_timeout
 
 
 def _describe(admin: Any, names: list[str]) -> dict[str, TopicInfo]:
+    return {name: TopicInfo(name, count, _config_value(configs, "cleanup.policy"))
+            for name, (count, configs) in _topic_configs(admin, names, ["cleanup.policy"]).items()}
+
+
+def _topic_configs(admin: Any, names: list[str], keys: list[str]) -> dict[str, tuple[int, dict]]:
+    """``name -> (partition count, {key: entry})`` of each of ``names`` that exists: the ``keys``
+    in force (the topic's own, else the broker's)."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
     if not names:
         return {}
     topics = {t["name"]: t for t in admin.describe_topics(names) if t.get("error_code", 0) == 0}
-    resources = [ConfigResource(ConfigResourceType.TOPIC, name, ["cleanup.policy"]) for name in topics]
+    if not topics:
+        return {}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, name, keys) for name in topics]
     configs = admin.describe_configs(resources, config_filter="all")["topic"]
-    return {
-        name: TopicInfo(name, len(topic["partitions"]), _config_value(configs.get(name, {}), "cleanup.policy"))
-        for name, topic in topics.items()
-    }
+    return {name: (len(topic["partitions"]), configs.get(name, {})) for name, topic in topics.items()}
 
 
 def message_limits(kafka: KafkaSettings, names: list[str], connect_timeout: float = 15.0) -> dict[str, int]:
     """The ``max.message.bytes`` in force (the topic's own, else the broker's) of each of ``names`` that exists."""
-    from kafka.admin import ConfigResource, ConfigResourceType
-
     with admin_client(kafka, connect_timeout) as admin:
-        present = {t["name"] for t in admin.describe_topics(names) if t.get("error_code", 0) == 0} if names else set()
-        if not present:
-            return {}
-        resources = [ConfigResource(ConfigResourceType.TOPIC, name, ["max.message.bytes"]) for name in sorted(present)]
-        configs = admin.describe_configs(resources, config_filter="all")["topic"]
-    return {name: int(_config_value(configs.get(name, {}), "max.message.bytes")) for name in present
-            if configs.get(name, {}).get("max.message.bytes") is not None}
+        found = _topic_configs(admin, names, ["max.message.bytes"])
+    return {name: int(_config_value(configs, "max.message.bytes")) for name, (_, configs) in found.items()
+            if configs.get("max.message.bytes") is not None}
 
 
 def _config_value(configs: dict, key: str) -> str:
