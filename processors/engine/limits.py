@@ -27,7 +27,7 @@ from .alerting import alert_id
 from .compiled import BANDS
 from .incident import Firing, IncidentState
 from .settings import EngineSettings
-from .state import COOLDOWN_RULES, COOLDOWN_RULES_PER_SERVICE, OUTCOME_STATE_VERSION, CustomerState, Ticket
+from .state import COOLDOWN_RULES, COOLDOWN_RULES_PER_SERVICE, SOURCE_STATE_VERSION, CustomerState, Ticket
 from .tickets import EVIDENCE_PER_TICKET
 
 __all__ = ["FLOAT_BYTES", "INT_BYTES", "RECORD_OVERHEAD", "Bound", "StateBounds", "cooldowns_kept", "state_bounds",
@@ -190,10 +190,11 @@ def _customer_bound(s: EngineSettings) -> Bound:
     churn_open = _many(CHURN_OPEN_KEPT, _list(z.alert_id, 1, f, svc, trigger))
     # The row: [version, customer_id, penalty, ref, segment, events_seen, seen_ids, contacts,
     # grievances, since, until, tickets, closed, cooldowns, churn_level, churn_open, recent,
-    # swept, contact_ids, outcome] — the largest shape has both optional elements. The parts
-    # above stand in as 0 (two of them for the windows), added after.
+    # swept, contact_ids, outcome, source] — the largest shape, a state the worker wrote with
+    # contact ids and an outcome (version 3). The parts above stand in as 0 (two of them for
+    # the windows), added after.
     fixed = _list(1, z.customer.json, f, f, z.segment, INT_BYTES, 0, 0, 0, f, f, 0, 0, 0, 1, churn_open, 0, f, 0,
-                  _list(z.action, f))
+                  _list(z.action, f), _list(INT_BYTES, INT_BYTES))
     return Bound(fixed + sum(parts.values()), parts)
 
 
@@ -266,7 +267,8 @@ def worst_customer_state(settings: EngineSettings) -> CustomerState:
                          for _ in range(s.recent_alerts))
     state.contact_ids = [(_string(z.contact, i), svcs[0], f, eid, 1) for i in range(s.contact_ids_kept)]
     state.outcome = ("not_renewed", f)
-    assert state.to_bytes()[:2] == f"[{OUTCOME_STATE_VERSION}".encode()
+    state.source = (_WORST_INT, _WORST_INT)
+    assert state.to_bytes()[:2] == f"[{SOURCE_STATE_VERSION}".encode()
     return state
 
 

@@ -11,7 +11,7 @@ import orjson
 
 from cxpulse.errors import CxpulseError
 
-__all__ = ["COOLDOWN_RULES", "COOLDOWN_RULES_PER_SERVICE", "NEVER", "NO_DUE", "OUTCOME_STATE_VERSION", "STATE_VERSION", "CustomerState",
+__all__ = ["COOLDOWN_RULES", "COOLDOWN_RULES_PER_SERVICE", "NEVER", "NO_DUE", "OUTCOME_STATE_VERSION", "SOURCE_STATE_VERSION", "STATE_VERSION", "CustomerState",
            "StateError", "Ticket"]
 
 STATE_VERSION = 1
@@ -22,6 +22,11 @@ STATE_VERSION = 1
 #   version 1: [1, ...18]  or  [1, ...18, contact_ids]
 #   version 2: [2, ...18, outcome]  or  [2, ...18, contact_ids, outcome]
 OUTCOME_STATE_VERSION = 2
+# A state the live worker wrote also remembers where its latest record was read (the source
+# position, below): version 3, a row of fixed length whatever it holds —
+#   version 3: [3, ...18, contact_ids or [], outcome or null, [partition, offset]]
+# The engine never sets a position, so what replay and the golden tests write is unchanged.
+SOURCE_STATE_VERSION = 3
 NEVER = -1.0e18  # the reference time of a customer with no events (decays any penalty to 0)
 NO_DUE = float("inf")
 # Rules whose cooldown is kept per service type: detractor, repeat_contact, sensitive_contact,
@@ -83,7 +88,7 @@ class CustomerState:
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
                  "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
-                 "contact_ids", "outcome")
+                 "contact_ids", "outcome", "source")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id: str = customer_id
@@ -114,6 +119,13 @@ class CustomerState:
         self.contact_ids: list[tuple[str, str, float, str, int]] = []
         # The latest account event: (action, event time), e.g. ("cancelled", 1.7e9); None: none seen.
         self.outcome: tuple[str, float] | None = None
+        # Where the live worker read the latest record it applied to this state: (partition,
+        # offset) of ``cx.events``; None outside the worker. Kept in the same changelog record
+        # as the state, so a record read again after a rebalance or a crash (at-least-once
+        # delivery) is known to be applied already, however many events came after it
+        # (the de-duplication ring holds only ``dedup_event_ids``). Not engine state: equality
+        # leaves it out.
+        self.source: tuple[int, int] | None = None
 
     def refresh_due(self) -> None:
         """Recompute :attr:`due_min` after the tickets changed."""
@@ -159,6 +171,9 @@ class CustomerState:
         )
         # The contact ids are optional: a state without them is written exactly as before they
         # existed (and such bytes read back with none). The outcome stays the last element.
+        source = self.source
+        if source is not None:
+            return _dumps((SOURCE_STATE_VERSION, *row[1:], linked, outcome, source))
         if linked:
             row = (*row, linked)
         return _dumps(row if outcome is None else (*row, outcome))
@@ -168,10 +183,19 @@ class CustomerState:
         """Restore a state written by :meth:`to_bytes`; raises :class:`StateError`."""
         try:
             row = orjson.loads(data)
-            if not isinstance(row, list) or not row or row[0] not in (STATE_VERSION, OUTCOME_STATE_VERSION):
+            if not isinstance(row, list) or not row or row[0] not in _VERSIONS:
                 raise StateError(f"customer state: unsupported version {row[0] if row else None!r}")
             if row[0] == STATE_VERSION:
                 return cls._from_row(row, None)
+            if row[0] == SOURCE_STATE_VERSION:
+                if len(row) != 21:
+                    raise ValueError("malformed state row")
+                *row, linked, outcome, (partition, offset) = row
+                if linked:
+                    row.append(linked)
+                state = cls._from_row(row, None if outcome is None else (outcome[0], outcome[1]))
+                state.source = (partition, offset)
+                return state
             *row, (action, at) = row
             return cls._from_row(row, (action, at))
         except (orjson.JSONDecodeError, ValueError, TypeError, IndexError, KeyError) as exc:
@@ -228,7 +252,11 @@ def _fired_at(item: tuple[tuple[str, str], tuple[float, int]]) -> float:
     return item[1][0]
 
 
-# What equality compares: every field (``CustomerState.__slots__``; a test keeps them equal).
+_VERSIONS = (STATE_VERSION, OUTCOME_STATE_VERSION, SOURCE_STATE_VERSION)
+
+# What equality compares: every field but ``source`` (``CustomerState.__slots__``; a test keeps
+# them equal): where the worker read a record is not the customer's state, and a replay of what
+# the worker read must equal the worker's states.
 _FIELDS = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
            "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
            "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",

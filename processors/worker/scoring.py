@@ -66,6 +66,7 @@ class BatchStats:
     warnings: int = 0
     customers: int = 0
     failed: int = 0  # valid records whose processing raised (dead-lettered too, also counted in invalid)
+    redelivered: int = 0  # records read again that their customer's stored state had applied (also in duplicates)
     reasons: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # the exception type of each failed record
     # For the metrics, read once per batch (cxpulse.processors.worker.metrics):
@@ -113,6 +114,7 @@ class ScoringProcessor:
         self._route = _ContactsRoute(self)
         self.core = Orchestrator(engine, self._store, self._route, clock.clocks)
         self.failed_kinds: set[str] = set()  # exception types logged once already
+        self._decoded: tuple[bytes, CustomerState] | None = None  # the state the redelivery check decoded
 
     def suspend(self) -> None:
         """Partitions are being revoked: own nothing (no sweep) until :meth:`retain` says what is kept."""
@@ -143,19 +145,31 @@ class ScoringProcessor:
             if isinstance(event, str):
                 self._reject(event, message, effects, stats)
                 continue
+            partition, offset = message.partition, message.offset
+            if self._applied(key, partition, offset):
+                # Read again (a rebalance or a restart before its offset was committed): the
+                # stored state already holds it, and its effects went out before that state.
+                self._decoded = None
+                core.clocks.hear(partition, now)
+                stats.duplicates += 1
+                stats.redelivered += 1
+                continue
             observed = len(stats.observed)
             try:
-                result = core.step(event, message.partition, message.timestamp, now)
+                result = core.step(event, partition, message.timestamp, now)
                 stats.observed.append((message.timestamp, event, result))
                 if result.duplicate:
                     stats.duplicates += 1
                 else:
+                    result.state.source = (partition, offset)  # saved with the state: applied up to here
                     self._emit(result, key, effects, emitted_at, stats)
                     if event.event_type == "contact_started" and self.topics.warnings is not None:
                         self._warn(event, result, key, effects, emitted_at, stats)
             except Exception as exc:  # RecordFailed from the core, or this worker's own output code
                 del stats.observed[observed:]  # a dead letter, not a processed event
                 self._fail(exc, message, effects, stats)
+            finally:
+                self._decoded = None
             if core.breaches:
                 self._breaches(effects, emitted_at, stats)
         self.sweep(touched, effects, emitted_at, stats)
@@ -194,6 +208,7 @@ class ScoringProcessor:
     def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
         """One store write, one changelog record and one score snapshot per changed customer."""
         cache, partitions = self._cache, self.key_partitions
+        self._decoded = None  # the store changes: nothing decoded before stays true
         for key, (customer, partition) in touched.items():
             data = compact(customer.to_bytes())
             self.store[key] = data
@@ -243,6 +258,20 @@ class ScoringProcessor:
             effects.add(self.topics.alerts, *alert_record(alert, emitted_at))
         stats.alerts += len(result.alerts)
 
+    def _applied(self, key: bytes, partition: int, offset: int) -> bool:
+        """Whether the customer's state says it applied this record of ``partition`` already.
+
+        A state remembers the position of the last record applied to it, in the same changelog
+        record (``CustomerState.source``); a customer's records come in offset order on one
+        partition, so one at or before that position was applied, however many came after it.
+        A position on another partition (the topic was given more partitions) says nothing.
+        """
+        loaded = self._load(key, self._store.touched, partition)
+        if loaded is None:
+            return False
+        source = loaded[0].source
+        return source is not None and source[0] == partition and offset <= source[1]
+
     def _load(self, key: bytes, touched: dict, partition: int) -> tuple[CustomerState, int] | None:
         loaded = touched.get(key)
         if loaded is not None:
@@ -250,10 +279,15 @@ class ScoringProcessor:
         cached = self._cache.get(key)
         if cached is not None:
             return cached, partition
+        decoded = self._decoded
+        if decoded is not None and decoded[0] == key:
+            return decoded[1], partition  # decoded for the redelivery check of this record
         data = self.store.get(key)
         if data is None:
             return None
-        return CustomerState.from_bytes(data), partition
+        state = CustomerState.from_bytes(data)
+        self._decoded = (key, state)
+        return state, partition
 
 
 class _BatchStore:

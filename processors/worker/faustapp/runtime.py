@@ -33,10 +33,12 @@ log = logging.getLogger(__name__)
 class WorkerCounters:
     """Totals since start (counts only), shown by ``/healthz``."""
 
-    __slots__ = ("events", "invalid", "duplicates", "alerts", "incidents", "batches", "warnings", "write_retries")
+    __slots__ = ("events", "invalid", "duplicates", "redelivered", "alerts", "incidents", "batches", "warnings",
+                 "write_retries")
 
     def __init__(self) -> None:
         self.events = self.invalid = self.duplicates = self.alerts = self.incidents = self.batches = 0
+        self.redelivered = 0  # records read again that their customer's state had applied (in duplicates too)
         self.warnings = self.write_retries = 0  # write_retries: record batches sent again after a failed delivery
 
     def add(self, stats: BatchStats) -> None:
@@ -44,6 +46,7 @@ class WorkerCounters:
         self.events += stats.events
         self.invalid += stats.invalid
         self.duplicates += stats.duplicates
+        self.redelivered += stats.redelivered
         self.alerts += stats.alerts
         self.warnings += stats.warnings
 

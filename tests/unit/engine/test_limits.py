@@ -62,7 +62,7 @@ def test_the_default_bounds_fit_the_default_changelog_limit():
     from cxpulse.processors.worker.settings import WorkerSettings
 
     bounds = state_bounds(EngineSettings())
-    assert bounds.customer.total == 3_834_076 and bounds.incident.total == 4_344_537
+    assert bounds.customer.total == 3_834_120 and bounds.incident.total == 4_344_537
     assert bounds.record_bytes <= WorkerSettings().changelog_max_message_bytes
     assert bounds.largest.largest_part() == "engine.incident_max_contacts"
 

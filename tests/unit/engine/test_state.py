@@ -37,6 +37,19 @@ def test_round_trip_is_exact():
     assert CustomerState.from_bytes(data).to_bytes() == data
 
 
+def test_the_source_position_round_trips_and_is_not_state():
+    state = run(random_stream(random.Random(2), 200, customers=1)).state
+    plain = state.to_bytes()
+    state.source = (3, 41_207)
+    data = state.to_bytes()
+    assert data.startswith(b"[3,") and data != plain
+    restored = CustomerState.from_bytes(data)
+    assert restored.source == (3, 41_207) and restored.to_bytes() == data
+    assert restored == CustomerState.from_bytes(plain)  # equality leaves the position out
+    restored.source = None
+    assert restored.to_bytes() == plain  # and without one the bytes are the engine's own
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_restored_state_continues_identically(seed):
     events = random_stream(random.Random(seed), 400, customers=1, late_fraction=0.1)
@@ -105,13 +118,16 @@ _CONTACT_IDS = [("K-1", "billing", 1714557600.0, "e1", 1)]
 
 
 @pytest.mark.parametrize("data, contact_ids, outcome", [
+    (b"[3," + _FIXED + b",[],null,[2,7]]", [], None),
+    (b"[3," + _FIXED + b"," + _IDS + b"," + _OUTCOME + b",[2,7]]", _CONTACT_IDS, ("cancelled", 1714644000.0)),
     (b"[1," + _FIXED + b"]", [], None),
     (b"[1," + _FIXED + b"," + _IDS + b"]", _CONTACT_IDS, None),
     (b"[2," + _FIXED + b"," + _OUTCOME + b"]", [], ("cancelled", 1714644000.0)),
     (b"[2," + _FIXED + b"," + _IDS + b"," + _OUTCOME + b"]", _CONTACT_IDS, ("cancelled", 1714644000.0)),
-], ids=["v1", "v1-contact-ids", "v2-outcome", "v2-contact-ids-and-outcome"])
+], ids=["v3-source", "v3-everything", "v1", "v1-contact-ids", "v2-outcome", "v2-contact-ids-and-outcome"])
 def test_every_written_state_shape_decodes_and_keeps_its_bytes(data, contact_ids, outcome):
     state = CustomerState.from_bytes(data)
+    assert state.source == ((2, 7) if data.startswith(b"[3,") else None)
 
     assert (state.customer_id, state.penalty, state.seen_ids) == ("C-7", 12.5, ["e1", "e2", "e3"])
     assert state.cooldowns == {("sensitive_contact", "billing"): (1714557600.0, 1)}
@@ -124,6 +140,8 @@ def test_every_written_state_shape_decodes_and_keeps_its_bytes(data, contact_ids
     b"[1," + _FIXED + b"," + _IDS + b"," + _OUTCOME + b"]",  # version 1 never carries an outcome
     b"[2," + _FIXED + b"," + _IDS + b"," + _IDS + b"," + _OUTCOME + b"]",
     b"[2," + _FIXED + b"]",  # version 2 always ends with its outcome
+    b"[3," + _FIXED + b",[],null]",  # version 3 always ends with its source position
+    b"[3," + _FIXED + b",[],[2,7]]",
 ])
 def test_a_state_row_of_no_written_shape_is_a_state_error(data):
     with pytest.raises(StateError):
@@ -140,6 +158,6 @@ def test_equality_compares_every_field():
     source = (Path(package.__path__[0]) / "state.py").read_text(encoding="utf-8")
     cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "CustomerState")
     slots = next(n.value for n in cls.body if isinstance(n, ast.Assign) and n.targets[0].id == "__slots__")
-    assert state_module._FIELDS == ast.literal_eval(slots)
+    assert state_module._FIELDS + ("source",) == ast.literal_eval(slots)  # where the worker read it: not state
     state = CustomerState("C-1")
     assert all(hasattr(state, name) for name in state_module._FIELDS)

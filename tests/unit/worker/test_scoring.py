@@ -7,7 +7,7 @@ import pytest
 from faust.types.tuples import Message
 
 from cxpulse.processors.worker.clock import SlaClock
-from cxpulse.processors.engine import CustomerState, Engine
+from cxpulse.processors.engine import CustomerState, Engine, EngineSettings
 from cxpulse.processors.worker.records import compact
 from cxpulse.processors.worker.scoring import KEY_MISMATCH, BatchStats, OutputTopics, ScoringProcessor
 from cxpulse.processors.worker.faustapp.writer import key_partition
@@ -21,9 +21,9 @@ TOPICS = OutputTopics(alerts="alerts", scores="scores", dlq="dlq", contacts="con
 class Batches:
     """A ScoringProcessor over a dict store; ``run(records)`` returns (stats, effects, state)."""
 
-    def __init__(self, cache_size: int = 0) -> None:
-        self.store: dict[bytes, bytes] = {}
-        self.processor = ScoringProcessor(Engine(), TOPICS, self.store, SlaClock(), 86400.0, cache_size)
+    def __init__(self, cache_size: int = 0, engine: Engine | None = None, store: dict[bytes, bytes] | None = None) -> None:
+        self.store: dict[bytes, bytes] = {} if store is None else store
+        self.processor = ScoringProcessor(engine or Engine(), TOPICS, self.store, SlaClock(), 86400.0, cache_size)
         self.offset = 0
 
     def message(self, value: bytes, key: bytes | None, timestamp: float, partition: int = 0) -> Message:
@@ -101,6 +101,44 @@ def test_a_replayed_batch_changes_nothing_and_emits_nothing(events):
     stats, effects, state = batches.run([batches.of(e) for e in records])
     assert (stats.duplicates, effects, state) == (4, [], [])
     assert batches.store == before
+
+
+def _at_offsets(batches, stream, first=0, partition=1):
+    """The stream's records at fixed offsets of one partition (as a second read of it gives them again)."""
+    return [faust_message("cx.events", partition, first + i, e["customer_id"].encode(), orjson.dumps(e),
+                          datetime.fromisoformat(e["occurred_at"]).timestamp() + 1.0) for i, e in enumerate(stream)]
+
+
+@pytest.mark.parametrize("cache_size", [0, 10])
+def test_records_read_again_after_a_restart_are_applied_once_however_many(events, cache_size):
+    # 12 events of one customer, a de-duplication ring of 2: after a restart that reads them all
+    # again (their offsets were not committed), only the state's source position can tell.
+    stream = [events.call(i * 600, customer="C-1", outcome="unresolved", complaint=i % 3 == 0) for i in range(15)]
+    engine = Engine(EngineSettings(dedup_event_ids=2))
+    straight = Batches(engine=engine)
+    _, straight_effects, _ = straight.run(_at_offsets(straight, stream))
+
+    before = Batches(cache_size, engine=engine)
+    _, first_effects, _ = before.run(_at_offsets(before, stream[:12]))
+    assert CustomerState.from_bytes(before.store[b"C-1"]).source == (1, 11)
+    restarted = Batches(cache_size, engine=engine, store=dict(before.store))  # the tables recovered
+    stats, effects, _ = restarted.run(_at_offsets(restarted, stream))  # read again from the committed offset 0
+    assert (stats.redelivered, stats.duplicates) == (12, 12)
+    def written(records):  # alerts and contacts (a batch's clock mark, a keyless contacts record, is per batch)
+        return [r for r in records if r[1] is not None]
+
+    assert written(first_effects + effects) == written(straight_effects)  # nothing twice, nothing missing
+    assert restarted.store == straight.store
+    assert _on(straight_effects, "alerts")  # the stream raises alerts: a second application would repeat them
+
+
+def test_a_source_position_on_another_partition_says_nothing(events):
+    # More partitions for the topic move a customer: its records there are new, whatever their offsets.
+    batches = Batches()
+    batches.run(_at_offsets(batches, [events.call(0, customer="C-1")], first=40, partition=1))
+    stats, _, state = batches.run(_at_offsets(batches, [events.call(600, customer="C-1")], first=3, partition=4))
+    assert (stats.redelivered, stats.duplicates) == (0, 0) and _on(state, "changelog")
+    assert CustomerState.from_bytes(batches.store[b"C-1"]).source == (4, 3)
 
 
 def test_the_stream_clock_breaches_a_silent_customers_ticket(events):
