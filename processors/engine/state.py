@@ -5,7 +5,7 @@ open tickets, sensitivity, cooldowns and the de-duplication ring — so a state 
 from bytes continues exactly as the original would have.
 """
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -83,7 +83,7 @@ class CustomerState:
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
                  "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
-                 "contact_ids", "outcome")
+                 "contact_ids", "outcome", "seen_mask", "seen_of")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id: str = customer_id
@@ -114,6 +114,12 @@ class CustomerState:
         self.contact_ids: list[tuple[str, str, float, str, int]] = []
         # The latest account event: (action, event time), e.g. ("cancelled", 1.7e9); None: none seen.
         self.outcome: tuple[str, float] | None = None
+        # Derived, not stored nor compared: a one-bit-per-id filter of ``seen_ids`` (bit
+        # ``id_bit(event_id)`` of every id in it, and maybe of ids that left the ring), so that
+        # the duplicate check scans the ring only when the bit is set. Valid while ``seen_of``
+        # is ``seen_ids`` (the same list); a list assigned from outside is re-read (issue 11).
+        self.seen_mask = 0
+        self.seen_of: list[str] | None = self.seen_ids
 
     def refresh_due(self) -> None:
         """Recompute :attr:`due_min` after the tickets changed."""
@@ -224,6 +230,22 @@ class CustomerState:
         return f"CustomerState({self.customer_id!r}, penalty={self.penalty:.3f}, ref={self.ref})"
 
 
+MASK_BITS: Final = 62  # the filter stays a small int (unboxed in the compiled class)
+
+
+def id_bit(event_id: str) -> int:
+    """The filter bit of an event id (from its hash: this process's only, never written)."""
+    return 1 << (hash(event_id) % MASK_BITS)
+
+
+def id_mask(ids: list[str]) -> int:
+    """The filter of exactly ``ids``."""
+    mask = 0
+    for eid in ids:
+        mask |= 1 << (hash(eid) % MASK_BITS)
+    return mask
+
+
 def _fired_at(item: tuple[tuple[str, str], tuple[float, int]]) -> float:
     return item[1][0]
 
@@ -233,3 +255,5 @@ _FIELDS = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids"
            "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
            "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
            "contact_ids", "outcome")
+# Derived from the fields above in this process (``seen_ids``' filter): not compared.
+_UNCOMPARED = ("seen_mask", "seen_of")
