@@ -16,7 +16,7 @@ from .compiled import BANDS, Compiled
 from .results import Contact, StepResult
 from .score import add_points, score_of
 from .settings import EngineSettings
-from .state import CustomerState
+from .state import CustomerState, id_bit, id_mask
 from .tickets import breach, breach_trigger, on_ticket, overdue
 from .windows import add_contact, add_grievance, add_started, end_started, sweep
 
@@ -54,19 +54,28 @@ class Engine:
         c = self._c
         eid = event.event_id
         t = event.occurred_at.timestamp()
+        bit = id_bit(eid)
         if state is None:
             state = CustomerState(event.customer_id)
             state.swept = t
             before = None
-        elif eid in state.seen_ids:
-            return self._unchanged(state, t, True)
+            ids = state.seen_ids
         else:
+            ids = state.seen_ids
+            if state.seen_of is not ids:  # a decoded state, a ring assigned from outside
+                state.seen_mask, state.seen_of = id_mask(ids), ids
+            # The ring's ids are cold in memory: scan it only when the filter may hold the id.
+            if state.seen_mask & bit and eid in ids:
+                return self._unchanged(state, t, True)
             before = _band(c, state.penalty) if state.events_seen else None
-        ids = state.seen_ids
         ids.append(eid)
+        state.events_seen += 1
         if len(ids) > c.dedup:
             del ids[0]
-        state.events_seen += 1
+            # Ids that left the ring keep their bits until the filter is rebuilt, every so often.
+            state.seen_mask = id_mask(ids) if state.events_seen % 32 == 0 else state.seen_mask | bit
+        else:
+            state.seen_mask |= bit
         kind = event.event_type
         if kind == "account":
             return self._outcome(state, event, t, before)

@@ -24,11 +24,13 @@ emitted depends only on the contacts' times, so a replay emits the same ones.
 
 State is per service type (the worker keys it by service type after a repartition): the
 contacts of undecided windows, at most ``incident_max_contacts`` (beyond that, the oldest
-moments are decided early, in arrival order), and the firing incident's counts.
+moments are decided early, in arrival order), and the firing incident's counts. Beside them,
+derived and never written, the distinct customers of the last decided window are kept counted
+from one decision to the next (issue 11), so a decision costs the contacts that entered and left
+the window, not a recount of it; a decoded state recounts once.
 """
 
 from bisect import bisect_left, insort
-from collections import Counter
 from datetime import datetime, timezone
 from math import floor, inf, nextafter
 from typing import Any
@@ -73,9 +75,16 @@ class IncidentState:
 
     ``done``: moments before it are decided. ``last_fire``: the moment of the last alert.
     ``firing``: that alert's counts while it may still be updated (``None`` after its cooldown).
+
+    Derived (not serialised, not compared): ``counts``, the number of contacts of each customer
+    among ``contacts`` with ``since <= occurred_at < done``, where ``since`` is at most the
+    window start of every undecided moment. :class:`IncidentEngine` keeps them so; they are valid
+    only while ``counted`` is ``contacts`` (the same list) and ``counted_at`` is ``done``, and
+    are recounted otherwise (a decoded state, a list or ``done`` assigned from outside).
     """
 
-    __slots__ = ("service_type", "contacts", "done", "last_fire", "firing")
+    __slots__ = ("service_type", "contacts", "done", "last_fire", "firing",
+                 "counts", "since", "counted", "counted_at")
 
     def __init__(self, service_type: str) -> None:
         self.service_type = service_type
@@ -83,6 +92,14 @@ class IncidentState:
         self.done = NEVER
         self.last_fire = NEVER
         self.firing: Firing | None = None
+        self.counts: dict[str, int] = {}
+        self.since = NEVER
+        self.counted: list[tuple[float, str, str]] | None = None
+        self.counted_at = NEVER
+
+    def counts_valid(self) -> bool:
+        """Are :attr:`counts` those of today's ``contacts`` and ``done``?"""
+        return self.counted is self.contacts and self.counted_at == self.done
 
     def next_moment(self) -> float:
         """The earliest undecided contact time (``inf`` when there is none)."""
@@ -154,13 +171,16 @@ class IncidentEngine:
             if at < len(contacts) and contacts[at] == entry:
                 return state, []  # the same contact again
             insort(contacts, entry)
+        if t < state.done and t >= state.since and state.counts_valid():  # a late one, in the counted window
+            counts = state.counts
+            counts[cid] = counts.get(cid, 0) + 1
         if len(contacts) <= self._cap:
             return state, []
         # Too many undecided contacts: decide the oldest moments now (arrival order decides),
         # and if one busy window still holds too many, forget its oldest contacts.
         alerts = self.advance(state, contacts[len(contacts) - self._cap][0] + self._late)
         if len(contacts) > self._cap:
-            del contacts[:len(contacts) - self._cap]
+            _drop(state, len(contacts) - self._cap)
         return state, alerts
 
     def advance(self, state: IncidentState, watermark: float) -> list[Alert]:
@@ -171,11 +191,13 @@ class IncidentEngine:
             return []
         if not contacts:
             return self._ticks(state, upto)
-        alerts = self._decide(state, upto) if self._may_fire(state, upto) else []
+        # Moments that cannot fire are only counted (the counts go on to the next decision).
+        alerts = self._decide(state, upto, self._may_fire(state, upto))
         alerts += self._ticks(state, upto)
         if upto == inf:  # the end of the stream: decided up to the newest contact, later ones still count
             upto = nextafter(contacts[-1][0], inf) if contacts else state.done
         state.done = max(state.done, upto)
+        state.counted_at = state.done  # every contact before it is counted (from ``since``)
         self._trim(state)
         return alerts
 
@@ -190,7 +212,7 @@ class IncidentEngine:
         keep_from = self._forgotten(state)
         contacts = state.contacts
         if contacts and contacts[0][0] < keep_from:
-            del contacts[:bisect_left(contacts, (keep_from,))]
+            _drop(state, bisect_left(contacts, (keep_from,)))
 
     def _may_fire(self, state: IncidentState, upto: float) -> bool:
         """A cheap bound: could a window ending at an undecided moment before ``upto`` hold
@@ -210,28 +232,42 @@ class IncidentEngine:
                 return True
         return False
 
-    def _decide(self, state: IncidentState, upto: float) -> list[Alert]:
-        """Walk the undecided moments before ``upto`` in time order with a sliding window."""
+    def _decide(self, state: IncidentState, upto: float, judge: bool = True) -> list[Alert]:
+        """Walk the undecided moments before ``upto`` in time order with a sliding window of
+        customer counts (carried over from the last call); with ``judge`` false, only count."""
         c = self._c
         contacts, window, need = state.contacts, c.incident_window, c.incident_customers
         width = c.incident_cooldown or 1.0
         alerts: list[Alert] = []
         n = len(contacts)
         i = bisect_left(contacts, (state.done,))
-        lo = bisect_left(contacts, (contacts[i][0] - window,)) if i < n else n
-        present: Counter[str] = Counter(cid for _, _, cid in contacts[lo:i])
+        if not state.counts_valid():  # recount: the contacts in every undecided moment's window
+            state.since = state.done - window
+            present: dict[str, int] = {}
+            for k in range(bisect_left(contacts, (state.since,)), i):
+                cid = contacts[k][2]
+                present[cid] = present.get(cid, 0) + 1
+            state.counts, state.counted = present, contacts
+        present = state.counts
+        lo = bisect_left(contacts, (state.since,))
         while i < n and contacts[i][0] < upto:
             moment = contacts[i][0]
             while i < n and contacts[i][0] == moment:  # every contact at this moment is in its window
-                present[contacts[i][2]] += 1
+                cid = contacts[i][2]
+                present[cid] = present.get(cid, 0) + 1
                 i += 1
             start = moment - window
+            state.since = start
             while contacts[lo][0] < start:
                 cid = contacts[lo][2]
-                present[cid] -= 1
-                if not present[cid]:
+                left = present[cid] - 1
+                if left:
+                    present[cid] = left
+                else:
                     del present[cid]
                 lo += 1
+            if not judge:
+                continue
             if state.firing is not None and moment >= state.firing.tick:
                 alerts += self._ticks(state, moment)  # the moments before it are decided
             if len(present) < need:
@@ -247,6 +283,7 @@ class IncidentEngine:
                 state.firing = Firing(count, count, count, self._next_tick(moment, moment), evidence)
             alerts.append(self._alert(state.service_type, moment, count, evidence))
         return alerts
+
 
     def _ticks(self, state: IncidentState, upto: float) -> list[Alert]:
         """Update times at or before ``upto`` (every moment before them is decided): the update
@@ -300,3 +337,19 @@ class IncidentEngine:
             "triggered_at": datetime.fromtimestamp(moment, timezone.utc), "emitted_at": None,
             "summary": summary, "evidence": list(evidence),
         })
+
+
+def _drop(state: IncidentState, k: int) -> None:
+    """Forget the ``k`` oldest contacts, uncounting those the counts hold."""
+    contacts = state.contacts
+    if state.counts_valid():
+        counts, done = state.counts, state.done
+        for x in range(bisect_left(contacts, (state.since,), 0, k), k):
+            t, _, cid = contacts[x]
+            if t < done:
+                left = counts[cid] - 1
+                if left:
+                    counts[cid] = left
+                else:
+                    del counts[cid]
+    del contacts[:k]

@@ -5,7 +5,7 @@ open tickets, sensitivity, cooldowns and the de-duplication ring — so a state 
 from bytes continues exactly as the original would have.
 """
 
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -88,7 +88,7 @@ class CustomerState:
     __slots__ = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
                  "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
                  "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
-                 "contact_ids", "outcome", "source")
+                 "contact_ids", "outcome", "source", "seen_mask", "seen_of")
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id: str = customer_id
@@ -126,6 +126,12 @@ class CustomerState:
         # (the de-duplication ring holds only ``dedup_event_ids``). Not engine state: equality
         # leaves it out.
         self.source: tuple[int, int] | None = None
+        # Derived, not stored nor compared: a one-bit-per-id filter of ``seen_ids`` (bit
+        # ``id_bit(event_id)`` of every id in it, and maybe of ids that left the ring), so that
+        # the duplicate check scans the ring only when the bit is set. Valid while ``seen_of``
+        # is ``seen_ids`` (the same list); a list assigned from outside is re-read (issue 11).
+        self.seen_mask = 0
+        self.seen_of: list[str] | None = self.seen_ids
 
     def refresh_due(self) -> None:
         """Recompute :attr:`due_min` after the tickets changed."""
@@ -248,6 +254,22 @@ class CustomerState:
         return f"CustomerState({self.customer_id!r}, penalty={self.penalty:.3f}, ref={self.ref})"
 
 
+MASK_BITS: Final = 62  # the filter stays a small int (unboxed in the compiled class)
+
+
+def id_bit(event_id: str) -> int:
+    """The filter bit of an event id (from its hash: this process's only, never written)."""
+    return 1 << (hash(event_id) % MASK_BITS)
+
+
+def id_mask(ids: list[str]) -> int:
+    """The filter of exactly ``ids``."""
+    mask = 0
+    for eid in ids:
+        mask |= 1 << (hash(eid) % MASK_BITS)
+    return mask
+
+
 def _fired_at(item: tuple[tuple[str, str], tuple[float, int]]) -> float:
     return item[1][0]
 
@@ -261,3 +283,6 @@ _FIELDS = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids"
            "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
            "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
            "contact_ids", "outcome")
+# Not compared: where the worker read the last record (``source``), and what is derived from
+# the fields above in this process (``seen_ids``' filter).
+_UNCOMPARED = ("source", "seen_mask", "seen_of")

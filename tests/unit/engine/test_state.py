@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from cxpulse.processors.engine import CustomerState, Engine, EngineSettings, StateError
+from cxpulse.processors.engine.state import id_mask
 
 from .factories import DAY, HOUR, EventFactory, random_stream, run
 
@@ -27,6 +28,37 @@ def test_ids_beyond_the_ring_are_forgotten():
     assert r.state.seen_ids == [e.event_id for e in events[2:]]
     assert not r.engine.step(r.state, events[0]).duplicate
     assert r.engine.step(r.state, events[4]).duplicate
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_duplicates_are_exactly_the_ids_in_the_ring(seed):
+    # The ring's filter (CustomerState.seen_mask) only skips scans: the rule is the ring's ids,
+    # through ring evictions, filter rebuilds, decoded states and rings assigned from outside.
+    rng = random.Random(seed)
+    engine = Engine(EngineSettings(dedup_event_ids=5))
+    f = EventFactory()
+    state, ring, sent, dups, readmitted = None, [], [], 0, 0
+    for i in range(300):
+        resent = bool(sent) and rng.random() < 0.4
+        if resent:
+            event = rng.choice(sent[-12:])  # recent ones: in the ring or just out of it
+        else:
+            event = f.feedback(i, "nps", 8)
+            sent.append(event)
+        result = engine.step(state, event)
+        assert result.duplicate == (event.event_id in ring)
+        dups += result.duplicate
+        readmitted += resent and not result.duplicate
+        if not result.duplicate:
+            ring = (ring + [event.event_id])[-5:]
+        state = result.state
+        assert state.seen_ids == ring
+        assert state.seen_of is state.seen_ids and id_mask(ring) & ~state.seen_mask == 0  # holds every id's bit
+        if rng.random() < 0.05:
+            state = CustomerState.from_bytes(state.to_bytes())
+        elif rng.random() < 0.05:
+            state.seen_ids = list(state.seen_ids)
+    assert dups > 20 and readmitted > 20  # both: ids in the ring, and ids read again once out of it
 
 
 def test_round_trip_is_exact():
@@ -158,6 +190,6 @@ def test_equality_compares_every_field():
     source = (Path(package.__path__[0]) / "state.py").read_text(encoding="utf-8")
     cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "CustomerState")
     slots = next(n.value for n in cls.body if isinstance(n, ast.Assign) and n.targets[0].id == "__slots__")
-    assert state_module._FIELDS + ("source",) == ast.literal_eval(slots)  # where the worker read it: not state
+    assert state_module._FIELDS + state_module._UNCOMPARED == ast.literal_eval(slots)
     state = CustomerState("C-1")
-    assert all(hasattr(state, name) for name in state_module._FIELDS)
+    assert all(hasattr(state, name) for name in state_module._FIELDS + state_module._UNCOMPARED)
