@@ -71,6 +71,9 @@ class WorkerMetrics(Collector):
         self.duplicates = Tally("cxpulse_events_duplicate", "Events whose event_id was seen before (they "
                                 "change nothing), by type.", ("event_type",),
                                 [(t,) for t in ("call", "ticket", "feedback", "account", "contact_started")])
+        self.redelivered = Tally("cxpulse_records_redelivered", "Records read again (after a rebalance or a "
+                                 "restart, before their offsets were committed) that their customer's stored "
+                                 "state had applied already: skipped, nothing emitted.", (), [()])
         self.contacts = Tally("cxpulse_inbound_contacts", "Inbound contacts (inbound calls, opened tickets).",
                               _EXPERIENCE_LABELS)
         self.repeats = Tally("cxpulse_repeat_contacts", "Inbound contacts with an earlier one on the same "
@@ -113,16 +116,19 @@ class WorkerMetrics(Collector):
 
     def observe_batch(self, observed: Sequence[tuple[Any, Any, Any]], invalid: int,
                       changed: Mapping[bytes, tuple[Any, int]], seconds: float, now: float,
-                      agent: str = "score_events") -> None:
+                      agent: str = "score_events", redelivered: int = 0) -> None:
         """One batch of the ``score_events`` agent (or an SLA sweep: ``agent="check_sla"``).
 
         ``observed``: ``(record timestamp, event, StepResult)`` per valid event
         (duplicates included) and ``(None, None, StepResult)`` per SLA check that found
         a breach. ``changed``: the batch's changed customers, ``key -> (state, partition)``.
         ``seconds``: the batch's run time; ``now``: wall-clock epoch seconds at its end.
+        ``redelivered``: records read again that their customers' states had applied (not in ``observed``).
         """
         if invalid:
             self.invalid.add((), invalid)
+        if redelivered:
+            self.redelivered.add((), redelivered)
         # The loop runs once per event: locals instead of attribute lookups and method calls
         # (this halves its cost; bench/bench_metrics.py).
         known, events, duplicates = self.known_services, self.events.counts, self.duplicates.counts
@@ -237,7 +243,7 @@ class WorkerMetrics(Collector):
                                  labels=["app_id", "version"])
         info.add_metric([self.app_id, __version__], 1)
         yield info
-        for tally in (self.events, self.invalid, self.failed, self.duplicates, self.contacts, self.repeats, self.complaints,
+        for tally in (self.events, self.invalid, self.failed, self.duplicates, self.redelivered, self.contacts, self.repeats, self.complaints,
                       self.dissatisfied, self.breaches, self.alerts, self.resolved, self.churned, self.reactivated):
             yield tally.family()
         yield self.lag.family()

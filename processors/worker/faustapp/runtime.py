@@ -176,7 +176,7 @@ class WorkerRuntime:
 
     def _observe(self, stats: BatchStats, started: float, agent: str = "score_events") -> None:
         self.metrics.observe_batch(stats.observed, stats.invalid, stats.touched, time.perf_counter() - started,
-                                   time.time(), agent)
+                                   time.time(), agent, stats.redelivered)
         if stats.failures:
             self.metrics.observe_failures(stats.failures)
         self.metrics.observe_state(len(self.clock), self.clock.now if self.clock.now > 0 else 0.0)

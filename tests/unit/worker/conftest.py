@@ -124,7 +124,8 @@ class MetricsPipeline:
         effects, state = ListSink(), ListSink()
         stats = self.scoring.process(messages, effects, state, "2025-03-03T09:00:00+00:00")
         end = now if now is not None else max((m.timestamp for m in messages), default=0.0) + 1.0
-        self.metrics.observe_batch(stats.observed, stats.invalid, stats.touched, 0.004, end)
+        self.metrics.observe_batch(stats.observed, stats.invalid, stats.touched, 0.004, end,
+                                   redelivered=stats.redelivered)
         self.contacts += [r for r in effects.records if r[0] == "contacts"]
         return stats
 

@@ -1,5 +1,7 @@
 """Each worker metric moves as expected for a scripted event sequence (fresh registry per test)."""
 
+import itertools
+
 import pytest
 from prometheus_client import generate_latest
 
@@ -23,6 +25,19 @@ def test_events_are_counted_by_type_channel_and_service_type(metrics_pipeline_fa
     assert pipeline.value("cxpulse_events_total", event_type="call", channel="chat", service_type="billing") == 1
     assert pipeline.value("cxpulse_events_total", event_type="ticket", channel="web", service_type="repair") == 1
     assert pipeline.value("cxpulse_events_total", event_type="feedback", channel="app", service_type="billing") == 1
+
+
+def test_records_read_again_are_counted_apart_and_not_as_events(metrics_pipeline_factory, events):
+    pipeline = metrics_pipeline_factory()
+    stream = [events.call(i * 60) for i in range(3)]
+    assert pipeline.value("cxpulse_records_redelivered_total") == 0  # present from the start
+    pipeline.batch(stream)
+    pipeline.offsets = itertools.count()  # read again from offset 0, as after a restart before a commit
+    pipeline.batch([*stream, events.call(300)])
+
+    assert pipeline.value("cxpulse_records_redelivered_total") == 3
+    assert pipeline.value("cxpulse_events_duplicate_total", event_type="call") == 0  # not sent twice: read twice
+    assert pipeline.value("cxpulse_events_total", event_type="call", channel="phone", service_type="billing") == 4
 
 
 def test_unknown_service_types_collapse_into_other(metrics_pipeline_factory, events):
