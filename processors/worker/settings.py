@@ -45,7 +45,7 @@ class WorkerSettings(BaseModel):
     """The largest record batch the worker's producer sends."""
     max_poll_records: int = Field(2000, ge=1)
     """Records one poll of the consumer returns at most."""
-    state_cache: int = Field(20_000, ge=0)
+    state_cache: int = Field(5_000, ge=0)
     """Customers kept decoded in memory (the most recently changed); the rest stay as bytes."""
     stream_buffer_maxsize: int = Field(8192, ge=1)
     """Records waiting for a batch before the consumer pauses."""
