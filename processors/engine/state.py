@@ -266,7 +266,7 @@ def id_mask(ids: list[str]) -> int:
     """The filter of exactly ``ids``."""
     mask = 0
     for eid in ids:
-        mask |= 1 << (hash(eid) % MASK_BITS)
+        mask |= id_bit(eid)
     return mask
 
 
@@ -276,13 +276,13 @@ def _fired_at(item: tuple[tuple[str, str], tuple[float, int]]) -> float:
 
 _VERSIONS = (STATE_VERSION, OUTCOME_STATE_VERSION, SOURCE_STATE_VERSION)
 
-# What equality compares: every field but ``source`` (``CustomerState.__slots__``; a test keeps
-# them equal): where the worker read a record is not the customer's state, and a replay of what
-# the worker read must equal the worker's states.
+# What equality compares: every field (``CustomerState.__slots__``) but those of _UNCOMPARED; a
+# test keeps the two lists equal to the slots.
 _FIELDS = ("customer_id", "penalty", "ref", "segment", "events_seen", "seen_ids",
            "contacts", "grievances", "sensitive_since", "sensitive_until", "tickets",
            "closed", "cooldowns", "churn_level", "churn_open", "recent", "swept", "due_min",
            "contact_ids", "outcome")
-# Not compared: where the worker read the last record (``source``), and what is derived from
-# the fields above in this process (``seen_ids``' filter).
+# Not compared: where the worker read the last record (``source``: not the customer's state, and a
+# replay of what the worker read must equal the worker's states), and what is derived from the
+# fields above in this process (``seen_ids``' filter).
 _UNCOMPARED = ("source", "seen_mask", "seen_of")
