@@ -15,6 +15,12 @@ files, the report) and times the stages on their own to show where the time goes
 The process is pinned to one CPU. Usage::
 
     python bench/bench_replay.py --events 300000 --customers 50000 [--profile]
+
+``--workers N`` times the whole command instead in one process and in N (``cxpulse replay
+--workers N``), back to back for ``--rounds`` rounds, not pinned (wall time is what more
+processes divide; CPU is this process's and its children's), and checks that both wrote the
+same alerts.jsonl and scores.jsonl byte for byte. ``--partitions`` sets the archive's
+partition count (3 by default).
 """
 
 import argparse
@@ -24,6 +30,7 @@ import gc
 import io
 import os
 import pstats
+import resource
 import shutil
 import sys
 import tempfile
@@ -55,15 +62,15 @@ WRITTEN_MS = 1741737600000  # 2025-03-12: after the generated week, so nothing i
 PARTITIONS = 3
 
 
-def write_archive(root: Path, lines: list[bytes]) -> None:
-    """The lines as ``cxpulse archive`` would have archived them from a 3-partition topic."""
+def write_archive(root: Path, lines: list[bytes], partitions: int = PARTITIONS) -> None:
+    """The lines as ``cxpulse archive`` would have archived them from a topic of ``partitions``."""
     manifest, lock, _ = open_for_writing(root, "cx.events")
     try:
         writer = ArchiveWriter(root, manifest)
-        offsets = [0] * PARTITIONS
+        offsets = [0] * partitions
         for i, line in enumerate(lines):
             key = orjson.loads(line)["customer_id"].encode()
-            p = key_partition(key, PARTITIONS)
+            p = key_partition(key, partitions)
             writer.add(SourceRecord(p, offsets[p], WRITTEN_MS + i, key, line))
             offsets[p] += 1
             if writer.buffered >= 50_000:
@@ -95,9 +102,30 @@ def outputs(settings: Settings, root: Path, out: Path) -> float:
     return time.process_time() - cpu
 
 
-def replay(settings: Settings, root: Path, out: Path) -> None:
+def replay(settings: Settings, root: Path, out: Path, workers: int = 1) -> None:
     with contextlib.redirect_stdout(io.StringIO()):  # the report is built and printed, to nowhere
-        run_replay(settings, ReplayRequest(source=root, topic=None, range=TimeRange(None, None), out=out))
+        run_replay(settings, ReplayRequest(source=root, topic=None, range=TimeRange(None, None), out=out,
+                                           workers=workers))
+
+
+def in_processes(settings: Settings, root: Path, work: Path, n: int, workers: int, rounds: int) -> None:
+    """The whole command in one process and in ``workers``, back to back; the files compared."""
+    for _ in range(rounds):
+        for w in (1, workers):
+            gc.collect()
+            start, cpu = time.perf_counter(), time.process_time()
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
+            replay(settings, root, work / f"out-w{w}", w)
+            elapsed = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            used = time.process_time() - cpu + (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+            print(f"--workers {w:<2} {n / elapsed:>10,.0f} events/s wall ({elapsed * 1e6 / n:6.2f} µs/event)   "
+                  f"CPU {used * 1e6 / n:6.2f} µs/event (all processes)   load average {os.getloadavg()[0]:.2f}")
+    for name in ("alerts.jsonl", "scores.jsonl"):
+        same = (work / "out-w1" / name).read_bytes() == (work / f"out-w{workers}" / name).read_bytes()
+        print(f"{name}: {'identical' if same else 'DIFFERENT'} in one process and in {workers}")
+        if not same:
+            raise SystemExit(1)
 
 
 class Collections:
@@ -155,21 +183,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cpu", type=int, default=0, help="the CPU to pin to")
     parser.add_argument("--profile", action="store_true", help="where the time goes (cProfile of one replay)")
+    parser.add_argument("--workers", type=int, default=1, help="time the replay in one process and in this many")
+    parser.add_argument("--rounds", type=int, default=2, help="with --workers: rounds of the two, back to back")
+    parser.add_argument("--partitions", type=int, default=PARTITIONS, help="the archive's partitions")
     args = parser.parse_args(argv)
-    if hasattr(os, "sched_setaffinity"):
+    if hasattr(os, "sched_setaffinity") and args.workers == 1:
         os.sched_setaffinity(0, {args.cpu})
 
-    work = Path(tempfile.gettempdir()) / f"cxpulse-replay-bench-{args.events}-{args.customers}-{args.seed}"
+    parts = "" if args.partitions == PARTITIONS else f"-p{args.partitions}"
+    work = Path(tempfile.gettempdir()) / f"cxpulse-replay-bench-{args.events}-{args.customers}-{args.seed}{parts}"
     root = work / "archive"
     if not (root / "manifest.json").exists():
         shutil.rmtree(work, ignore_errors=True)
         root.mkdir(parents=True)
-        write_archive(root, generate(args.events, args.customers, args.seed))
+        write_archive(root, generate(args.events, args.customers, args.seed), args.partitions)
     size = sum(p.stat().st_size for p in root.glob("*/*.jsonl.gz"))
     n = sum(f.records for f in Manifest.load(root).files.values())  # the generator trims a few
     settings = Settings()
-    print(f"{n:,} events ({args.customers:,} customers), archive {size / 1e6:.1f} MB gzip ({size / n:.0f} bytes/event); "
-          f"Python {sys.version.split()[0]}, one CPU, load average {os.getloadavg()[0]:.2f}")
+    cpus = "one CPU" if args.workers == 1 else f"{os.cpu_count()} CPUs"
+    print(f"{n:,} events ({args.customers:,} customers, {args.partitions} partitions), archive {size / 1e6:.1f} MB gzip "
+          f"({size / n:.0f} bytes/event); Python {sys.version.split()[0]}, {cpus}, load average {os.getloadavg()[0]:.2f}")
+    if args.workers > 1:
+        in_processes(settings, root, work, n, args.workers, args.rounds)
+        return 0
 
     measure("read", lambda: read_only(root, False), n)
     measure("+verdict", lambda: read_only(root, True), n)

@@ -35,6 +35,8 @@ COMPILED = [
     "cxpulse.processors.engine.incident",
     "cxpulse.processors.engine.orchestration",
     "cxpulse.processors.engine.driver",
+    # The parallel replay's serial part: the walk of every group's timeline in the merged order.
+    "cxpulse.processors.replay.schedule",
 ]
 RECORD = Path(__file__).with_name("compiled-sources.json")  # written by setup.py, not in git
 

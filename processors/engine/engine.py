@@ -147,13 +147,17 @@ class Engine:
 
     def snapshot(self, state: CustomerState) -> ScoreSnapshot:
         """The customer's row on ``cx.scores`` and in the read API."""
+        return build_snapshot(self.snapshot_data(state))
+
+    def snapshot_data(self, state: CustomerState) -> dict:
+        """:meth:`snapshot`'s fields as a plain dict (cheap to send between processes)."""
         score = score_of(state)
-        return build_snapshot({
+        return {
             "customer_id": state.customer_id, "score": score, "risk_band": BANDS[self._c.band(score)],
             "sensitive": state.is_sensitive(), "open_tickets": len(state.tickets),
             "updated_at": datetime.fromtimestamp(max(state.ref, 0.0), timezone.utc),
             "events_seen": state.events_seen,
-        })
+        }
 
     def warning(self, state: CustomerState, event: Event, result: StepResult) -> AgentWarning | None:
         """The agent warning of a contact start, from the state after ``step`` and its result

@@ -14,6 +14,7 @@ from .errors import ReplayError
 from .interrupt import stop_on_signals
 from .live import read_live_alerts
 from .outputs import OutputDir
+from .parallel import Interrupted, ParallelReplay, assign_groups
 from .progress import replay_progress
 from .ranges import RangeStart, merge_partitions
 from .report import print_diff, print_summary
@@ -44,6 +45,7 @@ class ReplayRequest:
     pair_within: timedelta = timedelta(days=3)
     out: Path | None = None
     top: int = 10
+    workers: int = 1  # processes (an archive directory's partitions split between them)
 
     def read_since_ms(self) -> int | None:
         since = self.range.since
@@ -64,6 +66,9 @@ def _open(settings: Settings, request: ReplayRequest, advance) -> Opened:
 
 def run_replay(settings: Settings, request: ReplayRequest) -> None:
     """Replay, print the report, write ``--out``; exit 130 after a partial (Ctrl-C) report."""
+    if request.workers > 1 and (request.source is None or not request.source.is_dir()):
+        raise ReplayError("--workers replays an archive directory (--from DIR) in several processes; "
+                          "a Kafka topic or a single file replays in one (leave --workers out)")
     engine = settings.engine
     if request.settings_file is not None:
         engine = load_engine_settings(request.settings_file, settings.engine)
@@ -121,11 +126,43 @@ def _replay(settings: Settings, request: ReplayRequest, engine) -> tuple[ReplayR
                                 range_start=range_start, on_invalid=None if output is None else output.invalid,
                                 partitions=opened.partitions or settings.topics.partitions)
             progress.total(opened.total)
-            with stop_on_signals(replayer):
-                result = replayer.run(merge_partitions(streams), tick=progress.counted)
+            parallel = _parallel(request, engine, settings.validation.max_future_seconds, opened, range_start,
+                                 output, progress)
+            if parallel is not None:
+                with stop_on_signals(parallel, "stopping the replay's processes"):
+                    try:
+                        result = parallel.run()
+                    except Interrupted:
+                        err_console.print("stopped: a replay in several processes (--workers) leaves no partial "
+                                          "report; --workers 1 stops with one", highlight=False)
+                        raise typer.Exit(INTERRUPTED) from None
+            else:
+                with stop_on_signals(replayer):
+                    result = replayer.run(merge_partitions(streams), tick=progress.counted)
         finally:
             opened.close()
     return result, opened.description, output
+
+
+def _parallel(request: ReplayRequest, engine, max_future_seconds: float, opened: Opened,
+              range_start: RangeStart | None, output: OutputDir | None, progress) -> ParallelReplay | None:
+    """The replay in ``--workers`` processes, or ``None`` when one process is what it comes to
+    (one worker asked, or one partition to read: ``--customer``, a one-partition archive)."""
+    if request.workers <= 1 or opened.sizes is None or opened.open_partition is None:
+        return None
+    groups = assign_groups(opened.sizes, request.workers)
+    if len(groups) < 2:
+        return None
+    parallel = ParallelReplay(engine, max_future_seconds, groups, opened.open_partition, range_start=range_start,
+                              on_invalid=None if output is None else output.invalid,
+                              counted=progress.counted, advance=progress.advance)
+    sizes, total = opened.sizes, opened.total or 0
+
+    def grow(partitions: list[int]) -> None:  # the groups replayed again read their bytes again
+        progress.total(total + sum(sizes[p] for p in partitions))
+
+    parallel.on_rerun = grow
+    return parallel
 
 
 def _diff(settings: Settings, request: ReplayRequest, result: ReplayResult) -> tuple[AlertDiff, int]:

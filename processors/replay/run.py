@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from cxpulse.processors.archive.record import SourceRecord
-from cxpulse.processors.engine import EngineDriver, EngineSettings, RecordFailed, StepHook
+from cxpulse.processors.engine import CustomerState, EngineDriver, EngineSettings, RecordFailed, StepHook
 from cxpulse.schemas import Alert, InvalidEvent, ScoreSnapshot
 
 from .ranges import RangeStart
@@ -54,11 +54,24 @@ class ReplayResult:
     elapsed: float
     first_ms: int | None = None  # smallest / largest record timestamp in the range
     last_ms: int | None = None
+    # A replay in several processes (.parallel) brings back the final scores and the states'
+    # bytes, not live states (decoding them all here would be most of its serial time):
+    # ``driver.states`` is empty then, and :meth:`states` decodes.
+    final_scores: list[ScoreSnapshot] | None = None
+    state_bytes: dict[str, bytes] | None = None
 
     def snapshots(self) -> list[ScoreSnapshot]:
         """Every customer's final score, by customer id."""
+        if self.final_scores is not None:
+            return self.final_scores
         engine = self.driver.engine
         return [engine.snapshot(self.driver.states[c]) for c in sorted(self.driver.states)]
+
+    def states(self) -> dict[str, CustomerState]:
+        """Every customer's final state."""
+        if self.state_bytes is None:
+            return self.driver.states
+        return {c: CustomerState.from_bytes(data) for c, data in self.state_bytes.items()}
 
 
 class Replayer:

@@ -36,6 +36,10 @@ class Opened:
     timed: bool  # records carry Kafka timestamps
     closers: list[Callable[[], None]] = field(default_factory=list)
     partitions: int | None = None  # the source topic's partition count, when known
+    # An archive directory's partitions, read again at will (``cxpulse replay --workers``):
+    # bytes to read per partition, and a function opening one partition's clipped records.
+    sizes: dict[int, int] | None = None
+    open_partition: Callable[[int, Progress | None], Iterator[SourceRecord]] | None = None
 
     def close(self) -> None:
         for close in self.closers:
@@ -66,9 +70,14 @@ def open_archive(root: Path, since_ms: int | None, until_ms: int | None, key: by
     count = max([*reader.manifest.partitions, *partitions], default=-1) + 1
     if key is not None and partitions:
         partitions = [key_partition(key, count)]
-    total = sum(f.bytes for p in partitions for _, f in reader.files(p, since_ms, until_ms))
-    streams = [clip(reader.records(p, since_ms, until_ms, progress), since_ms, until_ms) for p in partitions]
-    return Opened(f"archive of {reader.topic} in {root}", streams, total, "bytes", True, partitions=count or None)
+    sizes = {p: sum(f.bytes for _, f in reader.files(p, since_ms, until_ms)) for p in partitions}
+
+    def open_partition(partition: int, counted: Progress | None) -> Iterator[SourceRecord]:
+        return clip(reader.records(partition, since_ms, until_ms, counted), since_ms, until_ms)
+
+    streams = [open_partition(p, progress) for p in partitions]
+    return Opened(f"archive of {reader.topic} in {root}", streams, sum(sizes.values()), "bytes", True,
+                  partitions=count or None, sizes=sizes, open_partition=open_partition)
 
 
 def open_file(path: Path, since_ms: int | None, until_ms: int | None, progress: Progress) -> Opened:

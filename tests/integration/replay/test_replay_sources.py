@@ -25,10 +25,13 @@ def test_kafka_and_archive_replays_are_identical(settings_factory, scenario, sen
     archived = cli(settings, "archive", "--dir", "arch", "--once")
     from_kafka = cli(settings, "replay", "--out", "k")
     from_archive = cli(settings, "replay", "--from", "arch", "--out", "a")
+    in_processes = cli(settings, "replay", "--from", "arch", "--workers", "3", "--out", "w")
 
     assert f"Archived {len(records)} records" in archived.out
     kafka, archive = outputs(tmp_path / "k"), outputs(tmp_path / "a")
     assert kafka == archive
+    assert outputs(tmp_path / "w") == archive  # three processes, one per partition: the same bytes
+    assert "Replay of archive of" in in_processes.out
     summary = orjson.loads((tmp_path / "k/summary.json").read_bytes())
     assert summary["events"] == orjson.loads((tmp_path / "a/summary.json").read_bytes())["events"]
     assert summary["events"]["read"] == len(records)
