@@ -43,6 +43,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import count
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -61,11 +62,14 @@ from .errors import ReplayError
 from .ranges import RangeStart
 from .run import TICK, ReplayCounts, ReplayResult, _stretch
 from .schedule import (DUPLICATE, END, FAILED, LOOK, NOT_FED, OWN, STEPPED, ContactRow, Plan, Schedule,
-                       Timeline, final_clock, plan)
+                       Planner, Timeline, final_clock)
 from .verdict import read_event
 
 __all__ = ["Group", "Interrupted", "ParallelReplay", "Schedule", "assign_groups"]
 
+STREAM_EVERY = 8192  # records a group reads between two chunks of its timeline sent to the walk
+# (partition, timestamps, fates, in range, clocks, contact rows, first clocked record, done, final clock)
+Chunk = tuple[int, array, bytearray, bytearray, array, list[ContactRow], int, bool, float | None]
 Tag = tuple[int, int, int, int]  # (place in the merged order, OWN/LOOK/INCIDENT, partition rank, sequence)
 # Opens one partition's records (offset order, clipped to the range); its second argument counts bytes read.
 OpenPartition = Callable[[int, Callable[[int], None] | None], Iterator[SourceRecord]]
@@ -94,7 +98,7 @@ class GroupResult:
 
     alerts: list[tuple[tuple, Alert]]  # (("r", p, i, seq) | ("t", place, p, seq) | ("f", p, seq), alert)
     invalid: list[tuple[int, int, SourceRecord, str]]  # (partition, index, record, reason), in range only
-    states: dict[str, bytes]
+    states: dict[str, bytes] | None
     scores: list[dict]  # Engine.snapshot_data of each customer, by customer id
     counts: ReplayCounts
     span: list
@@ -143,8 +147,9 @@ class Group:
         self.advance = advance  # bytes read
         self.engine = Engine(settings)
 
-    def run(self, schedule: Schedule | None = None) -> Timeline:
-        """Replay the group's records (with the schedule's looks at idle partitions, if any)."""
+    def run(self, schedule: Schedule | None = None, send: Callable[[list[Chunk]], None] | None = None) -> Timeline:
+        """Replay the group's records (with the schedule's looks at idle partitions, if any);
+        ``send`` is given what was read every :data:`STREAM_EVERY` records, and at the end."""
         self._states: dict[str, CustomerState] = {}
         self._route = _Contacts(self.partitions)
         self._core = core = Orchestrator(self.engine, DictStore(self._states), self._route, clocks_for(self.settings))
@@ -156,6 +161,7 @@ class Group:
         self._failed = 0
         timeline = Timeline()
         timeline.contacts = self._route.rows
+        self._sent = {p: (0, 0) for p in self.partitions}  # records and contact rows sent of each partition
         for p in self.partitions:
             timeline.stamps[p], timeline.fates[p], timeline.in_range[p] = array("q"), bytearray(), bytearray()
             timeline.clocks[p] = array("d")
@@ -175,6 +181,8 @@ class Group:
         seen = valid = 0
         for _key, p, i, record in merged:
             seen += 1
+            if send is not None and seen % STREAM_EVERY == 0:
+                self._send(timeline, send, False)
             if seen % TICK == 0:
                 if self.counted is not None:
                     self.counted(TICK)
@@ -228,21 +236,36 @@ class Group:
             self._look(*looks[look])
             look += 1
         timeline.final = {p: c for p, c in clocks.clocks.items() if isinstance(p, int)}
+        if send is not None:
+            self._send(timeline, send, True)
         if self.counted is not None and seen % TICK:
             self.counted(seen % TICK)
         counts.valid += valid
         counts.read += valid
         return timeline
 
-    def finish(self, end: float) -> GroupResult:
-        """The end of the stream at the overall clock ``end``: every partition's overdue tickets."""
+    def _send(self, timeline: Timeline, send: Callable[[list[Chunk]], None], done: bool) -> None:
+        """What was read since the last chunk, of every partition of the group."""
+        chunk: list[Chunk] = []
+        for p in self.partitions:
+            read, routed = self._sent[p]
+            final = timeline.final.get(p) if done else None
+            chunk.append((p, timeline.stamps[p][read:], timeline.fates[p][read:], timeline.in_range[p][read:],
+                          timeline.clocks[p][read:], timeline.contacts[p][routed:], timeline.first.get(p, END),
+                          done, final))
+            self._sent[p] = (len(timeline.stamps[p]), len(timeline.contacts[p]))
+        send(chunk)
+
+    def finish(self, end: float, keep_states: bool = True) -> GroupResult:
+        """The end of the stream at the overall clock ``end``: every partition's overdue tickets;
+        the states' bytes come with the result only if ``keep_states``."""
         core = self._core
         for p in list(core.clocks.partitions()):
             core.advance(end, p)
             for alert in self._taken([]):
                 self._alerts.append((("f", p, next(self._seq)), alert))
         states = self._states
-        data = {cid: state.to_bytes() for cid, state in states.items()}
+        data = {cid: state.to_bytes() for cid, state in states.items()} if keep_states else None
         scores = [self.engine.snapshot_data(states[cid]) for cid in sorted(states)]
         return GroupResult(self._alerts, self._invalid, data, scores, self._counts, self._span, failed=self._failed)
 
@@ -294,7 +317,7 @@ def merge(settings: EngineSettings, the_plan: Plan, results: list[GroupResult], 
     counts = ReplayCounts()
     span: list = [None, None]
     driver = EngineDriver(settings, keep_alerts=False)
-    state_bytes: dict[str, bytes] = {}
+    state_bytes: dict[str, bytes] | None = {}
     for result in results:
         for tag, alert in result.alerts:
             kind = tag[0]
@@ -320,7 +343,10 @@ def merge(settings: EngineSettings, the_plan: Plan, results: list[GroupResult], 
         _stretch(span, result.span[0])
         _stretch(span, result.span[1])
         driver.failed += result.failed
-        state_bytes.update(result.states)
+        if result.states is None or state_bytes is None:
+            state_bytes = None
+        else:
+            state_bytes.update(result.states)
     tagged.sort(key=lambda item: item[0])
     scores = [build_snapshot(data) for data in heapq.merge(*(r.scores for r in results), key=_customer)]
     if on_invalid is not None:
@@ -346,7 +372,7 @@ class ParallelReplay:
                  open_partition: OpenPartition, *, range_start: RangeStart | None = None,
                  on_invalid: Callable[[SourceRecord, str], None] | None = None,
                  counted: Callable[[int], None] | None = None, advance: Callable[[int], None] | None = None,
-                 processes: bool = True) -> None:
+                 processes: bool = True, keep_states: bool = False) -> None:
         self.settings = settings
         self.max_future_seconds = max_future_seconds
         self.groups = groups
@@ -356,6 +382,10 @@ class ParallelReplay:
         self.counted = counted  # records replayed (the progress bar's count)
         self.advance = advance  # bytes read (the progress bar)
         self.processes = processes
+        # The final states come back as bytes only when asked (ReplayResult.states(); the tests):
+        # the report and the files need only the scores, and encoding, sending and keeping
+        # every state is a tenth of the processes' time.
+        self.keep_states = keep_states
         self.stopping = False
         self.reran: list[int] = []  # the groups replayed a second time (a partition of theirs was idle)
         self._records = self._read = 0  # what the progress bar was told
@@ -379,8 +409,11 @@ class ParallelReplay:
 
     def _run_here(self, started: float) -> ReplayResult:
         groups = [self._group(m, self.counted, self.advance) for m in self.groups]
-        timelines = [g.run() for g in groups]
-        the_plan = plan(self.settings, timelines)
+        walk = _Walk(self.settings, self.groups)
+        for g, group in enumerate(groups):
+            group.run(send=partial(walk.take, g))
+        timelines = walk.timelines
+        the_plan = walk.planner.plan()
         schedule = Schedule(the_plan.looks, the_plan.places)
         self.reran = [g for g, group in enumerate(groups) if the_plan.idle.intersection(group.partitions)]
         if self.reran and self.on_rerun is not None:
@@ -388,7 +421,7 @@ class ParallelReplay:
         for g, (group, timeline) in enumerate(zip(groups, timelines, strict=True)):
             if g in self.reran:
                 _check_same(timeline, group.run(schedule))
-        results = [group.finish(the_plan.end) for group in groups]
+        results = [group.finish(the_plan.end, self.keep_states) for group in groups]
         return merge(self.settings, the_plan, results, _ranges(timelines), self.on_invalid,
                      time.perf_counter() - started)
 
@@ -407,13 +440,15 @@ class ParallelReplay:
                 workers.append((process, parent))
             conns = [conn for _, conn in workers]
             mark = self._mark("start", started)
-            timelines = self._gather(conns, progress)
+            walk = _Walk(self.settings, self.groups)
+            self._gather(conns, progress, walk)  # the walk goes on as the chunks come
+            timelines = walk.timelines
             mark = self._mark("groups", mark)
             # The end is known from the clocks alone: the groups finish while this process plans.
             end = final_clock(timelines)
             for conn in conns:
-                conn.send(("finish", end))
-            the_plan = plan(self.settings, timelines)
+                conn.send(("finish", (end, self.keep_states)))
+            the_plan = walk.planner.plan()
             schedule = Schedule(the_plan.looks, the_plan.places)
             mark = self._mark("plan", mark)
             results = self._gather(conns, progress)
@@ -426,7 +461,7 @@ class ParallelReplay:
                 conns[g].send(("rerun", schedule))
             for g, again in zip(rerun, self._gather([conns[g] for g in rerun], progress), strict=True):
                 _check_same(timelines[g], again)
-                conns[g].send(("finish", end))
+                conns[g].send(("finish", (end, self.keep_states)))
             for g, result in zip(rerun, self._gather([conns[g] for g in rerun], progress), strict=True):
                 results[g] = result
             for conn in conns:
@@ -449,8 +484,9 @@ class ParallelReplay:
         self.phases[phase] = now - since
         return now
 
-    def _gather(self, conns: list[Connection], progress) -> list[Any]:
-        """One answer from each connection, in their order; the progress counters meanwhile."""
+    def _gather(self, conns: list[Connection], progress, walk: "_Walk | None" = None) -> list[Any]:
+        """One answer from each connection, in their order; the progress counters meanwhile;
+        the chunks of timeline that come before (the first runs) go to ``walk``."""
         answers: dict[int, Any] = {}
         while len(answers) < len(conns):
             if self.stopping:
@@ -465,6 +501,9 @@ class ParallelReplay:
                     raise ReplayError("a replay worker process ended without an answer (killed?)") from None
                 if kind == "error":
                     raise ReplayError(value)
+                if kind == "chunk" and walk is not None:
+                    walk.take(k, value)
+                    continue
                 answers[k] = value
                 gc.freeze()  # the states and alerts received live until the end: out of the collector's sight
         self._report(progress)
@@ -496,13 +535,14 @@ def _serve(conn: Connection, group: Group) -> None:
     """A group process: run, finish; run again with a schedule and finish again if asked; until "done"."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends the processes
     try:
-        conn.send(("timeline", group.run()))
+        group.run(send=lambda chunk: conn.send(("chunk", chunk)))
+        conn.send(("ran", None))
         while True:
             command, value = conn.recv()
             if command == "rerun":
                 conn.send(("timeline", group.run(value)))
             elif command == "finish":
-                conn.send(("result", group.finish(value)))
+                conn.send(("result", group.finish(*value)))
             else:
                 return
     except EOFError:
@@ -513,6 +553,33 @@ def _serve(conn: Connection, group: Group) -> None:
         conn.send(("error", f"a replay worker process failed: {type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+class _Walk:
+    """The groups' chunks of timeline, put together (a :class:`Timeline` per group) and walked."""
+
+    def __init__(self, settings: EngineSettings, groups: list[list[int]]) -> None:
+        self.planner = Planner(settings, [p for members in groups for p in members])
+        self.timelines = [Timeline() for _ in groups]
+        for timeline, members in zip(self.timelines, groups, strict=True):
+            for p in members:
+                timeline.stamps[p], timeline.fates[p], timeline.in_range[p] = array("q"), bytearray(), bytearray()
+                timeline.clocks[p], timeline.contacts[p] = array("d"), []
+
+    def take(self, group: int, chunk: list[Chunk]) -> None:
+        timeline, planner = self.timelines[group], self.planner
+        for p, stamps, fates, in_range, clocks, rows, first, done, final in chunk:
+            timeline.stamps[p].extend(stamps)
+            timeline.fates[p].extend(fates)
+            timeline.in_range[p].extend(in_range)
+            timeline.clocks[p].extend(clocks)
+            timeline.contacts[p].extend(rows)
+            if first != END:
+                timeline.first[p] = first
+            if final is not None:
+                timeline.final[p] = final
+            planner.add(p, list(stamps), list(fates), list(in_range), list(clocks), rows, first, done,
+                        NEVER if final is None else final)
 
 
 def _check_same(first: Timeline, again: Timeline) -> None:

@@ -56,7 +56,7 @@ class ReplayResult:
     last_ms: int | None = None
     # A replay in several processes (.parallel) brings back the final scores and the states'
     # bytes, not live states (decoding them all here would be most of its serial time):
-    # ``driver.states`` is empty then, and :meth:`states` decodes.
+    # ``driver.states`` is empty then, and :meth:`states` decodes (if they were kept).
     final_scores: list[ScoreSnapshot] | None = None
     state_bytes: dict[str, bytes] | None = None
 
@@ -69,6 +69,8 @@ class ReplayResult:
 
     def states(self) -> dict[str, CustomerState]:
         """Every customer's final state."""
+        if self.final_scores is not None and self.state_bytes is None:
+            raise ValueError("this replay in several processes did not keep the states (keep_states=False)")
         if self.state_bytes is None:
             return self.driver.states
         return {c: CustomerState.from_bytes(data) for c, data in self.state_bytes.items()}

@@ -1,9 +1,9 @@
-"""What the groups of a parallel replay read, and the one-process run rebuilt from it (:func:`plan`).
+"""What the groups of a parallel replay read, and the one-process run rebuilt from it (:class:`Planner`).
 
-Each group of partitions (:mod:`.parallel`) sends a :class:`Timeline`: for every record of
-its partitions, the record time, its fate (not an event, stepped, a duplicate, failed),
-whether it is in the range, its partition's clock after it, and the contacts it routed.
-:func:`plan` merges the timelines into the one-process order (:func:`.ranges.merge_partitions`:
+Each group of partitions (:mod:`.parallel`) sends its :class:`Timeline` in chunks as it reads:
+for every record of its partitions, the record time, its fate (not an event, stepped, a
+duplicate, failed), whether it is in the range, its partition's clock after it, and the
+contacts it routed. :class:`Planner` merges the chunks into the one-process order (:func:`.ranges.merge_partitions`:
 record time, then partition; a partition in offset order), and walks it with the live
 worker's own clocks and incident rule (:class:`PartitionClocks`, :class:`InlineIncidents`)
 as :class:`EngineDriver` would have: which records it looked at idle partitions after (and
@@ -28,7 +28,7 @@ from cxpulse.processors.engine.settings import EngineSettings
 from cxpulse.processors.engine.state import NEVER
 
 __all__ = ["DUPLICATE", "END", "FAILED", "INCIDENT", "LOOK", "NOT_FED", "OWN", "STEPPED", "ContactRow", "Plan",
-           "Schedule", "Timeline", "final_clock", "plan"]
+           "Planner", "Schedule", "Timeline", "final_clock"]
 
 # A record's fate in a group: not an event (not fed), stepped, a duplicate, or failed (dead-lettered).
 NOT_FED = 0
@@ -98,98 +98,133 @@ def final_clock(timelines: list[Timeline]) -> float:
     return end
 
 
-def _merged(parts: list[int], stamps: list[list[int]]) -> list[tuple[int, int]]:
-    """``(slot, index)`` of every record in :func:`.ranges.merge_partitions`'s order."""
-    ascending = True
-    for values in stamps:
-        for j in range(1, len(values)):
-            if values[j - 1] > values[j]:
-                ascending = False
-                break
-    if ascending:  # the usual archive: the merge is a sort, of timestamp * slots + slot (ints sort fast)
-        slots = len(parts)
-        keys = [s * slots + k for k in range(slots) for s in stamps[k]]
-        keys.sort()
-        taken = [0] * slots
-        merged: list[tuple[int, int]] = []
-        for key in keys:
-            k = key % slots
-            merged.append((k, taken[k]))  # a partition's records come in index order (ties too: a stable sort)
-            taken[k] += 1
-        return merged
-    streams = [[((s, parts[k]), k, i) for i, s in enumerate(stamps[k])] for k in range(len(parts))]
-    return [(k, i) for _, k, i in heapq.merge(*streams)]
+class Planner:
+    """The walk of the merged order, fed as the groups read (:meth:`add`), done at :meth:`plan`.
 
+    Records are taken in :func:`.ranges.merge_partitions`'s order — the smallest ``(timestamp,
+    partition)`` among the partitions' next records, each partition in index order — as far as
+    every partition not yet finished has a record waiting (one that has none might still send a
+    smaller one). So the walk goes on while the groups replay, and ends when they have all
+    finished, having taken every record in the one-process order.
+    """
 
-def plan(settings: EngineSettings, timelines: list[Timeline]) -> Plan:
-    """The one-process run's order, looks at idle partitions and incidents, from the groups' timelines."""
-    parts: list[int] = sorted(p for t in timelines for p in t.stamps)
-    stamps: list[list[int]] = []
-    fates: list[list[int]] = []
-    after: list[list[float]] = []
-    ranges: list[list[int]] = []
-    firsts: list[int] = []
-    contacts: list[list[ContactRow]] = []
-    for p in parts:
-        t = next(t for t in timelines if p in t.stamps)
-        stamps.append(list(t.stamps[p]))
-        fates.append(list(t.fates[p]))
-        after.append(list(t.clocks[p]))
-        ranges.append(list(t.in_range[p]))
-        firsts.append(t.first.get(p, END))
-        contacts.append(t.contacts.get(p, []))
-    order = _merged(parts, stamps)
-    place_lists = [[0] * len(s) for s in stamps]
-    for place, (k, i) in enumerate(order):
-        place_lists[k][i] = place
-    clocks: PartitionClocks = clocks_for(settings)
-    route = InlineIncidents(IncidentEngine(settings))
-    looks: list[tuple[int, float, float]] = []
-    idle: set[int] = set()
-    incidents: list[tuple[tuple[int, int, int, int], Alert]] = []
-    check_idle_at = NEVER
-    seq = 0
-    nexts = [0] * len(parts)  # each partition's next contact row
-    for place, (k, i) in enumerate(order):
-        fate = fates[k][i]
+    def __init__(self, settings: EngineSettings, partitions: list[int]) -> None:
+        self.parts = sorted(partitions)
+        self.slot = {p: k for k, p in enumerate(self.parts)}
+        n = len(self.parts)
+        self.stamps: list[list[int]] = [[] for _ in range(n)]
+        self.fates: list[list[int]] = [[] for _ in range(n)]
+        self.after: list[list[float]] = [[] for _ in range(n)]
+        self.ranges: list[list[int]] = [[] for _ in range(n)]
+        self.rows: list[list[ContactRow]] = [[] for _ in range(n)]
+        self.firsts: list[int] = [END] * n
+        self.finals: dict[int, float] = {}
+        self.done: list[bool] = [False] * n
+        self.taken: list[int] = [0] * n  # each partition's next record to take
+        self.nexts: list[int] = [0] * n  # each partition's next contact row
+        self.places: list[list[int]] = [[] for _ in range(n)]
+        self.order: list[tuple[int, int]] = []
+        self.heads: list[tuple[int, int]] = []  # (timestamp, slot) of each partition's next record
+        self.waiting = n  # partitions with no record waiting that have not finished
+        self.clocks: PartitionClocks = clocks_for(settings)
+        self.route = InlineIncidents(IncidentEngine(settings))
+        self.looks: list[tuple[int, float, float]] = []
+        self.idle: set[int] = set()
+        self.incidents: list[tuple[tuple[int, int, int, int], Alert]] = []
+        self.check_idle_at = NEVER
+        self.seq = 0
+
+    def add(self, partition: int, stamps: list[int], fates: list[int], ranges: list[int], after: list[float],
+            rows: list[ContactRow], first: int, done: bool, final: float) -> None:
+        """The next records a group read of ``partition`` (``first``: its first record with a
+        clock, ``END`` if not yet); ``done``: the last of them, with its ``final`` clock."""
+        k = self.slot[partition]
+        if self.done[k]:
+            raise ValueError(f"partition {partition} was finished already")
+        had = len(self.stamps[k]) > self.taken[k]
+        self.stamps[k].extend(stamps)
+        self.fates[k].extend(fates)
+        self.ranges[k].extend(ranges)
+        self.after[k].extend(after)
+        self.rows[k].extend(rows)
+        self.places[k].extend([0] * len(stamps))
+        if first < self.firsts[k]:
+            self.firsts[k] = first
+        if not had and len(self.stamps[k]) > self.taken[k]:
+            heapq.heappush(self.heads, (self.stamps[k][self.taken[k]], k))
+            self.waiting -= 1
+        if done:
+            self.done[k] = True
+            self.finals[partition] = final
+            if not had and len(self.stamps[k]) == self.taken[k]:
+                self.waiting -= 1  # finished with nothing waiting: it holds nothing back
+        self._walk()
+
+    def _walk(self) -> None:
+        heads, stamps, taken = self.heads, self.stamps, self.taken
+        while heads and self.waiting == 0:
+            _, k = heapq.heappop(heads)
+            i = taken[k]
+            taken[k] = i + 1
+            self._take(k, i)
+            if i + 1 < len(stamps[k]):
+                heapq.heappush(heads, (stamps[k][i + 1], k))
+            elif not self.done[k]:
+                self.waiting += 1  # its next record is still to come: nothing after it can be taken
+
+    def _take(self, k: int, i: int) -> None:
+        """One record, in the merged order: the one-process run's clocks, incidents and looks."""
+        place = len(self.order)
+        self.order.append((self.parts[k], i))
+        self.places[k][i] = place
+        fate = self.fates[k][i]
         if fate == NOT_FED:
-            continue
-        p = parts[k]
-        ts = stamps[k][i]
+            return
+        clocks, route = self.clocks, self.route
+        p = self.parts[k]
+        ts = self.stamps[k][i]
         timed = ts >= 0
         received = ts / 1000.0
         if timed:
             clocks.hear(p, received)
         if fate != DUPLICATE:
-            if i >= firsts[k]:
-                clocks.observe(p, after[k][i])
+            if i >= self.firsts[k]:
+                clocks.observe(p, self.after[k][i])
             raised: list[Alert] = []
-            rows = contacts[k]
-            n = nexts[k]
+            rows = self.rows[k]
+            n = self.nexts[k]
             if n < len(rows) and rows[n][0] == i:
                 row = rows[n]
-                nexts[k] = n + 1
+                self.nexts[k] = n + 1
                 raised += route.contact(Contact(row[1], row[2], row[3], row[4]))
             if fate == STEPPED and clocks.overall >= route.check_at:
                 raised += route.stepped(clocks)
-            if raised and ranges[k][i]:
+            if raised and self.ranges[k][i]:
                 for alert in raised:
-                    incidents.append(((place, INCIDENT, 0, seq), alert))
-                    seq += 1
-        if fate != FAILED and timed and received >= check_idle_at:
-            check_idle_at = received + IDLE_CHECK_EVERY
+                    self.incidents.append(((place, INCIDENT, 0, self.seq), alert))
+                    self.seq += 1
+        if fate != FAILED and timed and received >= self.check_idle_at:
+            self.check_idle_at = received + IDLE_CHECK_EVERY
             now_idle = clocks.refresh(received)
-            looks.append((place, received, clocks.overall))
+            self.looks.append((place, received, clocks.overall))
             for q in now_idle:
                 if isinstance(q, int):
-                    idle.add(q)
-    end = clocks.overall
-    ranks: dict[int, int] = {}
-    for q in clocks.partitions():
-        if isinstance(q, int):
-            ranks[q] = len(ranks)
-    for alert in route.finish(clocks):
-        incidents.append(((END, INCIDENT, 0, seq), alert))
-        seq += 1
-    places = {parts[k]: array("q", place_lists[k]) for k in range(len(parts))}
-    return Plan([(parts[k], i) for k, i in order], places, looks, idle, end, ranks, incidents, route)
+                    self.idle.add(q)
+
+    def plan(self) -> Plan:
+        """Every partition finished: the end, the incidents it decides, what was found."""
+        if not all(self.done) or self.heads:
+            raise ValueError("the walk is not finished: a partition has not sent its last records")
+        clocks = self.clocks
+        end = clocks.overall
+        if end != max(self.finals.values(), default=NEVER):
+            raise ValueError("the partitions' clocks do not add up")
+        ranks: dict[int, int] = {}
+        for q in clocks.partitions():
+            if isinstance(q, int):
+                ranks[q] = len(ranks)
+        for alert in self.route.finish(clocks):
+            self.incidents.append(((END, INCIDENT, 0, self.seq), alert))
+            self.seq += 1
+        places = {self.parts[k]: array("q", self.places[k]) for k in range(len(self.parts))}
+        return Plan(self.order, places, self.looks, self.idle, end, ranks, self.incidents, self.route)

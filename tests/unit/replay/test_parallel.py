@@ -68,7 +68,8 @@ def in_groups(parts, settings, groups, since_ms=None, processes=False):
     invalid: list = []
     start = RangeStart(since_ms) if since_ms is not None else None
     replay = ParallelReplay(settings, FUTURE, groups, lambda p, counted: iter(parts[p]), range_start=start,
-                            on_invalid=lambda r, why: invalid.append((r, why)), processes=processes)
+                            on_invalid=lambda r, why: invalid.append((r, why)), processes=processes,
+                            keep_states=True)
     return replay.run(), invalid, replay
 
 
@@ -130,14 +131,22 @@ def test_without_the_second_run_idle_partitions_would_differ(live, monkeypatch):
 
     settings = EngineSettings(sla_grace_seconds=0)
     reference = one_process(live, settings)
-    real_plan = parallel.plan
 
-    def no_idle(*args, **kwargs):
-        found = real_plan(*args, **kwargs)
-        found.idle = set()
-        return found
+    real = parallel.Planner
 
-    monkeypatch.setattr(parallel, "plan", no_idle)
+    class NoIdle:  # the real walk, but it reports no idle partition
+        def __init__(self, *args):
+            self.walk = real(*args)
+
+        def add(self, *args):
+            self.walk.add(*args)
+
+        def plan(self):
+            found = self.walk.plan()
+            found.idle = set()
+            return found
+
+    monkeypatch.setattr(parallel, "Planner", NoIdle)
     result, invalid, _ = in_groups(live, settings, [[0, 2, 4], [1, 3]])
     assert [a.model_dump(mode="json") for a in result.alerts] != [a.model_dump(mode="json") for a in reference[0].alerts]
 
@@ -185,3 +194,18 @@ def test_ctrl_c_ends_the_processes_with_no_result(live):
     with pytest.raises(Interrupted):
         replay.run()
     assert not [c for c in multiprocessing.active_children() if c.name.startswith("cxpulse-replay-")]
+
+
+@pytest.mark.parametrize("every", [1, 97])
+def test_timelines_sent_in_small_chunks_are_walked_in_the_one_process_order(busy, live, monkeypatch, every):
+    """The walk takes a record only once every partition still being read has one waiting: with
+    chunks of one or 97 records, arriving group after group, the result is the same."""
+    from cxpulse.processors.replay import parallel
+
+    monkeypatch.setattr(parallel, "STREAM_EVERY", every)
+    settings = EngineSettings()
+    for parts, groups in ((busy, [[0, 3], [1], [2]]), (live, [[4, 1], [0, 2, 3]])):
+        result, invalid, _ = in_groups(parts, settings, groups)
+        assert_same(one_process(parts, settings), (result, invalid))
+    result, invalid, _ = in_groups(live, settings, [[4, 1], [0, 2, 3]], processes=True)
+    assert_same(one_process(live, settings), (result, invalid))
