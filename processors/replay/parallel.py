@@ -46,12 +46,13 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import count
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Protocol
 
 from cxpulse.processors.archive.record import SourceRecord
 from cxpulse.processors.engine import EngineDriver, EngineSettings, RecordFailed
 from cxpulse.processors.engine.clocks import PartitionClocks
 from cxpulse.processors.engine.alerting import build_snapshot
+from cxpulse.processors.engine.driver import DriverEngine
 from cxpulse.processors.engine.engine import Engine
 from cxpulse.processors.engine.orchestration import DictStore, Orchestrator, clocks_for
 from cxpulse.processors.engine.results import Contact
@@ -70,7 +71,15 @@ __all__ = ["Group", "Interrupted", "ParallelReplay", "Schedule", "assign_groups"
 STREAM_EVERY = 8192  # records a group reads between two chunks of its timeline sent to the walk
 # (partition, timestamps, fates, in range, clocks, contact rows, first clocked record, done, final clock)
 Chunk = tuple[int, array, bytearray, bytearray, array, list[ContactRow], int, bool, float | None]
-Tag = tuple[int, int, int, int]  # (place in the merged order, OWN/LOOK/INCIDENT, partition rank, sequence)
+Tag = tuple[int, int, int, int]
+
+
+class GroupEngine(DriverEngine, Protocol):
+    """What a group uses of the engine: :class:`Engine`, or a test's wrapper of it."""
+
+    def snapshot_data(self, state: CustomerState) -> dict: ...
+
+  # (place in the merged order, OWN/LOOK/INCIDENT, partition rank, sequence)
 # Opens one partition's records (offset order, clipped to the range); its second argument counts bytes read.
 OpenPartition = Callable[[int, Callable[[int], None] | None], Iterator[SourceRecord]]
 
@@ -137,7 +146,8 @@ class Group:
 
     def __init__(self, settings: EngineSettings, max_future_seconds: float, partitions: list[int],
                  open_partition: OpenPartition, range_start: RangeStart | None = None,
-                 counted: Callable[[int], None] | None = None, advance: Callable[[int], None] | None = None) -> None:
+                 counted: Callable[[int], None] | None = None, advance: Callable[[int], None] | None = None,
+                 engine: GroupEngine | None = None) -> None:
         self.settings = settings
         self.max_future_seconds = max_future_seconds
         self.partitions = partitions
@@ -145,7 +155,7 @@ class Group:
         self.range_start = range_start
         self.counted = counted  # records replayed
         self.advance = advance  # bytes read
-        self.engine = Engine(settings)
+        self.engine: GroupEngine = Engine(settings) if engine is None else engine  # a test's wraps it (faults)
 
     def run(self, schedule: Schedule | None = None, send: Callable[[list[Chunk]], None] | None = None) -> Timeline:
         """Replay the group's records (with the schedule's looks at idle partitions, if any);
@@ -372,7 +382,7 @@ class ParallelReplay:
                  open_partition: OpenPartition, *, range_start: RangeStart | None = None,
                  on_invalid: Callable[[SourceRecord, str], None] | None = None,
                  counted: Callable[[int], None] | None = None, advance: Callable[[int], None] | None = None,
-                 processes: bool = True, keep_states: bool = False) -> None:
+                 processes: bool = True, keep_states: bool = False, engine: GroupEngine | None = None) -> None:
         self.settings = settings
         self.max_future_seconds = max_future_seconds
         self.groups = groups
@@ -386,6 +396,7 @@ class ParallelReplay:
         # the report and the files need only the scores, and encoding, sending and keeping
         # every state is a tenth of the processes' time.
         self.keep_states = keep_states
+        self.engine = engine
         self.stopping = False
         self.reran: list[int] = []  # the groups replayed a second time (a partition of theirs was idle)
         self._records = self._read = 0  # what the progress bar was told
@@ -405,7 +416,7 @@ class ParallelReplay:
     def _group(self, members: list[int], counted: Callable[[int], None] | None,
                advance: Callable[[int], None] | None) -> Group:
         return Group(self.settings, self.max_future_seconds, members, self.open_partition, self.range_start,
-                     counted, advance)
+                     counted, advance, self.engine)
 
     def _run_here(self, started: float) -> ReplayResult:
         groups = [self._group(m, self.counted, self.advance) for m in self.groups]

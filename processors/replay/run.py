@@ -20,6 +20,7 @@ from itertools import islice
 
 from cxpulse.processors.archive.record import SourceRecord
 from cxpulse.processors.engine import CustomerState, EngineDriver, EngineSettings, RecordFailed, StepHook
+from cxpulse.processors.engine.driver import DriverEngine
 from cxpulse.schemas import Alert, InvalidEvent, ScoreSnapshot
 
 from .ranges import RangeStart
@@ -82,9 +83,11 @@ class Replayer:
     def __init__(self, settings: EngineSettings, max_future_seconds: float, *, customer: str | None = None,
                  range_start: RangeStart | None = None,
                  on_invalid: Callable[[SourceRecord, str], None] | None = None,
-                 on_step: StepHook | None = None, partitions: int | None = None) -> None:
+                 on_step: StepHook | None = None, partitions: int | None = None,
+                 engine: DriverEngine | None = None) -> None:
         # Records without a partition (plain event files) go where Kafka's partitioner puts their key.
-        self.driver = EngineDriver(settings, on_step=on_step, keep_alerts=False, partitions=partitions)
+        # engine: Engine(settings) by default (a test passes one that wraps it to make records fail).
+        self.driver = EngineDriver(settings, on_step=on_step, keep_alerts=False, partitions=partitions, engine=engine)
         self.max_future_seconds = max_future_seconds
         self.customer = customer
         self.key = None if customer is None else customer.encode("utf-8")

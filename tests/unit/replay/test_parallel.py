@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from cxpulse.processors.archive import SourceRecord
-from cxpulse.processors.engine import EngineSettings
+from cxpulse.processors.engine import Engine, EngineSettings
 from cxpulse.processors.replay.parallel import ParallelReplay, assign_groups
 from cxpulse.processors.replay.ranges import RangeStart, key_partition, merge_partitions
 from cxpulse.processors.replay.run import Replayer
@@ -55,21 +55,21 @@ def with_noise(values: list, seed: int) -> list:
     return values
 
 
-def one_process(parts, settings, since_ms=None):
+def one_process(parts, settings, since_ms=None, engine=None):
     invalid: list = []
     start = RangeStart(since_ms) if since_ms is not None else None
     streams = [iter(p) if start is None else start.track(iter(p)) for p in parts]
-    result = Replayer(settings, FUTURE, range_start=start, on_invalid=lambda r, why: invalid.append((r, why))).run(
-        merge_partitions(streams))
+    result = Replayer(settings, FUTURE, range_start=start, on_invalid=lambda r, why: invalid.append((r, why)),
+                      engine=engine).run(merge_partitions(streams))
     return result, invalid
 
 
-def in_groups(parts, settings, groups, since_ms=None, processes=False):
+def in_groups(parts, settings, groups, since_ms=None, processes=False, engine=None):
     invalid: list = []
     start = RangeStart(since_ms) if since_ms is not None else None
     replay = ParallelReplay(settings, FUTURE, groups, lambda p, counted: iter(parts[p]), range_start=start,
                             on_invalid=lambda r, why: invalid.append((r, why)), processes=processes,
-                            keep_states=True)
+                            keep_states=True, engine=engine)
     return replay.run(), invalid, replay
 
 
@@ -209,3 +209,31 @@ def test_timelines_sent_in_small_chunks_are_walked_in_the_one_process_order(busy
         assert_same(one_process(parts, settings), (result, invalid))
     result, invalid, _ = in_groups(live, settings, [[4, 1], [0, 2, 3]], processes=True)
     assert_same(one_process(live, settings), (result, invalid))
+
+
+class FailingEngine:
+    """The real engine, made to raise on some events (a bug a record could hit): a wrapper, as the
+    compiled engine cannot be subclassed (tests/unit/orchestration/test_failures.py does the same)."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self._engine = Engine(settings)
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    def step(self, state, event):
+        if event.event_id.endswith(("3", "7c")):
+            raise RuntimeError("injected failure")
+        return self._engine.step(state, event)
+
+
+def test_records_that_fail_are_dead_lettered_as_in_one_process(live):
+    settings = EngineSettings()
+    reference = one_process(live, settings, engine=FailingEngine(settings))
+    failed = [why for _, why in reference[1] if why.startswith("processing failed")]
+    assert len(failed) > 100
+    for processes in (False, True):
+        result, invalid, _ = in_groups(live, settings, [[0, 2, 4], [1, 3]], processes=processes,
+                                       engine=FailingEngine(settings))
+        assert_same(reference, (result, invalid))
+        assert result.driver.failed == reference[0].driver.failed == len(failed)
