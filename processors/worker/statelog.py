@@ -14,7 +14,8 @@ The worker writes those operations under a second key of the same table, :func:`
 changelog partition. A delta record names its base by the base's CRC-32: a delta whose
 base was since rewritten is stale and ignored, so a rebase (the whole state written again)
 needs no tombstone, and a rebase whose base record was lost leaves the previous base and
-its delta in force. The delta is rebased when ``delta bytes x operations >= 2 x base bytes``:
+its delta in force. The delta is rebased when ``delta bytes x operations >= 2 x base bytes``
+(or when it would be longer than the base):
 with one event of ``e`` bytes per batch this writes ``sqrt(2 x base x e)`` bytes per event
 on average instead of ``base`` (the sum ``base + e + 2e + ... + ne`` over ``n`` events is
 smallest at ``n = sqrt(2 base / e)``).
@@ -38,6 +39,7 @@ __all__ = ["DELTA_SUFFIX", "DELTA_VERSION", "Delta", "apply_ops", "delta_key", "
 DELTA_SUFFIX = b"/ops"
 DELTA_VERSION = 1
 _EVENT, _SLA = 0, 1
+_FRAME = 32  # a delta record's bytes besides its ops and their commas: "[1,<crc>,[...]]"
 
 
 def delta_key(key: bytes) -> bytes:
@@ -76,8 +78,10 @@ class Delta:
 
 
 def wants_rebase(base_len: int, ops: int, nbytes: int) -> bool:
-    """Whether writing the whole state again costs less from here on than a growing delta."""
-    return nbytes * ops >= 2 * base_len
+    """Whether writing the whole state again costs less from here on than a growing delta, or
+    the delta record would be longer than its base (so it never is: the changelog limit, set
+    by the largest state, takes every delta record too)."""
+    return nbytes * ops >= 2 * base_len or nbytes + ops + _FRAME >= base_len
 
 
 def delta_record(delta: Delta) -> bytes:
