@@ -60,3 +60,7 @@ def test_a_worker_killed_with_customers_mid_delta_recovers_their_states(seed, se
     assert states.keys() == driver.states.keys()
     different = [cid for cid, state in states.items() if state != driver.states[cid]]
     assert not different, different[:3]
+    busy = max(driver.states, key=lambda cid: len(compacted.get(f"{cid}/ops".encode(), b"")))
+    status, body = worker.get(f"/customers/{busy}")  # the read API reads the base and its delta
+    assert status == 200 and body["events_seen"] == driver.states[busy].events_seen
+    assert worker.health()["customers_stored"] == len(driver.states)  # the operation logs are not customers
