@@ -45,6 +45,7 @@ from cxpulse.processors.engine.incident import IncidentEngine  # noqa: E402
 from cxpulse.processors.engine.limits import state_bounds  # noqa: E402
 from cxpulse.processors.engine.orchestration import InlineIncidents, Orchestrator  # noqa: E402
 from cxpulse.processors.replay.run import fewer_collections  # noqa: E402
+from cxpulse.processors.worker.settings import WorkerSettings  # noqa: E402
 from cxpulse.schemas import decode_event  # noqa: E402
 
 RECORD_FRAMING = 70  # a one-record Kafka batch: 61 bytes of batch header, ~9 of record header
@@ -158,7 +159,8 @@ def _busy(events: int, seed: int) -> None:
           f"{len(state.contacts)} windows, {len(state.tickets)} open / {len(state.closed)} closed tickets, "
           f"{len(state.cooldowns)} cooldowns, {len(state.recent)} recent alerts")
     whole = None
-    for min_bytes, cache in ((0, 5_000), (8192, 5_000), (0, 0), (8192, 0)):
+    delta = WorkerSettings().state_delta_min_bytes
+    for min_bytes, cache in ((0, 5_000), (delta, 5_000), (0, 0), (delta, 0)):
         per_event, cpu, last, stats = _busy_worker(lines, min_bytes, cache)
         if whole is None:
             whole = last
