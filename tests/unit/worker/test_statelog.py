@@ -181,3 +181,40 @@ def test_the_codec_and_the_rebase_rule():
     assert not wants_rebase(25_000, 12, 12 * 300) and wants_rebase(25_000, 13, 13 * 300)
     with pytest.raises(ValueError):
         parse_delta(b"[9,1,[]]")
+
+
+class _HalfFailingEngine:
+    """The real engine, made to raise on some event ids after it changed the state (the worst case:
+    a live object changed by an event that is not in the operation log)."""
+
+    def __init__(self) -> None:
+        self._engine = Engine()
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    def step(self, state, event):
+        result = self._engine.step(state, event)
+        if event.event_id.endswith("7"):
+            raise RuntimeError("injected failure")
+        return result
+
+
+@pytest.mark.parametrize("cache", [0, 50])
+def test_a_record_that_fails_mid_delta_leaves_the_whole_state_workers_states(cache):
+    rng = random.Random(5)
+    messages = _messages(_stream(11, 300))
+    whole = ScoringProcessor(_HalfFailingEngine(), TOPICS, {}, SlaClock(), 86400.0, cache)  # type: ignore[arg-type]
+    delta = ScoringProcessor(_HalfFailingEngine(), TOPICS, {}, SlaClock(), 86400.0, cache,  # type: ignore[arg-type]
+                             delta_min_bytes=600)
+    at, failed, deltas = 0, 0, 0
+    while at < len(messages):
+        batch = messages[at:at + rng.choice((1, 3, 8))]
+        at += len(batch)
+        whole_stats, whole_effects, whole_state = _run(whole, batch)
+        stats, effects, state = _run(delta, batch)
+        failed, deltas = failed + stats.failed, deltas + stats.deltas
+        assert (effects, stats.failed) == (whole_effects, whole_stats.failed)
+        assert [r for r in state if r[0] == "scores"] == [r for r in whole_state if r[0] == "scores"]
+        assert _states(delta.store, Engine()) == _states(whole.store, Engine())
+    assert failed > 5 and deltas > 0
