@@ -199,9 +199,34 @@ def bench_throughput(settings: Settings, workdir: Path, total: int, customers: i
     finally:
         worker.stop()
     done = total - events0
+    records, written = _changelog_bytes(settings)
     return {"events": total, "seconds": elapsed, "events_per_s": done / elapsed, "cpu_us_per_event": cpu / done * 1e6,
             "rss_ready_mb": rss_ready, "rss_done_mb": rss_done, "customers": customers,
-            "rss_mb_per_100k_customers": (rss_done - rss_ready) / customers * 100_000}
+            "rss_mb_per_100k_customers": (rss_done - rss_ready) / customers * 100_000,
+            "changelog_records": records, "changelog_bytes_per_event": written / total}
+
+
+def _changelog_bytes(settings: Settings) -> tuple[int, int]:
+    """Records and bytes (keys and values) the run wrote to the customers' changelog."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
+                             consumer_timeout_ms=5000, max_partition_fetch_bytes=16 << 20)
+    try:
+        topic = f"{settings.worker.app_id}-customer_to_state-changelog"
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        end = sum(consumer.end_offsets(partitions).values())
+        records = written = 0
+        for record in consumer:
+            records += 1
+            written += len(record.key or b"") + len(record.value or b"")
+            if records >= end:
+                break
+        return records, written
+    finally:
+        consumer.close()
 
 
 def bench_quix(settings: Settings, workdir: Path, total: int) -> dict:
