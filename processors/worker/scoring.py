@@ -34,7 +34,7 @@ from cxpulse.processors.engine.clocks import PartitionClocks
 from cxpulse.processors.engine.orchestration import failure_reason
 
 from .clock import SlaClock
-from .statelog import Delta, crc, delta_key, delta_record, event_op, sla_op, stored_state, wants_rebase
+from .statelog import Delta, crc, delta_key, delta_record, event_op, parse_delta, sla_op, stored_state, wants_rebase
 from .records import (Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record,
                       warning_record)
 from cxpulse.processors.validation import KEY_MISMATCH, validate_record
@@ -259,6 +259,8 @@ class ScoringProcessor:
                     continue
                 if delta.ops and stats is not None:
                     stats.rebased += 1  # its old delta goes stale: the new base must be durable first
+            elif stats is not None and self._live_delta(key):
+                stats.rebased += 1  # not known here (evicted from the cache in this loop): the same
             data = compact(customer.to_bytes())
             self.store[key] = data
             partitions[key] = partition
@@ -271,6 +273,19 @@ class ScoringProcessor:
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
         ops.clear()
         dirty.clear()
+
+    def _live_delta(self, key: bytes) -> bool:
+        """Whether the store holds a delta with operations on the customer's stored base."""
+        store = self.store
+        stored = store.get(delta_key(key))
+        base = store.get(key) if stored is not None else None
+        if stored is None or base is None:
+            return False
+        try:
+            base_crc, ops = parse_delta(stored)
+        except ValueError:
+            return False
+        return bool(ops) and base_crc == crc(base)
 
     def _keep(self, key: bytes, customer: CustomerState) -> None:
         if self.cache_size:

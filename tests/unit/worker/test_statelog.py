@@ -7,6 +7,7 @@ processor over the store, as a recovered table).
 """
 
 import random
+import zlib
 from datetime import datetime
 
 import orjson
@@ -218,3 +219,20 @@ def test_a_record_that_fails_mid_delta_leaves_the_whole_state_workers_states(cac
         assert [r for r in state if r[0] == "scores"] == [r for r in whole_state if r[0] == "scores"]
         assert _states(delta.store, Engine()) == _states(whole.store, Engine())
     assert failed > 5 and deltas > 0
+
+
+def test_a_whole_write_over_a_live_delta_is_a_rebase_even_when_the_processor_forgot_the_delta():
+    # A rebase's batch is confirmed before the next batch (runtime.py): a later delta must not
+    # overwrite the old one while the new base may still be lost.
+    events = Events()
+    processor = _processor({}, 200, 10)
+    messages = _messages([events.call(i * 60.0, outcome="unresolved") for i in range(30)])
+    at = 0
+    while not _run(processor, [messages[at]])[0].deltas:  # until the latest write is a delta with operations
+        at += 1
+    base_crc, ops = parse_delta(processor.store[delta_key(b"C-1")])
+    assert ops and base_crc == zlib.crc32(processor.store[b"C-1"])  # the live delta
+    processor._deltas.clear()  # as an eviction from the cache during save leaves it (the object stays cached)
+    stats, _, state = _run(processor, [messages[at + 1]])
+    assert (stats.deltas, stats.rebased) == (0, 1)
+    assert [r[1] for r in state if r[0] == "changelog"] == [b"C-1"]
