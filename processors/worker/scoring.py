@@ -17,7 +17,8 @@ Per batch, and in this order:
 4. alerts, dead letters, contacts for the incident agent and, when the partition clocks
    changed, one *mark* per contacts partition (the clocks, for the incident watermark) go
    to ``effects``; then, per changed customer, one new state for the table (store +
-   changelog) and one score snapshot go to ``state``.
+   changelog; for a busy customer, the operations since its last whole write: ``statelog.py``)
+   and one score snapshot go to ``state``.
 
 The caller delivers ``effects`` before it sends ``state``: the changelog never says an
 event was seen while that event's alert could still be lost (see docs/reliability.md).
