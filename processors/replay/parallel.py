@@ -7,10 +7,11 @@ three things that span partitions, and those are what this module keeps exact:
 
 - **Incidents** count contacts of every partition and are decided behind the watermark
   (the smallest clock of the partitions that are not idle). The groups do not decide
-  them: each sends its contacts and its partitions' clocks after every record, and this
-  process merges them into the one-process order (the order :func:`.ranges.merge_partitions`
-  gives: record time, then partition) and decides incidents with the same code
-  (:class:`InlineIncidents` over :class:`PartitionClocks`) at the same records.
+  them: each streams its contacts and its partitions' clocks after every record, in chunks
+  as it reads, and this process walks them in the one-process order (the order
+  :func:`.ranges.merge_partitions` gives: record time, then partition) meanwhile, deciding
+  incidents with the same code (:class:`InlineIncidents` over :class:`PartitionClocks`) at
+  the same records (:class:`.schedule.Planner`).
 - **Idle partitions** follow the overall clock (the largest clock of every partition):
   their overdue tickets breach at the one-process run's looks at idle partitions, which
   happen at record times of other partitions. The groups first run without any look at
@@ -31,8 +32,9 @@ The result — alerts, their order, states, counts, invalid records — is the o
 replay's; ``tests/unit/replay/test_parallel.py`` compares them on random archives.
 
 It divides wall time, not CPU: the groups do the same work as one process, plus the
-transfer of states and alerts and this process's merge; a second run when partitions
-were idle costs those groups their work again.
+transfer of timelines, alerts and scores and this process's walk and merge; a second run
+when partitions were idle costs those groups their work again (docs/benchmarks.md,
+"Issue 11, target 3", step 6).
 """
 
 import gc
