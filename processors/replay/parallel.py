@@ -62,7 +62,7 @@ from cxpulse.processors.engine.state import NEVER, CustomerState
 from cxpulse.schemas import Alert, InvalidEvent
 
 from .errors import ReplayError
-from .ranges import RangeStart
+from .ranges import RangeStart, merge_key
 from .run import TICK, ReplayCounts, ReplayResult, _stretch
 from .schedule import (DUPLICATE, END, FAILED, LOOK, NOT_FED, OWN, STEPPED, ContactRow, Plan, Schedule,
                        Planner, Timeline, final_clock)
@@ -113,8 +113,6 @@ class GroupResult:
     scores: list[dict]  # Engine.snapshot_data of each customer, by customer id
     counts: ReplayCounts
     span: list
-    events: int = 0
-    duplicates: int = 0
     failed: int = 0
 
 
@@ -123,9 +121,9 @@ class _Contacts:
 
     __slots__ = ("check_at", "rows", "at")
 
-    def __init__(self, partitions: list[int]) -> None:
+    def __init__(self, rows: dict[int, list[ContactRow]]) -> None:
         self.check_at = float("inf")
-        self.rows: dict[int, list[ContactRow]] = {p: [] for p in partitions}
+        self.rows = rows  # partition -> its contact rows (the timeline's)
         self.at: tuple[list[ContactRow], int] = ([], 0)  # the record being stepped: its partition's rows, its index
 
     def contact(self, contact: Contact) -> list[Alert]:
@@ -163,7 +161,8 @@ class Group:
         """Replay the group's records (with the schedule's looks at idle partitions, if any);
         ``send`` is given what was read every :data:`STREAM_EVERY` records, and at the end."""
         self._states: dict[str, CustomerState] = {}
-        self._route = _Contacts(self.partitions)
+        timeline = _empty_timeline(self.partitions)
+        self._route = _Contacts(timeline.contacts)
         self._core = core = Orchestrator(self.engine, DictStore(self._states), self._route, clocks_for(self.settings))
         self._alerts: list[tuple[tuple, Alert]] = []
         self._invalid: list[tuple[int, int, SourceRecord, str]] = []
@@ -171,12 +170,7 @@ class Group:
         self._span: list = [None, None]
         self._seq = count()
         self._failed = 0
-        timeline = Timeline()
-        timeline.contacts = self._route.rows
         self._sent = {p: (0, 0) for p in self.partitions}  # records and contact rows sent of each partition
-        for p in self.partitions:
-            timeline.stamps[p], timeline.fates[p], timeline.in_range[p] = array("q"), bytearray(), bytearray()
-            timeline.clocks[p] = array("d")
         looks = schedule.looks if schedule is not None else []
         places = schedule.places if schedule is not None else {}
         track = self.range_start.track if self.range_start is not None else None
@@ -316,8 +310,7 @@ class Group:
     def _indexed(p: int, records: Iterator[SourceRecord]) -> Iterator[tuple[tuple[int, int], int, int, SourceRecord]]:
         """``(merge key, partition, index, record)``: the key of :func:`.ranges.merge_partitions`."""
         for i, record in enumerate(records):
-            ts = record.timestamp
-            yield (ts if ts is not None else -1, p), p, i, record
+            yield merge_key(record), p, i, record
 
 
 def merge(settings: EngineSettings, the_plan: Plan, results: list[GroupResult], ranges: dict[int, bytearray],
@@ -568,16 +561,20 @@ def _serve(conn: Connection, group: Group) -> None:
         conn.close()
 
 
+def _empty_timeline(partitions: list[int]) -> Timeline:
+    timeline = Timeline()
+    for p in partitions:
+        timeline.stamps[p], timeline.fates[p], timeline.in_range[p] = array("q"), bytearray(), bytearray()
+        timeline.clocks[p], timeline.contacts[p] = array("d"), []
+    return timeline
+
+
 class _Walk:
     """The groups' chunks of timeline, put together (a :class:`Timeline` per group) and walked."""
 
     def __init__(self, settings: EngineSettings, groups: list[list[int]]) -> None:
         self.planner = Planner(settings, [p for members in groups for p in members])
-        self.timelines = [Timeline() for _ in groups]
-        for timeline, members in zip(self.timelines, groups, strict=True):
-            for p in members:
-                timeline.stamps[p], timeline.fates[p], timeline.in_range[p] = array("q"), bytearray(), bytearray()
-                timeline.clocks[p], timeline.contacts[p] = array("d"), []
+        self.timelines = [_empty_timeline(members) for members in groups]
 
     def take(self, group: int, chunk: list[Chunk]) -> None:
         timeline, planner = self.timelines[group], self.planner

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from cxpulse.processors.archive.record import SourceRecord
 from cxpulse.processors.engine import key_partition
 
-__all__ = ["PartitionRange", "RangeStart", "clip", "key_partition", "merge_partitions", "plan_ranges"]
+__all__ = ["PartitionRange", "RangeStart", "clip", "key_partition", "merge_key", "merge_partitions", "plan_ranges"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ def clip(records: Iterable[SourceRecord], since_ms: int | None, until_ms: int | 
         yield record
 
 
-def _merge_key(record: SourceRecord) -> tuple[int, int]:
+def merge_key(record: SourceRecord) -> tuple[int, int]:
+    """Where a record goes in :func:`merge_partitions`' order: ``(timestamp or -1, partition)``."""
     return record.timestamp if record.timestamp is not None else -1, record.partition or 0
 
 
@@ -89,7 +90,7 @@ def merge_partitions(streams: list[Iterator[SourceRecord]]) -> Iterator[SourceRe
     """
     if len(streams) == 1:
         return iter(streams[0])
-    return heapq.merge(*streams, key=_merge_key)
+    return heapq.merge(*streams, key=merge_key)
 
 
 class RangeStart:
