@@ -13,7 +13,7 @@ from cxpulse.processors.engine import EngineDriver
 from cxpulse.schemas import parse_event
 from cxpulse.settings import Settings
 
-__all__ = ["Outcome", "alert_key", "assert_engine_outcome", "committed_total", "consumed_everything", "expected_run",
+__all__ = ["Outcome", "alert_key", "assert_engine_outcome", "committed_total", "consumed_everything", "difference", "expected_run",
            "lagging", "last_scores", "outcome", "settled", "source_topics", "wait_consumed"]
 
 
@@ -97,6 +97,7 @@ class Outcome:
     alerts: set[tuple[str, str]]
     alert_records: int
     scores: dict[str, dict[str, Any]]
+    records: tuple[dict[str, Any], ...] = ()  # every alert record, in the order consumed
 
 
 def outcome(consume: Callable[..., list], settings: Settings) -> Outcome:
@@ -104,18 +105,34 @@ def outcome(consume: Callable[..., list], settings: Settings) -> Outcome:
     records carried them) and the last ``cx.scores`` snapshot per customer."""
     alerts = [orjson.loads(r.value) for r in consume(settings.topics.alerts)]
     return Outcome({(a["alert_id"], a["status"]) for a in alerts}, len(alerts),
-                   last_scores(consume(settings.topics.scores)))
+                   last_scores(consume(settings.topics.scores)), tuple(alerts))
 
 
 def assert_engine_outcome(got: Outcome, driver: Any) -> None:
     """``got`` equals the pure engine's run: the same alert set and every final score."""
     wanted = {(a.alert_id, a.status) for a in driver.alerts}
-    assert got.alerts == wanted, f"missing {sorted(wanted - got.alerts)[:5]}, extra {sorted(got.alerts - wanted)[:5]}"
+    assert got.alerts == wanted, difference(got, driver, wanted)
     assert got.scores.keys() == driver.states.keys()
     for customer_id, state in driver.states.items():
         snapshot = driver.engine.snapshot(state)
         assert got.scores[customer_id]["score"] == pytest.approx(snapshot.score, abs=1e-9), customer_id
         assert got.scores[customer_id]["events_seen"] == snapshot.events_seen, customer_id
+
+
+def difference(got: Outcome, driver: Any, wanted: set[tuple[str, str]]) -> str:
+    """What a failed alert comparison found, by rule and customer: enough to tell a lost or
+    repeated event (one customer's alerts shifted) from a clock moved wrongly (breaches)."""
+    def summary(alerts: list[dict[str, Any]]) -> str:
+        rules = Counter(a["rule"] for a in alerts)
+        customers = Counter(a.get("customer_id") for a in alerts)
+        first = sorted(alerts, key=lambda a: a.get("triggered_at") or "")[:3]
+        return (f"{len(alerts)} by rule {dict(rules.most_common())}, {len(customers)} customer(s) "
+                f"{[c for c, _ in customers.most_common(5)]}, earliest "
+                f"{[(a['alert_id'], a['rule'], a.get('customer_id'), a.get('triggered_at')) for a in first]}")
+
+    missing = [a.model_dump(mode="json") for a in driver.alerts if (a.alert_id, a.status) not in got.alerts]
+    extra = [a for a in got.records if (a["alert_id"], a["status"]) not in wanted]
+    return f"missing {summary(missing)}; extra {summary(extra)}"
 
 
 def source_topics(settings: Settings) -> list[str]:
