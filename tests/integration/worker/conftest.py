@@ -102,10 +102,16 @@ def another_worker(settings: Settings, name: str = "2") -> Settings:
         update={"web_port": _free_port(), "data_dir": f"{settings.worker.data_dir}-{name}"})})
 
 
+# Log lines worth seeing after a failure: problems, and the steps of a restart (assignment, recovery, the rebuild).
+NOTABLE = ("WARN", "ERROR", "CRIT", "Traceback", "SLA index rebuilt", "Restore complete", "Worker ready", "Assigned",
+           "Highwater", "Seek stream partitions")
+
+
 @pytest.fixture
-def worker_factory(config_file_factory: Callable[[Settings], Path], tmp_path: Path,
-                   wait_for: Callable[..., Any]) -> Iterator[Callable[..., WorkerProcess]]:
-    """``worker_factory(settings) -> WorkerProcess``, ready (partitions assigned); stopped at teardown."""
+def worker_factory(config_file_factory: Callable[[Settings], Path], tmp_path: Path, wait_for: Callable[..., Any],
+                   request: pytest.FixtureRequest) -> Iterator[Callable[..., WorkerProcess]]:
+    """``worker_factory(settings) -> WorkerProcess``, ready (partitions assigned); stopped at teardown.
+    When the test failed, each worker's notable log lines are printed (the report's teardown output)."""
     started: list[WorkerProcess] = []
 
     def start(settings: Settings, ready_timeout: float = 90.0) -> WorkerProcess:
@@ -119,3 +125,10 @@ def worker_factory(config_file_factory: Callable[[Settings], Path], tmp_path: Pa
     yield start
     for worker in started:
         worker.stop(signal.SIGKILL if worker.process.poll() is None else signal.SIGTERM, timeout=10)
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for worker in started:
+            lines = worker.log_path.read_text(errors="replace").splitlines()
+            notable = [line for line in lines if any(word in line for word in NOTABLE)]
+            print(f"--- {worker.log_path.name}: {len(lines)} lines, {len(notable)} notable (the last 60):")
+            print("\n".join(notable[-60:]))
