@@ -98,14 +98,16 @@ class Outcome:
     alert_records: int
     scores: dict[str, dict[str, Any]]
     records: tuple[dict[str, Any], ...] = ()  # every alert record, in the order consumed
+    events: tuple[tuple[int, int, bytes], ...] = ()  # (partition, offset, value) of the events topic as stored
 
 
 def outcome(consume: Callable[..., list], settings: Settings) -> Outcome:
     """What the pipeline wrote: every ``(alert_id, status)`` on the alerts topic (and how many
     records carried them) and the last ``cx.scores`` snapshot per customer."""
     alerts = [orjson.loads(r.value) for r in consume(settings.topics.alerts)]
+    events = tuple(sorted((r.partition, r.offset, r.value) for r in consume(settings.topics.events)))
     return Outcome({(a["alert_id"], a["status"]) for a in alerts}, len(alerts),
-                   last_scores(consume(settings.topics.scores)), tuple(alerts))
+                   last_scores(consume(settings.topics.scores)), tuple(alerts), events)
 
 
 def assert_engine_outcome(got: Outcome, driver: Any) -> None:
@@ -132,7 +134,25 @@ def difference(got: Outcome, driver: Any, wanted: set[tuple[str, str]]) -> str:
 
     missing = [a.model_dump(mode="json") for a in driver.alerts if (a.alert_id, a.status) not in got.alerts]
     extra = [a for a in got.records if (a["alert_id"], a["status"]) not in wanted]
-    return f"missing {summary(missing)}; extra {summary(extra)}"
+    return f"missing {summary(missing)}; extra {summary(extra)}; {_against_topic(got)}"
+
+
+def _against_topic(got: Outcome) -> str:
+    """The events topic as the broker stored it: repeated records, and whether each partition holds
+    the scripted stream's event ids (``ev-000123``, numbered in produce order) in increasing order."""
+    if not got.events:
+        return "events topic not read"
+    ids: dict[int, list[str]] = {}
+    for partition, _, value in got.events:
+        try:
+            ids.setdefault(partition, []).append(orjson.loads(value)["event_id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # an invalid record: a dead letter
+    found = [i for partition in ids.values() for i in partition]
+    unordered = {p: next(n for n, (a, b) in enumerate(zip(v, v[1:], strict=False)) if a >= b)
+                 for p, v in ids.items() if any(a >= b for a, b in zip(v, v[1:], strict=False))}
+    return (f"events topic: {len(found)} records, {len(found) - len(set(found))} repeated; "
+            f"partitions whose event ids are not increasing (first place): {unordered or 'none'}")
 
 
 def source_topics(settings: Settings) -> list[str]:
