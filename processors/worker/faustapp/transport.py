@@ -8,7 +8,7 @@ half of faust's per-record CPU time (docs/benchmarks.md, "Worker").
 
 :class:`FastDrainConsumer` awaits the callback directly while the flow is running and
 keeps faust's ``wait_first`` only while the flow is suspended (during a rebalance).
-Two of faust's offset rules are hardened (both are races faust's own loop has too):
+Some of faust's offset rules are hardened (all are races faust's own loop has too):
 
 - A seek to the committed offsets (faust's ``perform_seek`` at the end of a rebalance,
   awaited while the fetcher may already be delivering the partitions it resumed) resets
@@ -29,6 +29,11 @@ Two of faust's offset rules are hardened (both are races faust's own loop has to
   offset that is neither acked nor known not to exist (:func:`next_commit`); a gap holds
   the missing offsets only, and one at the committed offset itself (a transaction marker
   there) is recorded from the position a seek left.
+
+- After a rebalance, faust seeks every partition to its committed offset; aiokafka moves only
+  those with one above 0. A stream partition with none stayed where its last fetch left it,
+  past records handed over while the flow was suspended and dropped (a worker starting on a
+  backlog lost them). :meth:`FastDrainConsumer._rewind` seeks such partitions to offset 0.
 
 Everything else — acks, gaps, commits, read offsets — is faust's code, unchanged.
 With ``worker.direct_delivery``, records of the topics in ``app.direct_sinks`` skip the
@@ -122,9 +127,13 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
             self.not_waiting_next_records.set()
 
     async def perform_seek(self) -> None:
-        """faust's ``Consumer.perform_seek``, remembering which read offsets are now positions."""
+        """faust's ``Consumer.perform_seek``, remembering which read offsets are now positions, and
+        rewinding the stream partitions that have no committed offset (:meth:`_rewind`)."""
         self._seeks += 1  # before the await: records handed over while it runs count as after it
         committed = await self.seek_to_committed()
+        for tp in await self._rewind(committed):
+            committed[tp] = None  # read from the start: no read offset, no position, no floor yet
+            self._floor.pop(ensure_TP(tp), None)
         positions = {ensure_TP(tp): offset for tp, offset in committed.items() if offset is not None and offset >= 0}
         self._read_offset.update({tp: positions.get(ensure_TP(tp)) for tp in committed})
         self._committed_offset.update({ensure_TP(tp): offset or None for tp, offset in committed.items()
@@ -132,6 +141,27 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         self._positions.clear()  # in place: a delivery loop running now holds this dict
         self._positions.update(positions)
         self._floor.update(positions)
+
+    async def _rewind(self, committed: dict) -> list:
+        """Seek the stream partitions without a committed offset (none, or 0) back to the start.
+
+        aiokafka's ``seek_to_committed`` moves a partition only when its committed offset is
+        above 0; any other stays where its last fetch left it. Records of that fetch handed over
+        during a rebalance were dropped, never acked (a suspended flow, a past generation, a
+        batch still queued): read again from the committed offset everywhere else, they were
+        never read again here. A worker that started on a backlog lost them when a second
+        rebalance came before its first commit (the kill tests: a restart, hundreds of alerts
+        shifted). Offset 0 is the log start (an offset below a later start is reset by
+        ``auto_offset_reset``, earliest). Changelog partitions are faust's recovery's to place.
+        """
+        if self.app.conf.consumer_auto_offset_reset != "earliest":
+            return []
+        changelogs = self.app.tables.changelog_topics
+        unset = [tp for tp, offset in committed.items()
+                 if (offset is None or offset <= 0) and tp.topic not in changelogs]
+        if unset:
+            await self.seek_wait({tp: 0 for tp in unset})  # in the consumer's thread, until the positions are known
+        return unset
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         for tp in revoked:

@@ -41,7 +41,9 @@ class Drain:
             callback=self._callback, on_partitions_revoked=self._rebalance, on_partitions_assigned=self._rebalance)
         assert type(self.consumer) is FastDrainConsumer
         self.consumer.seek_to_committed = self._seek_to_committed  # type: ignore[method-assign]  # the broker's answer
+        self.consumer.seek_wait = self._seek_wait  # type: ignore[method-assign]  # the seek in the consumer's thread
         self.broker_committed: dict = {}
+        self.rewound: list[dict] = []  # each seek_wait's partitions and offsets
         self.seeking: Any = None
         self.delivered: list[int] = []
         self._during = during or {}
@@ -61,6 +63,10 @@ class Drain:
     async def _seek_to_committed(self) -> dict:
         await asyncio.sleep(0)  # the round trip to the broker: the loop hands records over meanwhile
         return dict(self.broker_committed)
+
+    async def _seek_wait(self, partitions: dict) -> None:
+        self.rewound.append(dict(partitions))
+        await asyncio.sleep(0)
 
     @property
     def gaps(self) -> list[tuple[int, int]]:
@@ -159,11 +165,37 @@ def test_a_hole_in_a_fetch_that_spans_a_seek_is_still_a_gap(drain):
 
 
 def test_a_partition_without_a_committed_offset_loses_nothing_to_a_seek(drain):
-    # aiokafka leaves such a partition where it is: the rest of the fetch is never fetched again
     d = drain(during={110: _seek_to_committed(None)})
-    d.deliver(range(100, 400))
-    d.deliver(range(400, 410))
-    assert d.delivered == list(range(100, 410)) and d.gaps == []
+    d.deliver(range(100, 400))  # the rest of the fetch is handed over
+    assert d.rewound == [{TP: 0}] and d.consumer._read_offset[TP] is None  # then read again from the start
+    d.deliver(range(100, 410))  # (the log starts at 100): what was handed over comes again, as after any seek
+    assert d.delivered == [*range(100, 400), *range(100, 410)] and d.gaps == []
+
+
+@pytest.mark.parametrize("committed", [None, 0])
+def test_records_dropped_before_the_first_commit_are_read_again_from_the_start(drain, committed):
+    # A worker starting on a backlog: its first fetch came while the flow was suspended (dropped,
+    # never acked). aiokafka's seek_to_committed moves a partition only to a committed offset
+    # above 0: this one would go on from 300, and records 0..299 would never be processed.
+    d = drain()
+    d.consumer.stop_flow()
+    d.deliver(range(0, 300))
+    assert d.delivered == [] and d.consumer._read_offset[TP] == 299
+    d.seek(committed)
+    assert d.rewound == [{TP: 0}] and d.consumer._read_offset[TP] is None
+    d.consumer.resume_flow()
+    d.deliver(range(0, 300))  # aiokafka reads from the log start again
+    assert d.delivered == list(range(300)) and d.gaps == []
+
+
+def test_a_partition_with_a_committed_offset_and_a_changelog_are_not_rewound(drain):
+    d = drain()
+    table = d.app.Table("customer_to_state")
+    changelog = FaustTP(table.changelog_topic.get_topic_name(), 0)
+    assert changelog.topic in d.app.tables.changelog_topics
+    d.broker_committed = {TP: 100, changelog: None}
+    d.loop.run_until_complete(d.consumer.perform_seek())
+    assert d.rewound == [] and d.consumer._read_offset[TP] == 100
 
 
 def test_records_already_delivered_are_skipped_and_a_hole_is_a_gap(drain):
