@@ -130,7 +130,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         """faust's ``Consumer.perform_seek``, remembering which read offsets are now positions, and
         rewinding the stream partitions that have no committed offset (:meth:`_rewind`)."""
         self._seeks += 1  # before the await: records handed over while it runs count as after it
-        committed = await self.seek_to_committed()
+        committed: dict[Any, int | None] = dict(await self.seek_to_committed())
         for tp in await self._rewind(committed):
             committed[tp] = None  # read from the start: no read offset, no position, no floor yet
             self._floor.pop(ensure_TP(tp), None)
@@ -142,7 +142,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         self._positions.update(positions)
         self._floor.update(positions)
 
-    async def _rewind(self, committed: dict) -> list:
+    async def _rewind(self, committed: dict[Any, int | None]) -> list[Any]:
         """Seek the stream partitions without a committed offset (none, or 0) back to the start.
 
         aiokafka's ``seek_to_committed`` moves a partition only when its committed offset is
