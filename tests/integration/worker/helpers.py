@@ -13,7 +13,7 @@ from cxpulse.processors.engine import EngineDriver
 from cxpulse.schemas import parse_event
 from cxpulse.settings import Settings
 
-__all__ = ["Outcome", "alert_key", "assert_engine_outcome", "committed_total", "consumed_everything", "difference", "expected_run",
+__all__ = ["Outcome", "alert_key", "assert_engine_outcome", "committed_offsets", "committed_total", "consumed_everything", "difference", "expected_run",
            "lagging", "last_scores", "outcome", "settled", "source_topics", "wait_consumed"]
 
 
@@ -68,13 +68,18 @@ def lagging(settings: Settings, topics: list[str]) -> dict[str, tuple[int | None
 
 def committed_total(settings: Settings, topic: str) -> int:
     """Sum of the worker group's committed offsets on ``topic`` (0 before its first commit)."""
+    return sum(committed_offsets(settings, topic).values())
+
+
+def committed_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """The worker group's committed offset of each partition of ``topic`` that has one above 0."""
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(**kafka_python_config(settings.kafka))
     try:
         group = settings.worker.app_id
         committed = admin.list_group_offsets({group: None}).get(group, {})
-        return sum(meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset > 0)
+        return {tp.partition: meta.offset for tp, meta in committed.items() if tp.topic == topic and meta.offset > 0}
     finally:
         admin.close()
 
