@@ -11,8 +11,6 @@ each incident record must be one of the engine's records for its id, byte for by
 """
 
 import random
-import signal
-import time
 from collections import defaultdict
 
 import orjson
@@ -20,7 +18,7 @@ import pytest
 
 from ..worker.helpers import expected_run
 from ..worker.scenario import scripted
-from .conftest import assert_engine_outcome, outcome, wait_consumed
+from .conftest import assert_engine_outcome, killed_twice, outcome
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -32,17 +30,7 @@ def test_sigkill_at_random_points_ends_as_the_undisturbed_run(seed, settings_fac
     settings = settings_factory(partitions=2, worker={"commit_interval_seconds": 0.2, "session_timeout_seconds": 10.0,
                                                       "batch_max": 100})
     records = scripted(background_customers=200, background_events=4_000, seed=seed).records()
-    cuts = sorted(rng.sample(range(len(records) // 5, len(records) * 4 // 5), 2))
-    chunks = [records[:cuts[0]], records[cuts[0]:cuts[1]], records[cuts[1]:]]
-
-    worker = worker_factory(settings)
-    for chunk in chunks[:2]:
-        produce(settings.topics.events, chunk)
-        time.sleep(rng.uniform(0.0, 0.5))  # a random moment of the processing of this chunk
-        worker.stop(signal.SIGKILL)
-        worker = worker_factory(settings)  # same data directory: state from the changelog
-    produce(settings.topics.events, chunks[2])
-    wait_consumed(wait_for, settings, workers=[worker])
+    killed_twice(rng, settings, records, produce, worker_factory, wait_for)
 
     driver = expected_run(settings, records)
     assert_engine_outcome(outcome(consume, settings), driver)

@@ -9,8 +9,6 @@ every customer's engine state: its base with its delta applied.
 """
 
 import random
-import signal
-import time
 
 import pytest
 
@@ -19,7 +17,7 @@ from cxpulse.processors.worker.statelog import is_delta_key, stored_state
 
 from ..worker.helpers import expected_run
 from ..worker.scenario import scripted
-from .conftest import assert_engine_outcome, outcome, wait_consumed
+from .conftest import assert_engine_outcome, killed_twice, outcome
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -31,17 +29,7 @@ def test_a_worker_killed_with_customers_mid_delta_recovers_their_states(seed, se
     settings = settings_factory(partitions=2, worker={"commit_interval_seconds": 0.2, "session_timeout_seconds": 10.0,
                                                       "batch_max": 20, "state_delta_min_bytes": 2048})
     records = scripted(background_customers=12, background_events=3_000, seed=seed).records()
-    cuts = sorted(rng.sample(range(len(records) // 5, len(records) * 4 // 5), 2))
-    chunks = [records[:cuts[0]], records[cuts[0]:cuts[1]], records[cuts[1]:]]
-
-    worker = worker_factory(settings)
-    for chunk in chunks[:2]:
-        produce(settings.topics.events, chunk)
-        time.sleep(rng.uniform(0.2, 1.0))  # a random moment of the processing of this chunk
-        worker.stop(signal.SIGKILL)
-        worker = worker_factory(settings)  # same data directory: state from the changelog
-    produce(settings.topics.events, chunks[2])
-    wait_consumed(wait_for, settings, workers=[worker])
+    worker = killed_twice(rng, settings, records, produce, worker_factory, wait_for, pause=(0.2, 1.0))
 
     driver = expected_run(settings, records)
     assert_engine_outcome(outcome(consume, settings), driver)
