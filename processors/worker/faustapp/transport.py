@@ -132,8 +132,10 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         self._seeks += 1  # before the await: records handed over while it runs count as after it
         committed: dict[Any, int | None] = dict(await self.seek_to_committed())
         for tp in await self._rewind(committed):
-            committed[tp] = None  # read from the start: no read offset, no position, no floor yet
-            self._floor.pop(ensure_TP(tp), None)
+            # Read from the start: no read offset, no position. The floor stays: the first record this
+            # consumer was handed (the log start then); a record of a past generation handed over
+            # later must not become it and let a commit pass records still in flight.
+            committed[tp] = None
         positions = {ensure_TP(tp): offset for tp, offset in committed.items() if offset is not None and offset >= 0}
         self._read_offset.update({tp: positions.get(ensure_TP(tp)) for tp in committed})
         self._committed_offset.update({ensure_TP(tp): offset or None for tp, offset in committed.items()

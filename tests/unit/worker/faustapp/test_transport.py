@@ -188,6 +188,26 @@ def test_records_dropped_before_the_first_commit_are_read_again_from_the_start(d
     assert d.delivered == list(range(300)) and d.gaps == []
 
 
+def test_a_rewound_partition_keeps_its_floor_so_a_stale_record_cannot_move_it(drain):
+    # Records 0..99 delivered and acked, never committed; a rebalance rewinds the partition. A record
+    # of the past generation still being handed over must not become the floor of the commit rule:
+    # with floor 500, acks of 500..550 would commit 551 over records 100..499 still in flight.
+    d = drain()
+    d.deliver(range(0, 100))
+    d.ack(*range(0, 100))
+    stale = d.app.consumer_generation_id
+    d.app.consumer_generation_id += 1
+    d.seek(None)
+    assert d.rewound == [{TP: 0}]
+
+    async def late():  # the rest of a fetch of the past generation
+        yield TP, _message(500, stale)
+    d.loop.run_until_complete(d.consumer._deliver_all(late()))
+    d.deliver(range(0, 600))  # read again from the start
+    d.ack(*range(500, 551))
+    assert d.consumer._new_offset(TP) == 100  # 100..499 are in flight: the commit stops before them
+
+
 def test_a_partition_with_a_committed_offset_and_a_changelog_are_not_rewound(drain):
     d = drain()
     table = d.app.Table("customer_to_state")
