@@ -16,8 +16,9 @@ and the transient events are not:
 
 Then the serialised sizes (mean, p50, p99, max; the bound of docs/rules.md, "Limits"), and
 for one busy customer (``--busy-events`` events over a week on one customer) the bytes of
-changelog per event: the worker writes a changed customer's whole state once per batch, so
-a customer stepped once per batch writes one state record per event.
+changelog per event: the engine's states written whole (one record per event), then through the
+worker's own ``ScoringProcessor`` one event per batch, its states whole (``state_delta_min_bytes
+= 0``) and as a base and its operation log (``worker.state_delta_min_bytes``; ``statelog.py``).
 
 Usage::
 
@@ -44,6 +45,7 @@ from cxpulse.processors.engine.incident import IncidentEngine  # noqa: E402
 from cxpulse.processors.engine.limits import state_bounds  # noqa: E402
 from cxpulse.processors.engine.orchestration import InlineIncidents, Orchestrator  # noqa: E402
 from cxpulse.processors.replay.run import fewer_collections  # noqa: E402
+from cxpulse.processors.worker.settings import WorkerSettings  # noqa: E402
 from cxpulse.schemas import decode_event  # noqa: E402
 
 RECORD_FRAMING = 70  # a one-record Kafka batch: 61 bytes of batch header, ~9 of record header
@@ -156,6 +158,65 @@ def _busy(events: int, seed: int) -> None:
     print(f"  its last state: {len(state.seen_ids)} ids, {sum(map(len, state.contacts.values()))} contacts in "
           f"{len(state.contacts)} windows, {len(state.tickets)} open / {len(state.closed)} closed tickets, "
           f"{len(state.cooldowns)} cooldowns, {len(state.recent)} recent alerts")
+    whole = None
+    delta = WorkerSettings().state_delta_min_bytes
+    for min_bytes, cache in ((0, 5_000), (delta, 5_000), (0, 0), (delta, 0)):
+        per_event, cpu, last, stats = _busy_worker(lines, min_bytes, cache)
+        if whole is None:
+            whole = last
+        assert last == whole  # the same state, whole or as a base and its delta
+        how = "whole states" if not min_bytes else f"deltas from {min_bytes:,} bytes"
+        print(f"  the worker's ScoringProcessor, one event per batch, {how}, state_cache {cache:,}: "
+              f"{statistics.fmean(per_event[len(per_event) // 10:]):,.0f} bytes of changelog per event after "
+              f"the first tenth (max {max(per_event):,}); {stats[0]:,} deltas, {stats[1]:,} rebases; "
+              f"{cpu * 1e6 / len(lines):,.0f} µs/event")
+
+
+class _Record:
+    """A ``cx.events`` record as the worker's processor reads it (faust's ``Message`` fields it uses)."""
+
+    __slots__ = ("key", "value", "topic", "partition", "offset", "timestamp")
+
+    def __init__(self, key: bytes, value: bytes, offset: int, timestamp: float) -> None:
+        self.key, self.value, self.topic, self.partition, self.offset, self.timestamp = (
+            key, value, "cx.events", 0, offset, timestamp)
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, bytes | None, bytes | None]] = []
+
+    def add(self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None) -> None:
+        self.records.append((topic, key, value))
+
+
+def _busy_worker(lines: list[bytes], min_bytes: int, cache: int) -> tuple[list[int], float, object, tuple[int, int]]:
+    """The busy customer through the worker's own ``ScoringProcessor``, one event per batch: the changelog
+    bytes each batch writes (key + value + framing), the CPU time, the stored state at the end."""
+    from cxpulse.processors.worker.clock import SlaClock
+    from cxpulse.processors.worker.scoring import OutputTopics, ScoringProcessor
+    from cxpulse.processors.worker.statelog import stored_state
+
+    topics = OutputTopics(alerts="a", scores="s", dlq="d", contacts="c", changelog="log")
+    store: dict[bytes, bytes] = {}
+    engine = Engine()
+    processor = ScoringProcessor(engine, topics, store, SlaClock(), 86400.0, cache, delta_min_bytes=min_bytes)
+    records = []
+    for offset, line in enumerate(lines):
+        event = decode_event(line)
+        records.append(_Record(event.customer_id.encode(), line, offset, event.occurred_at.timestamp() + 1.0))
+    written, deltas, rebases = [], 0, 0
+    started = time.process_time()
+    for record in records:
+        effects, state = _Sink(), _Sink()
+        stats = processor.process([record], effects, state, "2025-01-01T00:00:00+00:00")
+        deltas, rebases = deltas + stats.deltas, rebases + stats.rebased
+        written.append(sum(len(k or b"") + len(v or b"") + RECORD_FRAMING for t, k, v in state.records if t == "log"))
+    cpu = time.process_time() - started
+    key = records[-1].key
+    read = stored_state(engine, store, key)
+    assert read is not None
+    return written, cpu, read[0], (deltas, rebases)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -61,7 +61,7 @@ def _generator():
 
 def _settings(bootstrap: str, run: str, workdir: Path, port: int, fast_drain: bool,
               within: float | None = None, direct: bool = True, batch_max: int | None = None,
-              state_cache: int | None = None) -> Settings:
+              state_cache: int | None = None, delta_min_bytes: int | None = None) -> Settings:
     topics = TopicSettings(events=f"bench-{run}.events", alerts=f"bench-{run}.alerts", scores=f"bench-{run}.scores",
                            dlq=f"bench-{run}.dlq", partitions=6)
     worker = {"app_id": f"bench-{run}", "web_port": port, "data_dir": str(workdir / run), "fast_drain": fast_drain,
@@ -72,6 +72,8 @@ def _settings(bootstrap: str, run: str, workdir: Path, port: int, fast_drain: bo
         worker["batch_max"] = batch_max
     if state_cache is not None:
         worker["state_cache"] = state_cache
+    if delta_min_bytes is not None:
+        worker["state_delta_min_bytes"] = delta_min_bytes
     return Settings(kafka=KafkaSettings(bootstrap_servers=bootstrap), topics=topics, worker=worker)
 
 
@@ -197,9 +199,34 @@ def bench_throughput(settings: Settings, workdir: Path, total: int, customers: i
     finally:
         worker.stop()
     done = total - events0
+    records, written = _changelog_bytes(settings)
     return {"events": total, "seconds": elapsed, "events_per_s": done / elapsed, "cpu_us_per_event": cpu / done * 1e6,
             "rss_ready_mb": rss_ready, "rss_done_mb": rss_done, "customers": customers,
-            "rss_mb_per_100k_customers": (rss_done - rss_ready) / customers * 100_000}
+            "rss_mb_per_100k_customers": (rss_done - rss_ready) / customers * 100_000,
+            "changelog_records": records, "changelog_bytes_per_event": written / total}
+
+
+def _changelog_bytes(settings: Settings) -> tuple[int, int]:
+    """Records and bytes (keys and values) the run wrote to the customers' changelog."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap_servers, enable_auto_commit=False,
+                             consumer_timeout_ms=5000, max_partition_fetch_bytes=16 << 20)
+    try:
+        topic = f"{settings.worker.app_id}-customer_to_state-changelog"
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        end = sum(consumer.end_offsets(partitions).values())
+        records = written = 0
+        for record in consumer:
+            records += 1
+            written += len(record.key or b"") + len(record.value or b"")
+            if records >= end:
+                break
+        return records, written
+    finally:
+        consumer.close()
 
 
 def bench_quix(settings: Settings, workdir: Path, total: int) -> dict:
@@ -339,6 +366,8 @@ def main() -> None:
     parser.add_argument("--batch-max", type=int, default=None, help="worker.batch_max (default: the setting's)")
     parser.add_argument("--state-cache", type=int, default=None,
                         help="worker.state_cache, states kept decoded (default: the setting's)")
+    parser.add_argument("--state-delta-min-bytes", type=int, default=None,
+                        help="worker.state_delta_min_bytes, 0: states always whole (default: the setting's)")
     parser.add_argument("--skip", choices=["reference", "throughput", "quix", "latency"], action="append", default=[])
     args = parser.parse_args()
 
@@ -350,7 +379,7 @@ def main() -> None:
     results: dict = {"load_average_start": os.getloadavg()[0]}
     run = uuid.uuid4().hex[:8]
     settings = _settings(args.bootstrap, run, workdir, args.port, args.fast_drain, args.within, args.direct, args.batch_max,
-                         args.state_cache)
+                         args.state_cache, args.state_delta_min_bytes)
     ensure_topics(settings.kafka, topic_specs(settings.topics))
     asyncio.run(_load(settings, lines))
     if "reference" not in args.skip:
@@ -366,7 +395,8 @@ def main() -> None:
     _ratios(results)
     if "latency" not in args.skip:
         latency_settings = _settings(args.bootstrap, uuid.uuid4().hex[:8], workdir, args.port + 1, args.fast_drain,
-                                     args.within, args.direct, args.batch_max, args.state_cache)
+                                     args.within, args.direct, args.batch_max, args.state_cache,
+                                     args.state_delta_min_bytes)
         ensure_topics(latency_settings.kafka, topic_specs(latency_settings.topics))
         paced = generate(args.rate * args.seconds, args.customers, 8)
         results["latency"] = bench_latency(latency_settings, workdir, paced, args.rate)

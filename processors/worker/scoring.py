@@ -17,7 +17,8 @@ Per batch, and in this order:
 4. alerts, dead letters, contacts for the incident agent and, when the partition clocks
    changed, one *mark* per contacts partition (the clocks, for the incident watermark) go
    to ``effects``; then, per changed customer, one new state for the table (store +
-   changelog) and one score snapshot go to ``state``.
+   changelog; for a busy customer, the operations since its last whole write: ``statelog.py``)
+   and one score snapshot go to ``state``.
 
 The caller delivers ``effects`` before it sends ``state``: the changelog never says an
 event was seen while that event's alert could still be lost (see docs/reliability.md).
@@ -34,6 +35,7 @@ from cxpulse.processors.engine.clocks import PartitionClocks
 from cxpulse.processors.engine.orchestration import failure_reason
 
 from .clock import SlaClock
+from .statelog import Delta, crc, delta_key, delta_record, event_op, parse_delta, sla_op, stored_state, wants_rebase
 from .records import (Sink, alert_record, compact, contact_record, dead_letter_record, mark_record, snapshot_record,
                       warning_record)
 from cxpulse.processors.validation import KEY_MISMATCH, validate_record
@@ -67,6 +69,8 @@ class BatchStats:
     customers: int = 0
     failed: int = 0  # valid records whose processing raised (dead-lettered too, also counted in invalid)
     redelivered: int = 0  # records read again that their customer's stored state had applied (also in duplicates)
+    deltas: int = 0  # changed customers written as their base's operation log (statelog.py), not whole
+    rebased: int = 0  # customers whose base was written again while their delta held operations
     reasons: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # the exception type of each failed record
     # For the metrics, read once per batch (cxpulse.processors.worker.metrics):
@@ -90,13 +94,24 @@ class ScoringProcessor:
     ``owned`` limits the SLA sweep to the partitions this worker owns (``None``: all).
     ``source_partitions`` (the partition count of ``cx.events``) and ``contacts_partitions``
     go into the marks for the incident agent.
+
+    ``delta_min_bytes`` (``worker.state_delta_min_bytes``; 0: off): a customer whose stored
+    state is at least that long is written as its base's operation log (``statelog.py``)
+    until rebasing pays; the store then holds a second key per such customer.
     """
 
     def __init__(self, engine: Engine, topics: OutputTopics, store: MutableMapping[bytes, bytes],
                  clock: SlaClock, max_future_seconds: float, cache_size: int = 0,
                  key_partitions: MutableMapping[bytes, int] | None = None, *,
-                 source_partitions: int | None = None, contacts_partitions: int = 1) -> None:
+                 source_partitions: int | None = None, contacts_partitions: int = 1,
+                 delta_min_bytes: int = 0) -> None:
         self.engine = engine
+        self.delta_min_bytes = delta_min_bytes
+        # Customers whose base takes a delta: what the store holds besides the base (kept for the
+        # cached customers only; rebuilt from the store on a miss), and this batch's new ops.
+        self._deltas: dict[bytes, Delta] = {}
+        self._ops: dict[bytes, list[bytes]] = {}
+        self._dirty: set[bytes] = set()  # a record failed on them this batch: written whole
         self.topics = topics
         self.store = store
         self.clock = clock
@@ -112,24 +127,31 @@ class ScoringProcessor:
         clock.configure(engine.settings)
         self._store = _BatchStore(self)
         self._route = _ContactsRoute(self)
-        self.core = Orchestrator(engine, self._store, self._route, clock.clocks)
+        self.core = Orchestrator(_Recorder(self) if delta_min_bytes else engine, self._store, self._route,
+                                 clock.clocks)
         self.failed_kinds: set[str] = set()  # exception types logged once already
         self._decoded: tuple[bytes, CustomerState] | None = None  # the state the redelivery check decoded
 
     def suspend(self) -> None:
         """Partitions are being revoked: own nothing (no sweep) until :meth:`retain` says what is kept."""
         self.owned = frozenset()
-        self._cache.clear()
+        self._forget()
 
     def retain(self, owned: Iterable[int]) -> int:
         """Own ``owned`` partitions only: drop every other customer from the store; returns how many."""
         self.owned = frozenset(owned)
-        self._cache.clear()
+        self._forget()
         gone = [key for key, partition in self.key_partitions.items() if partition not in self.owned]
         for key in gone:
             self.store.pop(key, None)
             del self.key_partitions[key]
         return len(gone)
+
+    def _forget(self) -> None:
+        self._cache.clear()
+        self._deltas.clear()
+        self._ops.clear()
+        self._dirty.clear()
 
     def process(self, messages: Iterable[Any], effects: Sink, state: Sink, emitted_at: str) -> BatchStats:
         """Run one batch of faust messages (``key``, ``value``, ``topic``, ``partition``,
@@ -162,6 +184,8 @@ class ScoringProcessor:
                     stats.duplicates += 1
                 else:
                     result.state.source = (partition, offset)  # saved with the state: applied up to here
+                    if key in self._deltas:
+                        self._ops.setdefault(key, []).append(event_op(partition, offset, message.value))
                     self._emit(result, key, effects, emitted_at, stats)
                     if event.event_type == "contact_started" and self.topics.warnings is not None:
                         self._warn(event, result, key, effects, emitted_at, stats)
@@ -173,7 +197,7 @@ class ScoringProcessor:
             if core.breaches:
                 self._breaches(effects, emitted_at, stats)
         self.sweep(touched, effects, emitted_at, stats)
-        self.save(touched, state)
+        self.save(touched, state, stats)
         stats.customers = len(touched)
         stats.touched = touched
         return stats
@@ -205,21 +229,73 @@ class ScoringProcessor:
             self._emit(result, customer_id.encode("utf-8"), effects, emitted_at, stats)
         self.core.breaches.clear()
 
-    def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink) -> None:
-        """One store write, one changelog record and one score snapshot per changed customer."""
-        cache, partitions = self._cache, self.key_partitions
+    def save(self, touched: dict[bytes, tuple[CustomerState, int]], state: Sink,
+             stats: BatchStats | None = None) -> None:
+        """One store write, one changelog record and one score snapshot per changed customer.
+
+        The record is the whole state, or, for a customer whose base takes a delta, the
+        operation log since the base under :func:`~.statelog.delta_key` (``statelog.py``).
+        """
+        partitions, deltas, ops, dirty = self.key_partitions, self._deltas, self._ops, self._dirty
         self._decoded = None  # the store changes: nothing decoded before stays true
+        changelog, keep = self.topics.changelog, self.cache_size
         for key, (customer, partition) in touched.items():
+            delta = deltas.get(key)
+            if delta is not None:
+                new = ops.pop(key, None)
+                if new and key not in dirty and not wants_rebase(delta.base_len, len(delta.ops) + len(new),
+                                                                    delta.nbytes + sum(map(len, new))):
+                    delta.ops += new
+                    delta.nbytes += sum(map(len, new))
+                    data, written = delta_record(delta), delta_key(key)
+                    self.store[written] = data
+                    partitions[written] = partition
+                    state.add(changelog, written, data, partition)
+                    if stats is not None:
+                        stats.deltas += 1
+                    if not keep:
+                        del deltas[key]  # read again from the store at the next batch
+                    self._keep(key, customer)
+                    state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
+                    continue
+                if delta.ops and stats is not None:
+                    stats.rebased += 1  # its old delta goes stale: the new base must be durable first
+            elif stats is not None and self._live_delta(key):
+                stats.rebased += 1  # not known here (evicted from the cache in this loop): the same
             data = compact(customer.to_bytes())
             self.store[key] = data
             partitions[key] = partition
-            if self.cache_size:
-                cache[key] = customer
-                cache.move_to_end(key)  # most recent last
-                if len(cache) > self.cache_size:
-                    cache.popitem(last=False)
-            state.add(self.topics.changelog, key, data, partition)
+            if self.delta_min_bytes and len(data) >= self.delta_min_bytes and keep:
+                deltas[key] = Delta(crc(data), len(data))
+            elif delta is not None:
+                del deltas[key]
+            self._keep(key, customer)
+            state.add(changelog, key, data, partition)
             state.add(self.topics.scores, key, snapshot_record(self.engine, customer))
+        ops.clear()
+        dirty.clear()
+
+    def _live_delta(self, key: bytes) -> bool:
+        """Whether the store holds a delta with operations on the customer's stored base."""
+        store = self.store
+        stored = store.get(delta_key(key))
+        base = store.get(key) if stored is not None else None
+        if stored is None or base is None:
+            return False
+        try:
+            base_crc, ops = parse_delta(stored)
+        except ValueError:
+            return False
+        return bool(ops) and base_crc == crc(base)
+
+    def _keep(self, key: bytes, customer: CustomerState) -> None:
+        if self.cache_size:
+            cache = self._cache
+            cache[key] = customer
+            cache.move_to_end(key)  # most recent last
+            if len(cache) > self.cache_size:
+                evicted, _ = cache.popitem(last=False)
+                self._deltas.pop(evicted, None)
 
     def _warn(self, event: Any, result: StepResult, key: bytes, effects: Sink, emitted_at: str,
               stats: BatchStats) -> None:
@@ -241,6 +317,8 @@ class ScoringProcessor:
         kind = failure.kind if failure is not None else type(exc).__name__
         reason = failure.reason if failure is not None else failure_reason(exc)
         self._cache.pop(message.key, None)  # its live object may be half-changed: the store stays the truth
+        if message.key is not None:
+            self._dirty.add(message.key)  # what was saved of it is written whole
         stats.failed += 1
         stats.failures.append(kind)
         self._reject(reason, message, effects, stats)
@@ -282,12 +360,45 @@ class ScoringProcessor:
         decoded = self._decoded
         if decoded is not None and decoded[0] == key:
             return decoded[1], partition  # decoded for the redelivery check of this record
-        data = self.store.get(key)
-        if data is None:
+        read = stored_state(self.engine, self.store, key, None, self.delta_min_bytes)
+        if read is None:
             return None
-        state = CustomerState.from_bytes(data)
+        state, delta = read
+        if delta is not None:
+            self._deltas[key] = delta
+        else:
+            self._deltas.pop(key, None)
         self._decoded = (key, state)
         return state, partition
+
+
+class _Recorder:
+    """The engine as the worker's core calls it: SLA checks that change a delta customer are logged."""
+
+    __slots__ = ("processor", "engine", "settings", "step")
+
+    def __init__(self, processor: ScoringProcessor) -> None:
+        self.processor = processor
+        self.engine = processor.engine
+        self.settings = processor.engine.settings
+        self.step = processor.engine.step  # events are logged by the processor, with their positions
+
+    def check_sla(self, state: CustomerState, clock: float) -> StepResult:
+        processor = self.processor
+        key = state.customer_id.encode("utf-8")
+        try:
+            result = self.engine.check_sla(state, clock)
+        except Exception:
+            processor._dirty.add(key)
+            processor._cache.pop(key, None)
+            raise
+        if result.signals and key in processor._deltas:
+            op = sla_op(clock)
+            if op is None:
+                processor._dirty.add(key)
+            else:
+                processor._ops.setdefault(key, []).append(op)
+        return result
 
 
 class _BatchStore:

@@ -47,6 +47,8 @@ class WorkerSettings(BaseModel):
     """Records one poll of the consumer returns at most."""
     state_cache: int = Field(5_000, ge=0)
     """Customers kept decoded in memory (the most recently changed); the rest stay as bytes."""
+    state_delta_min_bytes: int = Field(4096, ge=0)
+    """A customer whose stored state is at least this many bytes is written as the operations applied since its last whole write (a delta under a second key, rebased when rewriting it whole pays), not whole for every batch (docs/reliability.md, "How a busy customer's state is stored"); 0: always whole."""
     stream_buffer_maxsize: int = Field(8192, ge=1)
     """Records waiting for a batch before the consumer pauses."""
     fast_drain: bool = True

@@ -22,6 +22,7 @@ from cxpulse.processors.worker.metrics import WorkerMetrics, worker_registry
 from cxpulse.processors.worker.readmodel import customer_view
 from cxpulse.processors.worker.records import now_rfc3339
 from cxpulse.processors.worker.scoring import BatchStats, OutputTopics, ScoringProcessor
+from cxpulse.processors.worker.statelog import is_delta_key, stored_state
 
 from .writer import BatchWriter, RetryPolicy
 
@@ -87,7 +88,8 @@ class WorkerRuntime:
         store = self.customers.data
         return ScoringProcessor(self.engine, names, store, self.clock, self.settings.validation.max_future_seconds,
                                 self.settings.worker.state_cache, getattr(store, "_key_partition", None),
-                                source_partitions=topics.partitions, contacts_partitions=topics.partitions)
+                                source_partitions=topics.partitions, contacts_partitions=topics.partitions,
+                                delta_min_bytes=self.settings.worker.state_delta_min_bytes)
 
     @cached_property
     def incident_processor(self) -> IncidentProcessor:
@@ -136,7 +138,9 @@ class WorkerRuntime:
             started = time.perf_counter()
             effects, state = self.writers()
             stats = self.scoring.process(messages, effects, state, now_rfc3339())
-            await self._write(effects, state, deferred)
+            # A rebase makes the customer's old delta stale: its new base is confirmed before a
+            # later batch may write a delta on it (statelog.py), so this batch's wait is not deferred.
+            await self._write(effects, state, None if stats.rebased else deferred)
             self.idle_partitions = self.clock.reported_idle  # its mark is delivered
             self._observe(stats, started)
         self.counters.add(stats)
@@ -227,23 +231,34 @@ class WorkerRuntime:
     def _states(self) -> Iterator[tuple[CustomerState, int]]:
         known = self.scoring.key_partitions
         partitions = self.customers.partitions or self.settings.topics.partitions
-        for key, data in self.customers.data.items():
+        store = self.customers.data
+        for key, data in store.items():
+            if is_delta_key(key):
+                continue  # applied with its base
             partition = known.get(key)
-            yield CustomerState.from_bytes(data), partition if partition is not None else key_partition(key, partitions)
+            read = stored_state(self.engine, store, key, data)
+            if read is not None:
+                yield read[0], partition if partition is not None else key_partition(key, partitions)
+
+    def _stored(self, customer_id: str) -> CustomerState | None:
+        key = customer_id.encode("utf-8")
+        if is_delta_key(key):
+            return None  # an operation log, not a customer
+        read = stored_state(self.engine, self.customers.data, key)
+        return None if read is None else read[0]
 
     def customer(self, customer_id: str) -> dict[str, Any] | None:
         """The read API's view of one customer, or ``None`` when this worker has no state for it."""
-        data = self.customers.data.get(customer_id.encode("utf-8"))
-        if data is None:
+        state = self._stored(customer_id)
+        if state is None:
             return None
-        return customer_view(self.engine, CustomerState.from_bytes(data))
+        return customer_view(self.engine, state)
 
     def brief(self, customer_id: str) -> dict[str, Any] | None:
         """The agent brief of one customer as of the stream's clock, or ``None`` when this worker has no state for it."""
-        data = self.customers.data.get(customer_id.encode("utf-8"))
-        if data is None:
+        state = self._stored(customer_id)
+        if state is None:
             return None
-        state = CustomerState.from_bytes(data)
         now = self.clock.now
         body = self.engine.brief(state, max(state.ref, now) if now > 0 else None).model_dump(mode="json")
         body["emitted_at"] = now_rfc3339()
@@ -264,6 +279,10 @@ class WorkerRuntime:
         return {"ready": self.recovered and not rebalancing, "rebalancing": rebalancing, "recovered": self.recovered,
                 "events_partitions": len(events)}
 
+    def _customers_stored(self) -> int:
+        store = self.customers.data
+        return len(store) - sum(1 for key in store if is_delta_key(key))
+
     def health(self) -> dict[str, Any]:
         assigned = self._assigned() if not self.app.rebalancing else set()
         return {
@@ -273,7 +292,7 @@ class WorkerRuntime:
             "stream_clock": self.clock.now if self.clock.now > 0 else None,
             "sla_index": len(self.clock),
             "idle_partitions": self.idle_partitions,
-            "customers_stored": len(self.customers.data),
+            "customers_stored": self._customers_stored(),
             "owned_partitions": sorted(self.scoring.owned) if self.scoring.owned is not None else None,
             **self.counters.as_dict(),
         }

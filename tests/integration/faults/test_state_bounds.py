@@ -30,7 +30,10 @@ pytestmark = pytest.mark.timeout(420)
 LIMIT = 1_048_588  # the smallest changelog limit the worker settings take
 CAPS = {"max_service_types": 3, "max_window_events": 12, "max_open_tickets": 6, "closed_tickets_kept": 4,
         "recent_alerts": 4, "dedup_event_ids": 16, "contact_ids_kept": 3, "evidence_limit": 10}
-WORKER = {"changelog_max_message_bytes": LIMIT, "commit_interval_seconds": 0.2, "session_timeout_seconds": 10.0}
+# Whole state records (state_delta_min_bytes 0): their sizes at the maxima are what is tested here;
+# a delta record is never longer than its base (statelog.py, tests/unit/worker/test_statelog.py).
+WORKER = {"changelog_max_message_bytes": LIMIT, "commit_interval_seconds": 0.2, "session_timeout_seconds": 10.0,
+          "state_delta_min_bytes": 0}
 CUSTOMER = "C" * 64  # customer ids are ASCII: 1 byte a character
 SERVICES = ["\U0001f600" * 39 + chr(0x10000 + i) for i in range(5)]  # 40 characters of 4 bytes; 5 > 3 kept
 BURST = "\U0001f4a5" * 40  # the service type of the incident
